@@ -1,0 +1,1206 @@
+/* table: the shared-memory backend table every program attaches to. */
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+
+#include "table.h"
+
+#define TABLE_MAGIC	"lbtable"	/* 8 bytes with its NUL */
+#define TABLE_HDRSIZE	4096
+#define TABLE_PID_MAX	4194304		/* the kernel's limit */
+#define TABLE_SHMDIR	"/dev/shm"
+#define TABLE_SHMPFX	"lb."
+
+struct table_reg {
+	_Atomic int32_t	 r_pid;			/* 0: free */
+	uint32_t	 r_pad;
+	uint64_t	 r_start;		/* start time, clock ticks after boot */
+	char		 r_prog[16];
+};
+
+struct table_hdr {
+	char		 th_magic[8];
+	uint32_t	 th_version;
+	uint32_t	 th_hdrsize;
+	uint32_t	 th_besize;
+	uint32_t	 th_ctrsize;
+	uint32_t	 th_cksize;
+	uint32_t	 th_regsize;
+	uint32_t	 th_capacity;
+	uint32_t	 th_nreg;
+	uint64_t	 th_size;		/* bytes of the whole object */
+	uint64_t	 th_created;		/* ms since the epoch */
+	uint8_t		 th_pad0[64 - 56];
+	_Atomic uint64_t th_gen;		/* its own cache line */
+	uint8_t		 th_pad1[64 - 8];
+	struct table_reg th_reg[TABLE_NREG];
+	uint8_t		 th_reserved[TABLE_HDRSIZE - 128 -
+			    TABLE_NREG * sizeof(struct table_reg)];
+};
+
+/* The head of each of the two configuration buffers. */
+struct table_conf {
+	uint32_t	 cf_hw;			/* slots [0, hw) may be in use */
+	uint32_t	 cf_count;		/* slots in use */
+	uint64_t	 cf_next_uid;
+	uint8_t		 cf_reserved[48];
+	struct table_backend cf_be[];
+};
+
+_Static_assert(sizeof(struct table_backend) == 384, "table_backend size");
+_Static_assert(offsetof(struct table_backend, be_reserved) == 312,
+    "table_backend layout");
+_Static_assert(sizeof(struct table_counters) == 128, "table_counters size");
+_Static_assert(sizeof(struct table_check) == 64, "table_check size");
+_Static_assert(sizeof(struct table_reg) == 32, "table_reg size");
+_Static_assert(sizeof(struct table_hdr) == TABLE_HDRSIZE, "table_hdr size");
+_Static_assert(sizeof(struct table_conf) == 64, "table_conf size");
+_Static_assert(offsetof(struct table_hdr, th_gen) == 64, "th_gen offset");
+
+struct table {
+	char		 t_name[PATH_MAX];
+	int		 t_fd;
+	int		 t_writable;
+	uint8_t		*t_base;
+	size_t		 t_size;
+	struct table_hdr *t_hdr;
+	uint32_t	 t_cap;			/* read once, at attach */
+	size_t		 t_confsz, t_off_ctr, t_off_ck, t_off_contrib, t_rowsz;
+	int		 t_reg;			/* our registrant entry, or -1 */
+	int		 t_locked;
+	uint64_t	 t_wgen;		/* generation at table_begin() */
+	struct table_conf *t_next;		/* the spare buffer being written */
+};
+
+static size_t
+roundup_sz(size_t n, size_t to)
+{
+	return ((n + to - 1) / to * to);
+}
+
+/* Offsets of every region for a capacity; returns the whole size. */
+static size_t
+layout(uint32_t cap, size_t *confsz, size_t *off_ctr, size_t *off_ck,
+    size_t *off_contrib, size_t *rowsz)
+{
+	size_t	 cs, ctr, ck, row;
+
+	cs = roundup_sz(sizeof(struct table_conf) +
+	    (size_t)cap * sizeof(struct table_backend), 4096);
+	ctr = TABLE_HDRSIZE + 2 * cs;
+	ck = ctr + roundup_sz((size_t)cap * sizeof(struct table_counters), 4096);
+	row = roundup_sz((size_t)cap * sizeof(int32_t), 64);
+	*confsz = cs;
+	*off_ctr = ctr;
+	*off_ck = ck;
+	*off_contrib = ck + roundup_sz((size_t)cap * sizeof(struct table_check),
+	    4096);
+	*rowsz = row;
+	return (*off_contrib + roundup_sz(TABLE_NREG * row, 4096));
+}
+
+static struct table_conf *
+conf_at(const struct table *t, uint64_t gen)
+{
+	return ((struct table_conf *)(t->t_base + TABLE_HDRSIZE +
+	    (gen & 1) * t->t_confsz));
+}
+
+static _Atomic int32_t *
+contrib_row(const struct table *t, int r)
+{
+	return ((_Atomic int32_t *)(t->t_base + t->t_off_contrib +
+	    (size_t)r * t->t_rowsz));
+}
+
+uint64_t
+table_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static int
+name_ok(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > TABLE_NAME_MAX)
+		return (0);
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' &&
+	    s[1] == '.'))
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return (0);
+	return (1);
+}
+
+int
+table_name_check(const char *name, char *err, size_t errlen)
+{
+	const char	*p, *base;
+
+	if (strchr(name, '/') == NULL) {
+		if (name_ok(name, strlen(name)))
+			return (0);
+		snprintf(err, errlen, "bad table name '%.80s': use 1 to %d of "
+		    "A-Z a-z 0-9 _ . - (or a path with a /)", name,
+		    TABLE_NAME_MAX);
+		return (-1);
+	}
+	if (strlen(name) >= PATH_MAX - 1) {
+		snprintf(err, errlen, "table path too long");
+		return (-1);
+	}
+	for (p = name; *p; ) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			snprintf(err, errlen, "bad table name '%.80s': a path "
+			    "may not contain ..", name);
+			return (-1);
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	base = strrchr(name, '/') + 1;
+	if (!name_ok(base, strlen(base))) {
+		snprintf(err, errlen, "bad table name '%.80s': the file's "
+		    "name must be 1 to %d of A-Z a-z 0-9 _ . -", name,
+		    TABLE_NAME_MAX);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Open the object behind name; returns an fd or -1 (errno kept). */
+static int
+obj_open(const char *name, int oflags, mode_t mode)
+{
+	char	 shm[TABLE_NAME_MAX + 8];
+
+	if (strchr(name, '/') != NULL)
+		return (open(name, oflags | O_CLOEXEC | O_NOFOLLOW, mode));
+	snprintf(shm, sizeof(shm), "/" TABLE_SHMPFX "%s", name);
+	return (shm_open(shm, oflags, mode));
+}
+
+static int
+lock_fd(int fd, int op)
+{
+	while (flock(fd, op) == -1) {
+		if (errno != EINTR)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Make a new table in the empty object fd, holding its lock. */
+static int
+table_init(int fd, uint32_t cap, char *err, size_t errlen)
+{
+	struct table_hdr *h;
+	size_t		 size, cs, oc, ok, ocb, row;
+	int		 ret = -1;
+
+	size = layout(cap, &cs, &oc, &ok, &ocb, &row);
+	if (ftruncate(fd, (off_t)size) == -1) {
+		snprintf(err, errlen, "cannot size the table to %zu bytes: %s",
+		    size, strerror(errno));
+		return (-1);
+	}
+	h = mmap(NULL, TABLE_HDRSIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    0);
+	if (h == MAP_FAILED) {
+		snprintf(err, errlen, "mmap: %s", strerror(errno));
+		return (-1);
+	}
+	h->th_version = TABLE_VERSION;
+	h->th_hdrsize = sizeof(struct table_hdr);
+	h->th_besize = sizeof(struct table_backend);
+	h->th_ctrsize = sizeof(struct table_counters);
+	h->th_cksize = sizeof(struct table_check);
+	h->th_regsize = sizeof(struct table_reg);
+	h->th_capacity = cap;
+	h->th_nreg = TABLE_NREG;
+	h->th_size = size;
+	h->th_created = table_now_ms();
+	atomic_store(&h->th_gen, 2);
+	/* The magic goes last: until it is there, nobody takes it for a table. */
+	atomic_thread_fence(memory_order_release);
+	memcpy(h->th_magic, TABLE_MAGIC, sizeof(h->th_magic));
+	if (msync(h, TABLE_HDRSIZE, MS_SYNC) == -1 && errno != EINVAL)
+		goto done;
+	ret = 0;
+ done:
+	munmap(h, TABLE_HDRSIZE);
+	if (ret == -1)
+		snprintf(err, errlen, "msync: %s", strerror(errno));
+	return (ret);
+}
+
+/* Validate the header of the object fd before mapping it. */
+static int
+table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
+{
+	struct table_hdr h;
+	struct stat	 st;
+	size_t		 want, cs, oc, ok, ocb, row;
+	ssize_t		 n;
+	int		 tries;
+
+	for (tries = 0; ; tries++) {
+		if (fstat(fd, &st) == -1) {
+			snprintf(err, errlen, "fstat: %s", strerror(errno));
+			return (-1);
+		}
+		if (st.st_size != 0)
+			break;
+		/*
+		 * An empty object is a table being made (its creator holds
+		 * the lock) or one whose creator died.  Wait a little.
+		 */
+		if (tries == 100) {
+			snprintf(err, errlen, "the table is empty (its creator "
+			    "died?): destroy it and create it again");
+			return (-1);
+		}
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+			flock(fd, LOCK_UN);
+		usleep(10000);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		return (-1);
+	}
+	if ((n = pread(fd, &h, sizeof(h), 0)) != (ssize_t)sizeof(h)) {
+		snprintf(err, errlen, "not an lb table: only %lld bytes",
+		    (long long)st.st_size);
+		return (-1);
+	}
+	if (memcmp(h.th_magic, TABLE_MAGIC, sizeof(h.th_magic)) != 0) {
+		snprintf(err, errlen, "not an lb table (bad magic)");
+		return (-1);
+	}
+	if (h.th_version != TABLE_VERSION) {
+		snprintf(err, errlen, "table layout version %u, this program "
+		    "reads version %d", h.th_version, TABLE_VERSION);
+		return (-1);
+	}
+	if (h.th_hdrsize != sizeof(struct table_hdr) ||
+	    h.th_besize != sizeof(struct table_backend) ||
+	    h.th_ctrsize != sizeof(struct table_counters) ||
+	    h.th_cksize != sizeof(struct table_check) ||
+	    h.th_regsize != sizeof(struct table_reg) ||
+	    h.th_nreg != TABLE_NREG) {
+		snprintf(err, errlen, "table struct sizes do not match layout "
+		    "version %d", TABLE_VERSION);
+		return (-1);
+	}
+	if (h.th_capacity == 0 || h.th_capacity > TABLE_CAP_MAX) {
+		snprintf(err, errlen, "table capacity %u out of range 1..%u",
+		    h.th_capacity, TABLE_CAP_MAX);
+		return (-1);
+	}
+	want = layout(h.th_capacity, &cs, &oc, &ok, &ocb, &row);
+	if (h.th_size != want || (uint64_t)st.st_size != want) {
+		snprintf(err, errlen, "table of %u slots should be %zu bytes, "
+		    "the object is %lld (truncated or damaged)", h.th_capacity,
+		    want, (long long)st.st_size);
+		return (-1);
+	}
+	*capp = h.th_capacity;
+	return (0);
+}
+
+struct table *
+table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
+    char *err, size_t errlen)
+{
+	struct table	*t = NULL;
+	int		 fd = -1, created = 0, oflags, tries;
+	uint32_t	 cap;
+
+	if (table_name_check(name, err, errlen) == -1) {
+		errno = EINVAL;
+		return (NULL);
+	}
+	if (capacity == 0)
+		capacity = TABLE_CAP_DEFAULT;
+	if (mode == 0)
+		mode = 0600;
+	if (capacity > TABLE_CAP_MAX) {
+		snprintf(err, errlen, "capacity %u out of range 1..%u",
+		    capacity, TABLE_CAP_MAX);
+		errno = EINVAL;
+		return (NULL);
+	}
+	oflags = (flags & TABLE_RDWR) ? O_RDWR : O_RDONLY;
+	for (tries = 0; fd == -1; tries++) {
+		if (!(flags & TABLE_EXCL))
+			fd = obj_open(name, oflags, 0);
+		if (fd != -1)
+			break;
+		if ((errno != ENOENT && !(flags & TABLE_EXCL)) ||
+		    !(flags & TABLE_CREATE) || !(flags & TABLE_RDWR)) {
+			snprintf(err, errlen, "%s", errno == ENOENT ?
+			    "no such table" : strerror(errno));
+			return (NULL);
+		}
+		fd = obj_open(name, O_RDWR | O_CREAT | O_EXCL, mode);
+		if (fd == -1) {
+			if (errno == EEXIST && !(flags & TABLE_EXCL) &&
+			    tries < 10)
+				continue;	/* lost a race to create it */
+			snprintf(err, errlen, "%s", errno == EEXIST ?
+			    "table exists" : strerror(errno));
+			return (NULL);
+		}
+		created = 1;
+	}
+	if (created) {
+		int	 e;
+
+		if (lock_fd(fd, LOCK_EX) == -1 || fchmod(fd, mode) == -1) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			goto fail;
+		}
+		e = table_init(fd, capacity, err, errlen);
+		flock(fd, LOCK_UN);
+		if (e == -1)
+			goto fail;
+	}
+	if (table_validate(fd, &cap, err, errlen) == -1) {
+		if (created)
+			goto fail;
+		errno = EINVAL;
+		close(fd);
+		return (NULL);
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto fail;
+	}
+	strlcpy(t->t_name, name, sizeof(t->t_name));
+	t->t_fd = fd;
+	t->t_cap = cap;
+	t->t_reg = -1;
+	t->t_writable = (flags & TABLE_RDWR) != 0;
+	t->t_size = layout(cap, &t->t_confsz, &t->t_off_ctr, &t->t_off_ck,
+	    &t->t_off_contrib, &t->t_rowsz);
+	t->t_base = mmap(NULL, t->t_size, t->t_writable ? PROT_READ |
+	    PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+	if (t->t_base == MAP_FAILED) {
+		snprintf(err, errlen, "mmap: %s", strerror(errno));
+		free(t);
+		t = NULL;
+		goto fail;
+	}
+	t->t_hdr = (struct table_hdr *)t->t_base;
+	return (t);
+ fail:
+	if (created)
+		table_destroy(name, NULL, 0);
+	if (fd != -1)
+		close(fd);
+	return (NULL);
+}
+
+void
+table_close(struct table *t)
+{
+	_Atomic int32_t	*row;
+	uint32_t	 i;
+	int32_t		 c;
+
+	if (t == NULL)
+		return;
+	if (t->t_locked)
+		table_abort(t);
+	if (t->t_reg != -1 && lock_fd(t->t_fd, LOCK_EX) == 0) {
+		/* Give back whatever we still hold, then leave. */
+		row = contrib_row(t, t->t_reg);
+		for (i = 0; i < t->t_cap; i++)
+			if ((c = atomic_exchange(&row[i], 0)) != 0)
+				atomic_fetch_sub_explicit(
+				    &table_counters(t, i)->c_active, c,
+				    memory_order_relaxed);
+		atomic_store(&t->t_hdr->th_reg[t->t_reg].r_pid, 0);
+		flock(t->t_fd, LOCK_UN);
+	}
+	munmap(t->t_base, t->t_size);
+	close(t->t_fd);
+	free(t);
+}
+
+int
+table_destroy(const char *name, char *err, size_t errlen)
+{
+	char		 shm[TABLE_NAME_MAX + 8], e[256];
+	struct table	*t;
+	int		 rc;
+
+	/* Never unlink a file that is not a table. */
+	if (err != NULL) {
+		if ((t = table_open(name, TABLE_RDONLY, 0, 0, e,
+		    sizeof(e))) == NULL && errno != EINVAL) {
+			snprintf(err, errlen, "%s", e);
+			return (-1);
+		}
+		if (t == NULL && strchr(name, '/') != NULL) {
+			snprintf(err, errlen, "%s", e);
+			return (-1);
+		}
+		table_close(t);
+	}
+	if (strchr(name, '/') != NULL)
+		rc = unlink(name);
+	else {
+		snprintf(shm, sizeof(shm), "/" TABLE_SHMPFX "%s", name);
+		rc = shm_unlink(shm);
+	}
+	if (rc == -1 && err != NULL)
+		snprintf(err, errlen, "%s", errno == ENOENT ? "no such table" :
+		    strerror(errno));
+	return (rc);
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+int
+table_list(void (*fn)(const char *name, void *arg), void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		**v = NULL, **nv;
+	size_t		 n = 0, i;
+	int		 ret = -1;
+	const size_t	 pl = strlen(TABLE_SHMPFX);
+
+	if ((d = opendir(TABLE_SHMDIR)) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, TABLE_SHMPFX, pl) != 0 ||
+		    !name_ok(de->d_name + pl, strlen(de->d_name + pl)))
+			continue;
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
+			goto done;
+		v = nv;
+		if ((v[n] = strdup(de->d_name + pl)) == NULL)
+			goto done;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmpstr);
+	for (i = 0; i < n; i++)
+		fn(v[i], arg);
+	ret = 0;
+ done:
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	closedir(d);
+	return (ret);
+}
+
+const char *
+table_name(const struct table *t)
+{
+	return (t->t_name);
+}
+
+uint32_t
+table_capacity(const struct table *t)
+{
+	return (t->t_cap);
+}
+
+uint64_t
+table_generation(const struct table *t)
+{
+	return (atomic_load_explicit(&t->t_hdr->th_gen, memory_order_acquire));
+}
+
+struct table_counters *
+table_counters(struct table *t, uint32_t i)
+{
+	if (i >= t->t_cap)
+		return (NULL);
+	return ((struct table_counters *)(t->t_base + t->t_off_ctr) + i);
+}
+
+const struct table_check *
+table_check(const struct table *t, uint32_t i)
+{
+	if (i >= t->t_cap)
+		return (NULL);
+	return ((const struct table_check *)(t->t_base + t->t_off_ck) + i);
+}
+
+/*
+ * Make one slot safe to use: strings end, values in range.  A slot that
+ * needed a fix is put in maint, so garbage never takes traffic.  Returns
+ * 1 when it needed one.
+ */
+static int
+be_sanitize(struct table_backend *be)
+{
+	int	 bad = 0;
+
+	be->be_name[sizeof(be->be_name) - 1] = '\0';
+	be->be_addr[sizeof(be->be_addr) - 1] = '\0';
+	be->be_reason[sizeof(be->be_reason) - 1] = '\0';
+	be->be_flags = 0;
+	if (be->be_name[0] == '\0' || strlen(be->be_name) > TABLE_NAME_MAX)
+		bad = 1;
+	if (be->be_family != AF_INET && be->be_family != AF_INET6 &&
+	    be->be_family != AF_UNIX)
+		bad = 1;
+	if (be->be_family == AF_UNIX && strncmp(be->be_addr, "unix:/", 6) != 0)
+		bad = 1;
+	if (be->be_weight > TABLE_WEIGHT_MAX) {
+		be->be_weight = 0;
+		bad = 1;
+	}
+	if (be->be_maxconn > TABLE_MAXCONN_MAX) {
+		be->be_maxconn = 1;
+		bad = 1;
+	}
+	if (be->be_backup > 1) {
+		be->be_backup = 1;
+		bad = 1;
+	}
+	if (be->be_health >= TABLE_HEALTH_NSTATES) {
+		be->be_health = TABLE_HEALTH_DOWN;
+		bad = 1;
+	}
+	if (be->be_share > 100) {
+		be->be_share = 0;
+		bad = 1;
+	}
+	if (be->be_admin >= TABLE_ADMIN_NSTATES)
+		bad = 1;
+	if (bad)
+		be->be_admin = TABLE_ADMIN_MAINT;
+	return (bad);
+}
+
+/* Read a process's start time from /proc; 0 when it cannot. */
+static uint64_t
+proc_start(pid_t pid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	ssize_t		 n;
+	int		 fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (0);
+	buf[n] = '\0';
+	/* The command name may hold spaces and ')': skip to the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return (0);
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &st) != 1)
+		return (0);
+	return (st);
+}
+
+static int
+reg_dead(const struct table_reg *r, int32_t pid)
+{
+	uint64_t	 st;
+
+	if (pid <= 0 || pid > TABLE_PID_MAX)
+		return (1);
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return (1);
+	/* The pid may have been reused by another process. */
+	st = proc_start(pid);
+	return (st != 0 && st != r->r_start);
+}
+
+static uint64_t
+dead_set(const struct table *t, uint32_t *live)
+{
+	uint64_t	 dead = 0;
+	int32_t		 pid;
+	int		 r;
+
+	*live = 0;
+	for (r = 0; r < TABLE_NREG; r++) {
+		pid = atomic_load(&t->t_hdr->th_reg[r].r_pid);
+		if (pid == 0)
+			continue;
+		if (reg_dead(&t->t_hdr->th_reg[r], pid))
+			dead |= 1ULL << r;
+		else
+			(*live)++;
+	}
+	return (dead);
+}
+
+/* With the lock held: take back what dead registrants left. */
+static int
+reclaim_locked(struct table *t)
+{
+	_Atomic int32_t	*row;
+	uint64_t	 dead;
+	uint32_t	 i, live;
+	int32_t		 c;
+	int		 r, n = 0;
+
+	dead = dead_set(t, &live);
+	for (r = 0; r < TABLE_NREG; r++) {
+		if (!(dead & (1ULL << r)))
+			continue;
+		row = contrib_row(t, r);
+		for (i = 0; i < t->t_cap; i++)
+			if ((c = atomic_exchange(&row[i], 0)) != 0)
+				atomic_fetch_sub_explicit(
+				    &table_counters(t, i)->c_active, c,
+				    memory_order_relaxed);
+		atomic_store(&t->t_hdr->th_reg[r].r_pid, 0);
+		n++;
+	}
+	return (n);
+}
+
+int
+table_reclaim(struct table *t)
+{
+	uint32_t	 live;
+	int		 n;
+
+	if (!t->t_writable || dead_set(t, &live) == 0)
+		return (0);
+	if (t->t_locked)
+		return (reclaim_locked(t));
+	if (lock_fd(t->t_fd, LOCK_EX) == -1)
+		return (-1);
+	n = reclaim_locked(t);
+	flock(t->t_fd, LOCK_UN);
+	return (n);
+}
+
+int
+table_register(struct table *t, char *err, size_t errlen)
+{
+	extern char	*program_invocation_short_name;
+	struct table_reg *r;
+	uint32_t	 j;
+	int		 i, ret = -1;
+
+	if (!t->t_writable) {
+		snprintf(err, errlen, "table opened read-only");
+		return (-1);
+	}
+	if (t->t_reg != -1)
+		return (0);
+	if (lock_fd(t->t_fd, LOCK_EX) == -1) {
+		snprintf(err, errlen, "flock: %s", strerror(errno));
+		return (-1);
+	}
+	reclaim_locked(t);
+	for (i = 0; i < TABLE_NREG; i++) {
+		r = &t->t_hdr->th_reg[i];
+		if (atomic_load(&r->r_pid) != 0)
+			continue;
+		r->r_start = proc_start(getpid());
+		memset(r->r_prog, 0, sizeof(r->r_prog));
+		strlcpy(r->r_prog, program_invocation_short_name,
+		    sizeof(r->r_prog));
+		for (j = 0; j < t->t_cap; j++)
+			atomic_store(&contrib_row(t, i)[j], 0);
+		atomic_store(&r->r_pid, (int32_t)getpid());
+		t->t_reg = i;
+		ret = 0;
+		break;
+	}
+	flock(t->t_fd, LOCK_UN);
+	if (ret == -1)
+		snprintf(err, errlen, "all %d process entries of the table are "
+		    "taken", TABLE_NREG);
+	return (ret);
+}
+
+int
+table_snapshot(struct table *t, struct table_snap *s, char *err,
+    size_t errlen)
+{
+	struct table_conf *cf;
+	struct table_backend *nb;
+	struct stat	 st;
+	uint64_t	 g1, g2;
+	uint32_t	 hw, i, live;
+	int		 tries;
+
+	/* Another process could have cut the object: refuse, never fault. */
+	if (fstat(t->t_fd, &st) == -1 || (size_t)st.st_size < t->t_size) {
+		snprintf(err, errlen, "the table was truncated");
+		return (-1);
+	}
+	if (s->sn_alloc < t->t_cap) {
+		if ((nb = reallocarray(s->sn_be, t->t_cap, sizeof(*nb))) ==
+		    NULL) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return (-1);
+		}
+		s->sn_be = nb;
+		s->sn_alloc = t->t_cap;
+	}
+	for (tries = 0; ; tries++) {
+		if (tries == 10000) {
+			snprintf(err, errlen, "the table kept changing while "
+			    "being read");
+			return (-1);
+		}
+		if (tries > 0 && tries % 16 == 0)
+			sched_yield();
+		g1 = atomic_load_explicit(&t->t_hdr->th_gen,
+		    memory_order_acquire);
+		cf = conf_at(t, g1);
+		hw = *(volatile uint32_t *)&cf->cf_hw;
+		if (hw > t->t_cap)
+			hw = t->t_cap;	/* damaged: read no further */
+		memcpy(s->sn_be, cf->cf_be, (size_t)hw * sizeof(*s->sn_be));
+		atomic_thread_fence(memory_order_acquire);
+		g2 = atomic_load_explicit(&t->t_hdr->th_gen,
+		    memory_order_relaxed);
+		/* The buffer of g1 is written only after a flip past g1. */
+		if (g2 == g1)
+			break;
+	}
+	s->sn_gen = g1;
+	s->sn_created = t->t_hdr->th_created;
+	s->sn_n = hw;
+	s->sn_count = s->sn_corrupt = 0;
+	for (i = 0; i < hw; i++) {
+		if (s->sn_be[i].be_uid == 0)
+			continue;
+		s->sn_count++;
+		if (be_sanitize(&s->sn_be[i])) {
+			s->sn_be[i].be_flags |= TABLE_BE_CORRUPT;
+			s->sn_corrupt++;
+		}
+	}
+	s->sn_dead = dead_set(t, &live);
+	s->sn_procs = live;
+	return (0);
+}
+
+void
+table_snap_free(struct table_snap *s)
+{
+	free(s->sn_be);
+	memset(s, 0, sizeof(*s));
+}
+
+int64_t
+table_active(const struct table *t, const struct table_snap *s, uint32_t i)
+{
+	int64_t		 a;
+	int		 r;
+
+	if (i >= t->t_cap)
+		return (0);
+	a = atomic_load_explicit(&((struct table_counters *)(t->t_base +
+	    t->t_off_ctr) + i)->c_active, memory_order_relaxed);
+	for (r = 0; r < TABLE_NREG; r++)
+		if (s->sn_dead & (1ULL << r))
+			a -= atomic_load_explicit(&contrib_row(t, r)[i],
+			    memory_order_relaxed);
+	return (a < 0 ? 0 : a);
+}
+
+void
+table_check_put(struct table *t, uint32_t i, uint32_t ms, const char *result)
+{
+	struct table_check *ck;
+	uint32_t	 seq;
+
+	if (i >= t->t_cap || !t->t_writable)
+		return;
+	ck = (struct table_check *)(t->t_base + t->t_off_ck) + i;
+	seq = atomic_load_explicit(&ck->ck_seq, memory_order_relaxed);
+	atomic_store_explicit(&ck->ck_seq, seq | 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	ck->ck_ms = ms;
+	ck->ck_time = table_now_ms();
+	memset(ck->ck_result, 0, sizeof(ck->ck_result));
+	strlcpy(ck->ck_result, result, sizeof(ck->ck_result));
+	atomic_store_explicit(&ck->ck_seq, (seq | 1) + 1,
+	    memory_order_release);
+}
+
+int
+table_check_get(const struct table *t, uint32_t i, struct table_check *out)
+{
+	const struct table_check *ck;
+	uint32_t	 s1, s2;
+	int		 tries;
+
+	memset(out, 0, sizeof(*out));
+	if ((ck = table_check(t, i)) == NULL)
+		return (-1);
+	for (tries = 0; tries < 1000; tries++) {
+		s1 = atomic_load_explicit(&ck->ck_seq, memory_order_acquire);
+		if (s1 & 1)
+			continue;
+		out->ck_ms = ck->ck_ms;
+		out->ck_time = ck->ck_time;
+		memcpy(out->ck_result, ck->ck_result, sizeof(out->ck_result));
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&ck->ck_seq, memory_order_relaxed);
+		if (s1 == s2) {
+			out->ck_result[sizeof(out->ck_result) - 1] = '\0';
+			return (0);
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	return (-1);
+}
+
+int
+table_backend_addr(const struct table_backend *be, struct addr *a)
+{
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_un *sun;
+	size_t		 n;
+
+	memset(a, 0, sizeof(*a));
+	switch (be->be_family) {
+	case AF_INET:
+		sin = (struct sockaddr_in *)&a->a_ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(be->be_port);
+		memcpy(&sin->sin_addr, be->be_ip, 4);
+		a->a_len = sizeof(*sin);
+		return (0);
+	case AF_INET6:
+		sin6 = (struct sockaddr_in6 *)&a->a_ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(be->be_port);
+		memcpy(&sin6->sin6_addr, be->be_ip, 16);
+		a->a_len = sizeof(*sin6);
+		return (0);
+	case AF_UNIX:
+		sun = (struct sockaddr_un *)&a->a_ss;
+		if (strncmp(be->be_addr, "unix:", 5) != 0)
+			return (-1);
+		n = strnlen(be->be_addr + 5, sizeof(be->be_addr) - 5);
+		if (n == 0 || n >= sizeof(sun->sun_path))
+			return (-1);
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, be->be_addr + 5, n);
+		a->a_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		    n + 1);
+		return (0);
+	}
+	return (-1);
+}
+
+int
+table_set_addr(struct table_backend *be, const char *spec, char *err,
+    size_t errlen)
+{
+	struct addr	 a;
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+
+	if (strlen(spec) >= sizeof(be->be_addr)) {
+		snprintf(err, errlen, "address longer than %zu bytes",
+		    sizeof(be->be_addr) - 1);
+		return (-1);
+	}
+	if (addr_resolve(spec, 0, &a, err, errlen) == -1)
+		return (-1);
+	memset(be->be_ip, 0, sizeof(be->be_ip));
+	be->be_port = 0;
+	be->be_family = a.a_ss.ss_family;
+	switch (a.a_ss.ss_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)&a.a_ss;
+		memcpy(be->be_ip, &sin->sin_addr, 4);
+		be->be_port = ntohs(sin->sin_port);
+		break;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)&a.a_ss;
+		memcpy(be->be_ip, &sin6->sin6_addr, 16);
+		be->be_port = ntohs(sin6->sin6_port);
+		break;
+	}
+	memset(be->be_addr, 0, sizeof(be->be_addr));
+	strlcpy(be->be_addr, spec, sizeof(be->be_addr));
+	return (0);
+}
+
+int
+table_begin(struct table *t, char *err, size_t errlen)
+{
+	struct table_conf *cur, *nxt;
+	uint32_t	 hw, i;
+
+	if (!t->t_writable) {
+		snprintf(err, errlen, "table opened read-only");
+		return (-1);
+	}
+	if (lock_fd(t->t_fd, LOCK_EX) == -1) {
+		snprintf(err, errlen, "flock: %s", strerror(errno));
+		return (-1);
+	}
+	reclaim_locked(t);
+	t->t_wgen = atomic_load(&t->t_hdr->th_gen);
+	cur = conf_at(t, t->t_wgen);
+	nxt = conf_at(t, t->t_wgen + 1);
+	hw = cur->cf_hw;
+	if (hw > t->t_cap)
+		hw = t->t_cap;
+	memcpy(nxt->cf_be, cur->cf_be, (size_t)hw * sizeof(*nxt->cf_be));
+	nxt->cf_hw = hw;
+	nxt->cf_next_uid = cur->cf_next_uid;
+	for (i = 0; i < hw; i++)
+		if (nxt->cf_be[i].be_uid != 0)
+			be_sanitize(&nxt->cf_be[i]);
+	t->t_next = nxt;
+	t->t_locked = 1;
+	return (0);
+}
+
+int
+table_commit(struct table *t)
+{
+	struct table_conf *nxt = t->t_next;
+	uint32_t	 i, hw = 0, count = 0;
+
+	if (!t->t_locked)
+		return (-1);
+	for (i = 0; i < nxt->cf_hw; i++) {
+		if (nxt->cf_be[i].be_uid != 0) {
+			hw = i + 1;
+			count++;
+		}
+	}
+	nxt->cf_hw = hw;
+	nxt->cf_count = count;
+	atomic_store_explicit(&t->t_hdr->th_gen, t->t_wgen + 1,
+	    memory_order_release);
+	t->t_locked = 0;
+	t->t_next = NULL;
+	flock(t->t_fd, LOCK_UN);
+	return (0);
+}
+
+void
+table_abort(struct table *t)
+{
+	if (!t->t_locked)
+		return;
+	t->t_locked = 0;
+	t->t_next = NULL;
+	flock(t->t_fd, LOCK_UN);
+}
+
+uint32_t
+table_hw(const struct table *t)
+{
+	return (t->t_locked ? t->t_next->cf_hw : 0);
+}
+
+struct table_backend *
+table_slot(struct table *t, uint32_t i)
+{
+	if (!t->t_locked || i >= t->t_next->cf_hw)
+		return (NULL);
+	return (&t->t_next->cf_be[i]);
+}
+
+int
+table_find(struct table *t, const char *name)
+{
+	uint32_t	 i;
+
+	if (!t->t_locked)
+		return (-1);
+	for (i = 0; i < t->t_next->cf_hw; i++)
+		if (t->t_next->cf_be[i].be_uid != 0 &&
+		    strcmp(t->t_next->cf_be[i].be_name, name) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+/*
+ * May slot i take a new backend: free, and nobody counting it?  Unless
+ * late, a slot freed in this same change is not taken either: readers
+ * still see its old backend until the commit.
+ */
+static int
+slot_reusable(struct table *t, uint32_t i, int late)
+{
+	const struct table_conf *cur = conf_at(t, t->t_wgen);
+	int		 r;
+
+	if (i < t->t_next->cf_hw && t->t_next->cf_be[i].be_uid != 0)
+		return (0);
+	if (!late && i < cur->cf_hw && i < t->t_cap &&
+	    cur->cf_be[i].be_uid != 0)
+		return (0);
+	if (atomic_load(&table_counters(t, i)->c_active) > 0)
+		return (0);
+	for (r = 0; r < TABLE_NREG; r++)
+		if (atomic_load(&contrib_row(t, r)[i]) != 0)
+			return (0);
+	return (1);
+}
+
+int
+table_alloc(struct table *t)
+{
+	struct table_conf *nxt = t->t_next;
+	struct table_counters *c;
+	struct table_check *ck;
+	uint32_t	 i;
+
+	if (!t->t_locked)
+		return (-1);
+	for (i = 0; i < t->t_cap; i++)
+		if (slot_reusable(t, i, 0))
+			break;
+	if (i == t->t_cap)
+		for (i = 0; i < t->t_cap; i++)
+			if (slot_reusable(t, i, 1))
+				break;
+	if (i == t->t_cap)
+		return (-1);
+	/* Past the high-water mark the spare buffer holds stale slots. */
+	if (i >= nxt->cf_hw) {
+		memset(&nxt->cf_be[nxt->cf_hw], 0,
+		    (i - nxt->cf_hw) * sizeof(nxt->cf_be[0]));
+		nxt->cf_hw = i + 1;
+	}
+	memset(&nxt->cf_be[i], 0, sizeof(nxt->cf_be[i]));
+	if (nxt->cf_next_uid == 0)
+		nxt->cf_next_uid = 1;
+	nxt->cf_be[i].be_uid = nxt->cf_next_uid++;
+	nxt->cf_be[i].be_weight = 1;
+	nxt->cf_be[i].be_share = 100;
+	nxt->cf_be[i].be_admin_since = nxt->cf_be[i].be_health_since =
+	    table_now_ms();
+	c = table_counters(t, i);
+	memset((void *)c, 0, sizeof(*c));
+	ck = (struct table_check *)(t->t_base + t->t_off_ck) + i;
+	memset((void *)ck, 0, sizeof(*ck));
+	return ((int)i);
+}
+
+void
+table_free(struct table *t, uint32_t i)
+{
+	if (!t->t_locked || i >= t->t_next->cf_hw)
+		return;
+	memset(&t->t_next->cf_be[i], 0, sizeof(t->t_next->cf_be[i]));
+}
+
+int
+table_conn_begin(struct table *t, uint32_t i, uint64_t uid)
+{
+	struct table_counters *c;
+	const struct table_conf *cf;
+	uint64_t	 g;
+
+	if ((c = table_counters(t, i)) == NULL)
+		return (-1);
+	atomic_fetch_add_explicit(&c->c_active, 1, memory_order_relaxed);
+	if (t->t_reg != -1)
+		atomic_fetch_add_explicit(&contrib_row(t, t->t_reg)[i], 1,
+		    memory_order_relaxed);
+	/*
+	 * Counted first, checked second: a writer reuses a slot only when
+	 * nobody counts it, so either it sees us or we see its new uid.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	g = atomic_load_explicit(&t->t_hdr->th_gen, memory_order_acquire);
+	cf = conf_at(t, g);
+	if (i >= cf->cf_hw || cf->cf_be[i].be_uid != uid) {
+		table_conn_end(t, i);
+		return (-1);
+	}
+	atomic_fetch_add_explicit(&c->c_total, 1, memory_order_relaxed);
+	return (0);
+}
+
+void
+table_conn_end(struct table *t, uint32_t i)
+{
+	struct table_counters *c;
+
+	if ((c = table_counters(t, i)) == NULL)
+		return;
+	atomic_fetch_sub_explicit(&c->c_active, 1, memory_order_relaxed);
+	if (t->t_reg != -1)
+		atomic_fetch_sub_explicit(&contrib_row(t, t->t_reg)[i], 1,
+		    memory_order_relaxed);
+}
+
+static const char *const admin_names[] = { "enabled", "drain", "maint" };
+static const char *const health_names[] = { "unknown", "up", "down",
+    "drain" };
+
+const char *
+table_admin_str(int admin)
+{
+	if (admin < 0 || admin >= TABLE_ADMIN_NSTATES)
+		return ("?");
+	return (admin_names[admin]);
+}
+
+const char *
+table_health_str(int health)
+{
+	if (health < 0 || health >= TABLE_HEALTH_NSTATES)
+		return ("?");
+	return (health_names[health]);
+}
+
+int
+table_admin_parse(const char *s)
+{
+	int	 i;
+
+	for (i = 0; i < TABLE_ADMIN_NSTATES; i++)
+		if (strcmp(s, admin_names[i]) == 0)
+			return (i);
+	return (-1);
+}

@@ -1,0 +1,58 @@
+# lib.bash: what every suite shares: programs on PATH, a table of the
+# test's own, and processes started in the background, stopped by pid.
+
+export PATH="${LB_BIN:?}:${LB_BIN}/tests:$PATH"
+export LC_ALL=C
+
+# A shared-memory table name of this test alone.
+lb_setup() {
+	T="bt$$-${BATS_TEST_NUMBER}-$RANDOM"
+	export T
+	PIDS=()
+}
+
+lb_teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	lb-ctl -t "$T" destroy 2>/dev/null || true
+}
+
+setup() { lb_setup; }
+teardown() { lb_teardown; }
+
+# wait_for TIMEOUT_S CMD...: run CMD until it succeeds, at most TIMEOUT_S
+# seconds.  A bounded poll, not a guess at how long something takes.
+wait_for() {
+	local limit=$(( $1 * 100 )) i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		if [ "$i" -ge "$limit" ]; then
+			echo "wait_for: timed out: $*" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# bg CMD...: start CMD in the background, remember its pid in PIDS and
+# BG_PID.  fd 3 is closed so that bats does not wait for it.
+bg() {
+	"$@" 3>&- &
+	BG_PID=$!
+	PIDS+=("$BG_PID")
+}
+
+# field N: the Nth tab-separated field of each line of stdin
+field() { cut -f "$1"; }
+
+# stat_col TABLE BACKEND COLUMN: one value from lb-stat's TSV
+stat_col() {
+	lb-stat -t "$1" -H | awk -F'\t' -v b="$2" -v c="$3" '
+	    NR == 1 { } { if ($2 == b) print $c }'
+}

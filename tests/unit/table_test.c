@@ -1,0 +1,279 @@
+/* table_test: the table's behaviour under races, crashes and reuse. */
+#include <sys/wait.h>
+
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blist.h"
+#include "table.h"
+
+static char	 e[256];
+
+static struct table *
+open_rw(const char *path, uint32_t cap)
+{
+	struct table	*t;
+
+	if ((t = table_open(path, TABLE_RDWR | TABLE_CREATE, cap, 0, e,
+	    sizeof(e))) == NULL)
+		errx(1, "%s: %s", path, e);
+	return (t);
+}
+
+static int
+add(struct table *t, const char *name, const char *addr)
+{
+	struct table_backend *be;
+	int		 i;
+
+	if ((i = table_alloc(t)) == -1)
+		return (-1);
+	be = table_slot(t, (uint32_t)i);
+	snprintf(be->be_name, sizeof(be->be_name), "%s", name);
+	if (table_set_addr(be, addr, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	return (i);
+}
+
+/* Two processes: read-modify-write one value, and add distinct names. */
+static int
+t_race(const char *path)
+{
+	struct table	*t = open_rw(path, 1024);
+	struct table_snap s;
+	pid_t		 pid[2];
+	int		 p, k, st, idx, fails = 0;
+	char		 name[32];
+
+	table_begin(t, e, sizeof(e));
+	add(t, "counter", "127.0.0.1:1");
+	table_commit(t);
+	for (p = 0; p < 2; p++) {
+		if ((pid[p] = fork()) == 0) {
+			struct table *c = open_rw(path, 0);
+
+			for (k = 0; k < 2000; k++) {
+				if (table_begin(c, e, sizeof(e)) == -1)
+					_exit(1);
+				idx = table_find(c, "counter");
+				table_slot(c, (uint32_t)idx)->be_maxconn++;
+				if (k % 5 == 0) {
+					snprintf(name, sizeof(name), "p%d-%d",
+					    p, k);
+					add(c, name, "127.0.0.1:2");
+				}
+				table_commit(c);
+			}
+			table_close(c);
+			_exit(0);
+		}
+	}
+	for (p = 0; p < 2; p++)
+		if (waitpid(pid[p], &st, 0) == -1 || st != 0)
+			fails++;
+	memset(&s, 0, sizeof(s));
+	if (table_snapshot(t, &s, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	for (k = 0; k < (int)s.sn_n; k++)
+		if (s.sn_be[k].be_uid &&
+		    strcmp(s.sn_be[k].be_name, "counter") == 0 &&
+		    s.sn_be[k].be_maxconn != 4000) {
+			printf("counter is %u, not 4000\n",
+			    s.sn_be[k].be_maxconn);
+			fails++;
+		}
+	if (s.sn_count != 801) {
+		printf("%u backends, not 801\n", s.sn_count);
+		fails++;
+	}
+	printf("race: maxconn 4000 after 2x2000 increments, %u backends\n",
+	    s.sn_count);
+	table_snap_free(&s);
+	table_close(t);
+	return (fails != 0);
+}
+
+/* A reader during syncs sees list A or list B, never a mix. */
+static int
+t_sync(const char *path)
+{
+	struct table	*t = open_rw(path, 256);
+	struct table_snap s;
+	pid_t		 pid;
+	int		 k, i, st, mixed = 0, na = 0, nb = 0, nsnap = 0;
+	char		 name[32];
+
+	if ((pid = fork()) == 0) {
+		struct table *w = open_rw(path, 0);
+		uint32_t j;
+
+		for (k = 0; k < 3000; k++) {
+			table_begin(w, e, sizeof(e));
+			for (j = 0; j < table_hw(w); j++)
+				if (table_slot(w, j)->be_uid)
+					table_free(w, j);
+			for (i = 0; i < 40; i++) {
+				snprintf(name, sizeof(name), "%c%d",
+				    k % 2 ? 'b' : 'a', i);
+				add(w, name, k % 2 ? "127.0.0.1:2" :
+				    "127.0.0.1:1");
+			}
+			table_commit(w);
+		}
+		_exit(0);
+	}
+	memset(&s, 0, sizeof(s));
+	for (;;) {
+		int done = waitpid(pid, &st, WNOHANG) == pid;
+
+		if (table_snapshot(t, &s, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		nsnap++;
+		if (s.sn_count != 0) {
+			int a = 0, b = 0;
+
+			for (k = 0; k < (int)s.sn_n; k++) {
+				if (!s.sn_be[k].be_uid)
+					continue;
+				if (s.sn_be[k].be_name[0] == 'a' &&
+				    s.sn_be[k].be_port == 1)
+					a++;
+				else if (s.sn_be[k].be_name[0] == 'b' &&
+				    s.sn_be[k].be_port == 2)
+					b++;
+				else
+					mixed++;
+			}
+			if (a == 40 && b == 0)
+				na++;
+			else if (b == 40 && a == 0)
+				nb++;
+			else
+				mixed++;
+		}
+		if (done)
+			break;
+	}
+	printf("sync: %d snapshots, %d of list A, %d of list B, %d mixed\n",
+	    nsnap, na, nb, mixed);
+	table_snap_free(&s);
+	table_close(t);
+	return (mixed != 0 || st != 0 || na == 0 || nb == 0);
+}
+
+/* A registrant that dies holding connections is taken back. */
+static int
+t_reclaim(const char *path)
+{
+	struct table	*t = open_rw(path, 16);
+	struct table_snap s;
+	uint64_t	 uid;
+	pid_t		 pid;
+	int		 k, st, fails = 0;
+	int64_t		 raw;
+
+	table_begin(t, e, sizeof(e));
+	k = add(t, "a", "127.0.0.1:1");
+	table_commit(t);
+	memset(&s, 0, sizeof(s));
+	table_snapshot(t, &s, e, sizeof(e));
+	uid = s.sn_be[k].be_uid;
+	if (table_register(t, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	table_conn_begin(t, (uint32_t)k, uid);	/* ours: stays */
+	if ((pid = fork()) == 0) {
+		struct table *c = open_rw(path, 0);
+		int n;
+
+		if (table_register(c, e, sizeof(e)) == -1)
+			_exit(1);
+		for (n = 0; n < 7; n++)
+			table_conn_begin(c, (uint32_t)k, uid);
+		_exit(0);	/* dies without giving them back */
+	}
+	waitpid(pid, &st, 0);
+	raw = atomic_load(&table_counters(t, (uint32_t)k)->c_active);
+	table_snapshot(t, &s, e, sizeof(e));
+	printf("reclaim: raw active %lld, seen %lld\n", (long long)raw,
+	    (long long)table_active(t, &s, (uint32_t)k));
+	if (raw != 8 || table_active(t, &s, (uint32_t)k) != 1)
+		fails++;
+	if (table_reclaim(t) != 1)
+		fails++;
+	raw = atomic_load(&table_counters(t, (uint32_t)k)->c_active);
+	printf("reclaim: after a writer, raw active %lld\n", (long long)raw);
+	if (raw != 1)
+		fails++;
+	table_conn_end(t, (uint32_t)k);
+	table_snap_free(&s);
+	table_close(t);
+	return (fails != 0 || st != 0);
+}
+
+/* A deleted backend's slot is not reused while it holds connections. */
+static int
+t_reuse(const char *path)
+{
+	struct table	*t = open_rw(path, 2);
+	struct table_snap s;
+	uint64_t	 uid;
+	int		 a, b, fails = 0;
+
+	table_begin(t, e, sizeof(e));
+	a = add(t, "a", "127.0.0.1:1");
+	table_commit(t);
+	memset(&s, 0, sizeof(s));
+	table_snapshot(t, &s, e, sizeof(e));
+	uid = s.sn_be[a].be_uid;
+	table_register(t, e, sizeof(e));
+	table_conn_begin(t, (uint32_t)a, uid);
+	table_begin(t, e, sizeof(e));
+	table_free(t, (uint32_t)a);
+	table_commit(t);
+	table_begin(t, e, sizeof(e));
+	b = add(t, "b", "127.0.0.1:2");
+	if (b == a) {
+		printf("reuse: slot %d reused while it held a connection\n", a);
+		fails++;
+	}
+	if (add(t, "c", "127.0.0.1:3") != -1) {
+		printf("reuse: a full table took a third backend\n");
+		fails++;
+	}
+	table_commit(t);
+	table_conn_end(t, (uint32_t)a);
+	table_begin(t, e, sizeof(e));
+	b = add(t, "c", "127.0.0.1:3");
+	table_commit(t);
+	if (b != a) {
+		printf("reuse: drained slot %d not reused (%d)\n", a, b);
+		fails++;
+	}
+	if (table_conn_begin(t, (uint32_t)a, uid) != -1) {
+		printf("reuse: a stale uid was counted\n");
+		fails++;
+	}
+	printf("reuse: %s\n", fails ? "failed" : "ok");
+	table_snap_free(&s);
+	table_close(t);
+	return (fails != 0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 3)
+		errx(2, "usage: table_test race|sync|reclaim|reuse path");
+	if (strcmp(argv[1], "race") == 0)
+		return (t_race(argv[2]));
+	if (strcmp(argv[1], "sync") == 0)
+		return (t_sync(argv[2]));
+	if (strcmp(argv[1], "reclaim") == 0)
+		return (t_reclaim(argv[2]));
+	if (strcmp(argv[1], "reuse") == 0)
+		return (t_reuse(argv[2]));
+	errx(2, "unknown test %s", argv[1]);
+}
