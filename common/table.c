@@ -756,6 +756,28 @@ table_register(struct table *t, char *err, size_t errlen)
 }
 
 int
+table_procs(const struct table *t, struct table_proc *out, int max)
+{
+	const struct table_reg *r;
+	int32_t		 pid;
+	int		 i, n = 0;
+
+	for (i = 0; i < TABLE_NREG; i++) {
+		r = &t->t_hdr->th_reg[i];
+		pid = atomic_load(&r->r_pid);
+		if (pid == 0 || reg_dead(r, pid))
+			continue;
+		if (n < max) {
+			out[n].tp_pid = pid;
+			memcpy(out[n].tp_prog, r->r_prog, sizeof(out[n].tp_prog));
+			out[n].tp_prog[sizeof(out[n].tp_prog) - 1] = '\0';
+		}
+		n++;
+	}
+	return (n);
+}
+
+int
 table_snapshot(struct table *t, struct table_snap *s, char *err,
     size_t errlen)
 {

@@ -215,6 +215,18 @@ int	table_set_addr(struct table_backend *be, const char *spec, char *err,
 int	table_register(struct table *t, char *err, size_t errlen);
 int	table_reclaim(struct table *t);
 
+/* A live registered process, as table_procs() reports it. */
+struct table_proc {
+	pid_t		 tp_pid;
+	char		 tp_prog[16];		/* its short name, NUL-terminated */
+};
+
+/*
+ * Fill out[0..max) with the live registered processes (the caller's own
+ * included); returns how many there are (may exceed max).
+ */
+int	table_procs(const struct table *t, struct table_proc *out, int max);
+
 /*
  * Count a connection to slot i for the backend of incarnation uid:
  * active and total go up.  Returns 0, or -1 (nothing counted) when the
