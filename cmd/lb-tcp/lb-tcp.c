@@ -135,9 +135,9 @@ static void	conn_event(struct evloop *, int, int, void *);
 static void	do_accept(struct worker *w);
 
 static void __attribute__((noreturn))
-usage(void)
+usage_to(int status)
 {
-	fprintf(stderr,
+	fprintf(status ? stderr : stdout,
 	    "usage: lb-tcp [-1hjpqVv] [-a rr|lc|p2c|source|maglev] "
 	    "[-c timeout] [-f file]\n"
 	    "              [-g grace] [-i timeout] [-n queue] [-P v1|v2] "
@@ -145,7 +145,13 @@ usage(void)
 	    "              [-r retries] [-S duration] [-t table] "
 	    "[-w workers]\n"
 	    "              -l [addr]:port [backend ...]\n");
-	exit(2);
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(2);
 }
 
 /* Bad usage: one line naming the value, exit 2. */
@@ -349,7 +355,6 @@ queue_run(struct worker *w)
 	while ((c = w->w_qhead) != NULL) {
 		before = w->w_nqueued;
 		queue_del(c);
-		evtimer_cancel(w->w_ev, &c->c_timer);
 		conn_connect(c);
 		if (w->w_nqueued >= before)
 			break;
@@ -545,7 +550,8 @@ conn_connect(struct conn *c)
 			return;
 		}
 		if (c->c_state == CONN_QUEUED) {
-			/* queue_run() took it out; its timer is off. */
+			/* queue_run() took it out: its wait is over. */
+			evtimer_cancel(w->w_ev, &c->c_timer);
 			c->c_state = CONN_CONNECTING;
 		}
 		c->c_picked = 1;
@@ -1014,6 +1020,7 @@ main(int argc, char *argv[])
 				usagex("bad workers '%s': 1 to 256", optarg);
 			break;
 		case 'h':
+			usage_to(0);
 		default:
 			usage();
 		}
