@@ -357,3 +357,41 @@ bad() {
 	ticks=$(awk '{print $14 + $15}' "/proc/$LBPID/stat")
 	[ "$ticks" -lt 100 ]
 }
+
+# man_example TEXT: the example commands of lb-tcp(1) holding TEXT, made
+# this test's own: its backends, its table, port 0, no "&".
+man_example() {
+	sed -n 's/^\$ //p' "$BATS_TEST_DIRNAME/../man/lb-tcp.1" | grep -F -- "$1" |
+	    sed -e "s/127.0.0.1:9001/${BE[s1]}/" -e "s/127.0.0.1:9002/${BE[s2]}/" \
+	    -e "s/-t web/-t $T/" -e "s/-l :8080/-l ${LISTEN:-127.0.0.1:0}/" \
+	    -e "s/-l 127.0.0.1:8080/-l 127.0.0.1:0/" -e 's/ &.*$//' \
+	    -e 's/^lb-tcp //'
+}
+
+@test "lb-tcp(1): the EXAMPLES run" {
+	start_backend s1; start_backend s2
+	run -0 man_example "lb-tcp -l :8080 127.0.0.1:9001 127.0.0.1:9002"
+	[ -n "$output" ]
+	start_lb -w 1 $output
+	[ "$(fetch)" = s1 ]
+	[ "$(fetch)" = s2 ]
+	stop_lb
+	# least connections over a table of lb-ctl's, a backend added live
+	eval "$(man_example "lb-ctl -t web add 127.0.0.1:9001")"
+	start_lb $(man_example "lb-tcp -a lc -t web")
+	[ "$(fetch)" = s1 ]
+	eval "$(man_example "lb-ctl -t web add 127.0.0.1:9002")"
+	[ "$(fetch)" = s2 ] || [ "$(fetch)" = s2 ]
+	stop_lb
+	# the restart
+	start_lb -l 127.0.0.1:0 "${BE[s1]}"
+	old=$LBPID
+	LISTEN=$LB
+	run -0 man_example "lb-tcp -l :8080 127.0.0.1:9001 & new="
+	start_lb $output
+	[ "$LB" = "$LISTEN" ]
+	run -0 man_example 'kill -TERM $old'
+	eval "$output"
+	run -0 timeout 15 bash -c "while kill -0 $old 2>/dev/null; do sleep 0.02; done"
+	[ "$(fetch)" = s1 ]
+}
