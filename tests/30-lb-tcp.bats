@@ -194,7 +194,7 @@ stop_lb() {
 }
 
 @test "lb-tcp: half-close is carried both ways, and a reset as a reset" {
-	start_backend sink sink; start_backend echo echo; start_backend rst reset
+	start_backend sink sink; start_backend echo echo
 	start_lb -w 1 -l 127.0.0.1:0 "${BE[sink]}"
 	# the sink answers only after our EOF reached it
 	run -0 bash -c "printf hello | timeout 5 tcli '$LB'"
@@ -205,8 +205,22 @@ stop_lb() {
 	[ "$output" = "$(printf 'one\ntwo')" ]
 	wait_for 5 grep -q 'client-close$' "$LBLOG"
 	stop_lb
-	start_lb -w 1 -l 127.0.0.1:0 "${BE[rst]}"
-	run -3 bash -c "sleep 5 | timeout 5 tcli '$LB'"
+	# a backend that reads a line, then resets: the client sees a reset
+	bg python3 -c '
+import socket, struct
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print("127.0.0.1:%d" % s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+' > "$BATS_TEST_TMPDIR/rst"
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/rst"
+	start_lb -w 1 -l 127.0.0.1:0 "$(cat "$BATS_TEST_TMPDIR/rst")"
+	run -3 bash -c "echo x | timeout 5 tcli '$LB'"
 	wait_for 5 grep -q 'server-reset$' "$LBLOG"
 }
 
