@@ -893,6 +893,10 @@ file_read(struct blist_entry **v, size_t *n, char *err, size_t errlen)
 			free(fv);
 			return (-1);
 		}
+	if (fn == 0) {
+		free(fv);
+		return (0);
+	}
 	if ((nv = reallocarray(*v, *n + fn, sizeof(**v))) == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		free(fv);
@@ -1056,7 +1060,7 @@ main(int argc, char *argv[])
 	}
 	for (k = 0; k < nargs; k++)
 		if (blist_resolve(&v[k], ebuf, sizeof(ebuf)) == -1)
-			errx(1, "backend %s", ebuf);
+			errx(1, "%s", ebuf);
 	n = nargs;
 	if (cf.file != NULL) {
 		if (file_read(&v, &n, ebuf, sizeof(ebuf)) == -1)
