@@ -13,6 +13,7 @@
 
 #define RELAY_BUFSZ	16384
 #define RELAY_CHUNK	65536		/* a pipe's default capacity */
+#define RELAY_PIPESZ	(1 << 20)	/* asked for: fewer splices for bulk */
 
 int
 relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool)
@@ -22,6 +23,7 @@ relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool)
 	if (ctx->rc_bufsz > RELAY_CHUNK)
 		ctx->rc_bufsz = RELAY_CHUNK;
 	ctx->rc_maxpool = maxpool;
+	ctx->rc_pipesz = RELAY_CHUNK;
 	if ((ctx->rc_buf = malloc(ctx->rc_bufsz)) == NULL)
 		return (-1);
 	if (maxpool > 0 && (ctx->rc_pipes = calloc(maxpool,
@@ -56,7 +58,12 @@ pipe_get(struct relay_ctx *ctx, int *p)
 		p[1] = ctx->rc_pipes[ctx->rc_npipes][1];
 		return (0);
 	}
-	return (pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return (-1);
+	/* Bigger when allowed (pipe-max-size); the default otherwise. */
+	if (ctx->rc_pipesz > RELAY_CHUNK)
+		fcntl(p[1], F_SETPIPE_SZ, (int)ctx->rc_pipesz);
+	return (0);
 }
 
 /* Give a pipe back: kept when empty and the pool has room. */
@@ -168,7 +175,7 @@ pump(struct relay *r, int d)
 			    h->rd_pipe) == -1)
 				return (RELAY_ERROR);
 			n = splice(r->r_fd[s], NULL, h->rd_pipe[1], NULL,
-			    RELAY_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			    ctx->rc_pipesz, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				h->rd_pending += (size_t)n;
 				continue;

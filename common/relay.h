@@ -39,6 +39,7 @@ enum relay_end {
 struct relay_ctx {
 	int		(*rc_pipes)[2];
 	size_t		 rc_npipes, rc_cappipes, rc_maxpool;
+	size_t		 rc_pipesz;		/* a pipe's size; set it larger after init */
 	char		*rc_buf;
 	size_t		 rc_bufsz;
 	int		 rc_nosplice;		/* always copy */
