@@ -180,8 +180,8 @@ v1_line(const char *s, size_t len, struct proxyproto *out)
 /*
  * Copy the field at *sp, which ends at a single space or at end, into
  * f (NUL-terminated, at most flen - 1 bytes) and step past it and its
- * separator.  The last field leaves *sp at end + 1.  -1 when empty or
- * too long.
+ * separator.  The last field leaves *sp at end + 1.  -1 when empty, too
+ * long, or holding a NUL (which would hide the rest from inet_pton).
  */
 static int
 v1_field(const char **sp, const char *end, char *f, size_t flen)
@@ -192,7 +192,8 @@ v1_field(const char **sp, const char *end, char *f, size_t flen)
 		return (-1);
 	for (e = s; e < end && *e != ' '; e++)
 		;
-	if (e == s || (size_t)(e - s) >= flen)
+	if (e == s || (size_t)(e - s) >= flen ||
+	    memchr(s, '\0', (size_t)(e - s)) != NULL)
 		return (-1);
 	memcpy(f, s, (size_t)(e - s));
 	f[e - s] = '\0';

@@ -197,6 +197,9 @@ t_v1_bad(void)
 	}
 	r = parse(nul, sizeof(nul) - 1, &pp);
 	ok(r == -1, "v1 with a NUL: %d", r);
+	/* Found by fuzzing: a NUL inside an address, hidden from inet_pton. */
+	r = parse("PROXY TCP6 ::1\0\0 ::2 1 2\r\n", 27, &pp);
+	ok(r == -1, "v1 with a NUL in an address: %d", r);
 	/* No CRLF in the first 107 bytes. */
 	memset(longl, '1', sizeof(longl));
 	memcpy(longl, "PROXY TCP4 ", 11);
