@@ -224,6 +224,27 @@ while True:
 	wait_for 5 grep -q 'server-reset$' "$LBLOG"
 }
 
+@test "lb-tcp: -P sends a PROXY header, -p reads one (v1 and v2, chained)" {
+	start_backend echo echo
+	# lb2 reads v2 from lb1 and tells the echo server in v1
+	start_lb -w 1 -p -P v1 -l 127.0.0.1:0 "${BE[echo]}"
+	lb2=$LB; log2=$LBLOG
+	start_lb -w 1 -P v2 -l 127.0.0.1:0 "$lb2"
+	run -0 bash -c "echo payload | timeout 5 tcli -s 127.0.0.3 '$LB'"
+	# the client's address and the one it reached, through both
+	[[ "${lines[0]}" =~ ^PROXY\ TCP4\ 127\.0\.0\.3\ 127\.0\.0\.1\ [0-9]+\ ${LB##*:}$'\r'$ ]]
+	[ "${lines[1]}" = payload ]
+	wait_for 5 grep -q '127.0.0.3' "$log2"
+	# garbage instead of a header: closed, logged, and it goes on
+	# (unread bytes make the close a reset: exit 3 or 0)
+	run bash -c "echo GET / HTTP/1.0 | timeout 5 tcli '$lb2' 2>/dev/null"
+	[ "$status" -eq 0 ] || [ "$status" -eq 3 ]
+	[ -z "$output" ]
+	wait_for 5 grep -q 'bad-proxy$' "$log2"
+	run -0 bash -c "echo again | timeout 5 tcli '$LB'"
+	[ "${lines[1]}" = again ]
+}
+
 @test "lb-tcp: 100 MiB each way arrive whole (sha256)" {
 	start_backend sink sink; start_backend echo echo
 	f="$BATS_TEST_TMPDIR/big"
@@ -351,7 +372,7 @@ bad() {
 	bad 1 "no backends" -f "$BATS_TEST_TMPDIR/empty" -l 127.0.0.1:0
 	head -c 8192 /dev/zero > "$BATS_TEST_TMPDIR/other"
 	bad 1 "not an lb table" -t "$BATS_TEST_TMPDIR/other" -l 127.0.0.1:0 "${BE[s1]}"
-	bad 1 "PROXY" -P v2 -l 127.0.0.1:0 "${BE[s1]}"
+	bad 2 "'v3'" -P v3 -l 127.0.0.1:0 "${BE[s1]}"
 }
 
 @test "lb-tcp: out of descriptors it pauses accepting, then serves" {

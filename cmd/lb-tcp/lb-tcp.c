@@ -22,6 +22,7 @@
 #include "dur.h"
 #include "evloop.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "relay.h"
 #include "sock.h"
 #include "table.h"
@@ -37,6 +38,7 @@
 
 enum conn_state {
 	CONN_FREE,
+	CONN_PROXYHDR,			/* -p: reading the client's PROXY header */
 	CONN_QUEUED,			/* every backend at maxconn: waiting */
 	CONN_CONNECTING,
 	CONN_RELAY
@@ -54,13 +56,14 @@ enum conn_end {
 	END_QUEUE_FULL,
 	END_QUEUE_TIMEOUT,
 	END_STOPPED,
-	END_ERROR
+	END_ERROR,
+	END_BAD_PROXY
 };
 
 static const char *const end_names[] = {
 	"client-close", "server-close", "client-reset", "server-reset",
 	"timeout", "connect-fail", "no-backend", "queue-full",
-	"queue-timeout", "stopped", "error"
+	"queue-timeout", "stopped", "error", "bad-proxy"
 };
 
 struct worker;
@@ -77,6 +80,7 @@ struct conn {
 	uint64_t	 c_up, c_down;		/* bytes already counted */
 	struct evtimer	 c_timer;
 	struct addr	 c_client;
+	struct addr	 c_dst;			/* the address it reached (-P) */
 	struct balance_tried c_tried;
 	struct balance_pick c_pick;
 	struct relay	 c_relay;
@@ -426,6 +430,9 @@ on_conn_timer(struct evloop *ev, void *arg)
 	uint64_t	 idle;
 
 	switch (c->c_state) {
+	case CONN_PROXYHDR:
+		conn_finish(c, END_TIMEOUT);
+		break;
 	case CONN_QUEUED:
 		conn_finish(c, END_QUEUE_TIMEOUT);
 		break;
@@ -458,7 +465,16 @@ conn_relay(struct conn *c)
 	struct worker	*w = c->c_w;
 	int		 e;
 
+	ssize_t		 n;
+
 	balance_ok(w->w_bal, &c->c_pick);
+	if (cf.proxy_out) {
+		n = proxyproto_write(cf.proxy_out,
+		    (const struct sockaddr *)&c->c_client.a_ss,
+		    (const struct sockaddr *)&c->c_dst.a_ss, c->c_pre,
+		    sizeof(c->c_pre));
+		c->c_prelen = n > 0 ? (size_t)n : 0;
+	}
 	c->c_state = CONN_RELAY;
 	relay_start(&c->c_relay, &w->w_relay, c->c_cfd, c->c_sfd);
 	if (c->c_prelen > 0 && relay_preload(&c->c_relay, c->c_pre,
@@ -586,6 +602,47 @@ conn_connect(struct conn *c)
 	}
 }
 
+/*
+ * -p: peek at what the client sent until a whole PROXY header is there,
+ * then take exactly the header off the socket; the rest is the payload.
+ */
+static void
+proxy_read(struct conn *c)
+{
+	struct worker	*w = c->c_w;
+	struct proxyproto pp;
+	ssize_t		 n;
+	int		 r;
+
+	n = recv(c->c_cfd, w->w_relay.rc_buf, w->w_relay.rc_bufsz, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_finish(c, n == 0 ? END_CLIENT_CLOSE : END_CLIENT_RESET);
+		return;
+	}
+	r = proxyproto_parse(w->w_relay.rc_buf, (size_t)n, &pp);
+	if (r == -2 && (size_t)n < w->w_relay.rc_bufsz)
+		return;			/* more to come */
+	if (r < 0) {
+		conn_finish(c, END_BAD_PROXY);
+		return;
+	}
+	if (recv(c->c_cfd, w->w_relay.rc_buf, (size_t)r, 0) != r) {
+		conn_finish(c, END_ERROR);
+		return;
+	}
+	if (pp.pp_src.ss_family != AF_UNSPEC) {
+		memcpy(&c->c_client.a_ss, &pp.pp_src, sizeof(pp.pp_src));
+		c->c_client.a_len = sizeof(pp.pp_src);
+		memcpy(&c->c_dst.a_ss, &pp.pp_dst, sizeof(pp.pp_dst));
+		c->c_dst.a_len = sizeof(pp.pp_dst);
+	}
+	evtimer_cancel(w->w_ev, &c->c_timer);
+	c->c_state = CONN_CONNECTING;
+	conn_connect(c);
+}
+
 static void
 conn_event(struct evloop *ev, int fd, int what, void *arg)
 {
@@ -593,6 +650,10 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 	int		 e;
 
 	switch (c->c_state) {
+	case CONN_PROXYHDR:
+		if (fd == c->c_cfd)
+			proxy_read(c);
+		return;
 	case CONN_CONNECTING:
 		if (fd != c->c_sfd || !(what & (EVLOOP_WRITE | EVLOOP_HUP)))
 			return;		/* the relay will read it */
@@ -670,14 +731,24 @@ do_accept(struct worker *w)
 		c->c_cfd = fd;
 		c->c_client = a;
 		c->c_start = evloop_now(w->w_ev);
-		c->c_state = CONN_CONNECTING;
+		c->c_state = cf.proxy_in ? CONN_PROXYHDR : CONN_CONNECTING;
+		if (cf.proxy_out) {
+			c->c_dst.a_len = sizeof(c->c_dst.a_ss);
+			if (getsockname(fd, (struct sockaddr *)&c->c_dst.a_ss,
+			    &c->c_dst.a_len) == -1)
+				c->c_dst.a_ss.ss_family = AF_UNSPEC;
+		}
 		if (evloop_add(w->w_ev, fd, EVLOOP_READ | EVLOOP_WRITE,
 		    conn_event, c) == -1) {
 			conn_finish(c, END_ERROR);
 			continue;
 		}
-		/* -p will read the client's PROXY header here, first. */
-		conn_connect(c);
+		if (cf.proxy_in) {
+			evtimer_set(w->w_ev, &c->c_timer, cf.conn_ms,
+			    on_conn_timer, c);
+			proxy_read(c);
+		} else
+			conn_connect(c);
 	}
 }
 
@@ -1041,9 +1112,6 @@ main(int argc, char *argv[])
 		usagex("%s", ebuf);
 	if (cf.idle_ms == 0 || cf.conn_ms == 0)
 		usagex("timeouts must be above zero");
-	if (cf.proxy_in || cf.proxy_out)
-		errx(1, "-%c: the PROXY protocol is not in this build yet",
-		    cf.proxy_in ? 'p' : 'P');
 
 	/* Backends: syntax first (usage), then names (run time). */
 	nargs = (size_t)argc;
