@@ -39,7 +39,7 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 
 # stop_lb: TERM, and its exit status must be 0
 stop_lb() {
-	kill -TERM "$LBPID"
+	kill -TERM "$LBPID" 2>/dev/null || true
 	run -0 timeout 15 bash -c "while kill -0 $LBPID 2>/dev/null; do sleep 0.02; done"
 	wait "$LBPID"
 }
@@ -308,7 +308,7 @@ while True:
 	start_lb -w 1 -g 10s -l 127.0.0.1:0 "${BE[s1]}"
 	exec {fd}<>"/dev/tcp/127.0.0.1/${LB##*:}"
 	read -r -t 5 line <&$fd
-	kill -TERM "$LBPID"
+	kill -TERM "$LBPID" 2>/dev/null || true
 	# no new connections once it stopped accepting
 	wait_for 5 bash -c "! tcli '$LB' < /dev/null 2>/dev/null"
 	kill -0 "$LBPID"
