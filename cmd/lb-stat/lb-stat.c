@@ -185,7 +185,7 @@ list_one(const char *name, void *arg)
 int
 main(int argc, char *argv[])
 {
-	const char	*tname = NULL, *listen = NULL, *errstr;
+	const char	*tname = NULL, *laddr = NULL, *errstr;
 	uint64_t	 interval = 0;
 	long long	 count = 0;
 	int		 ch, events = 0, print_addr = 0, status;
@@ -208,7 +208,7 @@ main(int argc, char *argv[])
 			opt_fmt = FMT_JSON;
 			break;
 		case 'l':
-			listen = optarg;
+			laddr = optarg;
 			break;
 		case 'n':
 			count = strtonum(optarg, 1, LLONG_MAX, &errstr);
@@ -237,11 +237,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(2);
-	if (listen != NULL && (events || interval || count ||
+	if (laddr != NULL && (events || interval || count ||
 	    opt_fmt == FMT_JSON))
 		errx(2, "-l serves Prometheus metrics: not with -e, -j, -n "
 		    "or -w");
-	if (print_addr && listen == NULL)
+	if (print_addr && laddr == NULL)
 		errx(2, "-1 prints the address of -l: give -l too");
 	if (opt_fmt == FMT_PROM && (events || interval))
 		errx(2, "-p prints once or serves with -l: not with -e or -w");
@@ -249,14 +249,14 @@ main(int argc, char *argv[])
 		errx(2, "-n counts the reports of -w or the events of -e");
 	if (tname == NULL)
 		tname = getenv("LB_TABLE");
-	if (tname == NULL && (listen || events || interval))
-		errx(2, "-%c needs a table: give -t TABLE", listen ? 'l' :
+	if (tname == NULL && (laddr || events || interval))
+		errx(2, "-%c needs a table: give -t TABLE", laddr ? 'l' :
 		    events ? 'e' : 'w');
 	if (tname != NULL && table_name_check(tname, e, sizeof(e)) == -1)
 		errx(2, "%s", e);
 
-	if (listen != NULL)
-		return (http_serve(tname, listen, print_addr));
+	if (laddr != NULL)
+		return (http_serve(tname, laddr, print_addr));
 	if (events)
 		return (events_run(tname, interval ? interval : 100, count));
 	if (interval) {

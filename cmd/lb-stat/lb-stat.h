@@ -102,6 +102,6 @@ void	 stdout_watch(struct evloop *ev);
 int	 watch_lines(const char *name, uint64_t interval, long long count);
 int	 live_run(const char *name, uint64_t interval, long long count);
 int	 events_run(const char *name, uint64_t interval, long long count);
-int	 http_serve(const char *name, const char *listen, int print_addr);
+int	 http_serve(const char *name, const char *spec, int print_addr);
 
 #endif
