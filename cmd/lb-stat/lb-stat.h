@@ -67,6 +67,19 @@ struct src {
 };
 enum src_state { SRC_SAME, SRC_NEW, SRC_GONE };
 
+/*
+ * A table sampled at intervals: each rater_next() fills ra_rows with
+ * the rates since the call before (0 at first, and after a restart).
+ */
+struct rater {
+	struct src	 ra_src;
+	struct sample	*ra_prev, *ra_cur;	/* by slot; ra_cap entries */
+	uint32_t	 ra_cap;
+	struct row	*ra_rows;
+	size_t		 ra_n;
+	uint64_t	 ra_at;			/* monotonic ms of ra_prev */
+};
+
 /* Output options, set by main(). */
 extern int	 opt_noheader;
 extern enum fmt	 opt_fmt;
@@ -91,6 +104,10 @@ int	 src_open(struct src *sr, const char *name, char *err, size_t errlen);
 enum src_state src_refresh(struct src *sr, int always, char *err,
 	    size_t errlen);
 void	 src_close(struct src *sr);
+int	 rater_open(struct rater *ra, const char *name, char *err,
+	    size_t errlen);
+enum src_state rater_next(struct rater *ra, char *err, size_t errlen);
+void	 rater_close(struct rater *ra);
 
 /* lb-stat.c */
 struct evloop;

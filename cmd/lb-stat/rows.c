@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "evloop.h"
 #include "lb-stat.h"
 
 /*
@@ -460,4 +461,102 @@ src_close(struct src *sr)
 	memset(&sr->sr_snap, 0, sizeof(sr->sr_snap));
 	table_close(sr->sr_t);
 	sr->sr_t = NULL;
+}
+
+/* Room for the table's capacity; a new table's samples start afresh. */
+static int
+rater_resize(struct rater *ra)
+{
+	uint32_t	 cap = table_capacity(ra->ra_src.sr_t);
+
+	if (cap != ra->ra_cap) {
+		free(ra->ra_prev);
+		free(ra->ra_cur);
+		free(ra->ra_rows);
+		ra->ra_prev = calloc(cap, sizeof(*ra->ra_prev));
+		ra->ra_cur = calloc(cap, sizeof(*ra->ra_cur));
+		ra->ra_rows = calloc(cap, sizeof(*ra->ra_rows));
+		ra->ra_cap = cap;
+		if (ra->ra_prev == NULL || ra->ra_cur == NULL ||
+		    ra->ra_rows == NULL)
+			return (-1);
+	} else
+		memset(ra->ra_prev, 0, cap * sizeof(*ra->ra_prev));
+	return (0);
+}
+
+/* Sample every backend into ra_cur, and make the rows of the rates. */
+static void
+rater_fill(struct rater *ra)
+{
+	const struct table_snap *s = &ra->ra_src.sr_snap;
+	struct sample	*tmp;
+	char		 ts[40];
+	uint64_t	 now = evloop_clock();
+	double		 secs = (double)(now - ra->ra_at) / 1000.0;
+	uint32_t	 i;
+	size_t		 k;
+
+	memset(ra->ra_cur, 0, ra->ra_cap * sizeof(*ra->ra_cur));
+	for (i = 0; i < s->sn_n && i < ra->ra_cap; i++)
+		if (s->sn_be[i].be_uid != 0)
+			sample_read(ra->ra_src.sr_t, i, s->sn_be[i].be_uid,
+			    &ra->ra_cur[i]);
+	ra->ra_n = fill_rows(ra->ra_src.sr_t, s, ra->ra_rows);
+	fmt_time(ts, sizeof(ts), table_now_ms());
+	for (k = 0; k < ra->ra_n; k++) {
+		struct row *r = &ra->ra_rows[k];
+
+		set_rates(r, ra->ra_prev[r->slot].sa_uid ?
+		    &ra->ra_prev[r->slot] : NULL, &ra->ra_cur[r->slot], secs);
+		strlcpy(r->v[C_TIME], ts, sizeof(r->v[C_TIME]));
+	}
+	tmp = ra->ra_prev;
+	ra->ra_prev = ra->ra_cur;
+	ra->ra_cur = tmp;
+	ra->ra_at = now;
+}
+
+int
+rater_open(struct rater *ra, const char *name, char *err, size_t errlen)
+{
+	memset(ra, 0, sizeof(*ra));
+	if (src_open(&ra->ra_src, name, err, errlen) == -1)
+		return (-1);
+	if (rater_resize(ra) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		rater_close(ra);
+		return (-1);
+	}
+	ra->ra_at = evloop_clock();
+	rater_fill(ra);
+	return (0);
+}
+
+enum src_state
+rater_next(struct rater *ra, char *err, size_t errlen)
+{
+	enum src_state	 st;
+
+	st = src_refresh(&ra->ra_src, 1, err, errlen);
+	if (st == SRC_NEW && rater_resize(ra) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		src_close(&ra->ra_src);
+		return (SRC_GONE);
+	}
+	if (st != SRC_GONE)
+		rater_fill(ra);
+	return (st);
+}
+
+void
+rater_close(struct rater *ra)
+{
+	if (ra->ra_src.sr_t != NULL)
+		src_close(&ra->ra_src);
+	free(ra->ra_prev);
+	free(ra->ra_cur);
+	free(ra->ra_rows);
+	ra->ra_prev = ra->ra_cur = NULL;
+	ra->ra_rows = NULL;
 }
