@@ -21,6 +21,7 @@
 #define HTTP_BUFSZ	8192		/* a request head must fit */
 #define HTTP_NHDR	64
 #define HTTP_TIMEOUT	10000		/* ms for a request, or a write's progress */
+#define HTTP_LINGER	2000		/* ms to drain a client after our close */
 
 struct conn {
 	int		 c_fd;
@@ -33,6 +34,7 @@ struct conn {
 	size_t		 c_off;			/* of head and body, written */
 	int		 c_writing;
 	int		 c_close;		/* after this response */
+	int		 c_draining;		/* closed our side, reading to EOF */
 	struct evtimer	 c_timer;
 };
 
@@ -199,7 +201,10 @@ serve(struct conn *c, const struct http1_req *req)
 		return;
 	}
 	if ((body = metrics(&len, e, sizeof(e))) == NULL) {
-		respond_error(c, 503, e);
+		char	 why[512];
+
+		snprintf(why, sizeof(why), "table %s: %s", S.s_name, e);
+		respond_error(c, 503, why);
 		return;
 	}
 	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", body,
@@ -207,6 +212,30 @@ serve(struct conn *c, const struct http1_req *req)
 }
 
 static void conn_read(struct conn *);
+
+/*
+ * Read and drop what the client still sends after our last response,
+ * until it closes or HTTP_LINGER passes: closing with unread bytes
+ * would reset the connection and could destroy the response in flight.
+ */
+static void
+conn_drain(struct conn *c)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(c->c_fd, buf, sizeof(buf));
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		conn_close(c);
+		return;
+	}
+}
 
 static void
 conn_write(struct conn *c)
@@ -246,7 +275,10 @@ conn_write(struct conn *c)
 	c->c_body = NULL;
 	c->c_writing = 0;
 	if (c->c_close) {
-		conn_close(c);
+		c->c_draining = 1;
+		shutdown(c->c_fd, SHUT_WR);
+		evtimer_set(S.s_ev, &c->c_timer, HTTP_LINGER, conn_timeout, c);
+		conn_drain(c);
 		return;
 	}
 	evtimer_set(S.s_ev, &c->c_timer, HTTP_TIMEOUT, conn_timeout, c);
@@ -316,7 +348,9 @@ conn_io(struct evloop *ev, int fd, int what, void *arg)
 	(void)ev;
 	(void)fd;
 	(void)what;
-	if (c->c_writing)
+	if (c->c_draining)
+		conn_drain(c);
+	else if (c->c_writing)
 		conn_write(c);
 	else
 		conn_read(c);
