@@ -153,3 +153,12 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	run -2 --separate-stderr lb-stat -t "$T" -l 127.0.0.1:0 -w 1
 	[[ "$stderr" == "lb-stat: -l serves Prometheus metrics"* ]]
 }
+
+@test "lb-stat.1 example: -l :PORT listens on every address" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	bg lb-stat -t "$T" -l :0 -1 > "$BATS_TEST_TMPDIR/addr"
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/addr"
+	port=$(sed 's/.*://' "$BATS_TEST_TMPDIR/addr")
+	run -0 curl -sf "http://127.0.0.1:$port/metrics"
+	[[ "$output" == *'lb_backend_weight{table="'"$T"'",backend="a"} 1'* ]]
+}
