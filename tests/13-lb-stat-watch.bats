@@ -204,7 +204,7 @@ print("ok")' < "$out"
 	out=$BATS_TEST_TMPDIR/out
 	# The example, with -n so that it ends.
 	bg bash -c "lb-stat -t '$T' -w 1 -H -n 2 | awk -F'\t' '\$9 > 100 {print \$4, \$9}' > '$out'"
-	wait_for 5 grep -q epoll_wait "/proc/$(pgrep -P "$BG_PID" -x lb-stat)/wchan"
+	wait_for 5 bash -c "grep -qs epoll_wait /proc/\$(pgrep -P $BG_PID -x lb-stat)/wchan"
 	lbt bump "$T" b total 500
 	wait "$BG_PID"
 	run -0 cat "$out"
