@@ -77,10 +77,10 @@ tbl() { echo "$BATS_TEST_TMPDIR/$1.tbl"; }
 	[[ "$output" == *200 ]]
 	# the log: the backend of the route's table, and the name asked
 	wait_for 5 has_lines 9
-	run -0 loglines
-	[ "$(printf '%s\n' "${lines[0]}" | awk -F'\t' '{print NF, $3, $8}')" = "8 gamma gamma.test" ]
-	[ "$(printf '%s\n' "${lines[7]}" | awk -F'\t' '{print $3, $8}')" = "${BE[dflt]} -" ]
-	[ "$(printf '%s\n' "${lines[8]}" | awk -F'\t' '{print $3, $7, $8}')" = "beta client-close www.beta.test" ]
+	bysni() { loglines | awk -F'\t' -v n="$1" '$8 == n {print NF, $3, $7}'; }
+	[ "$(bysni gamma.test)" = "8 gamma client-close" ] || [ "$(bysni gamma.test)" = "8 gamma server-close" ]
+	[ "$(bysni - | cut -d' ' -f2)" = "${BE[dflt]}" ]
+	[[ "$(bysni www.beta.test)" == "8 beta "*-close ]]
 	# counted in the route's table: gamma took three connections
 	[ "$(stat_col "$(tbl gamma)" gamma stot)" = 3 ]
 	[ "$(stat_col "$(tbl beta)" beta stot)" = 2 ]
@@ -199,7 +199,7 @@ EOF
 	[ "$(cn x.beta.test)" = beta ]
 	[ "$(cn)" = dflt ]
 	wait_for 5 nlines_ge "$innerlog" 3
-	[ "$(sed -n 2p "$innerlog" | awk -F'\t' '{print $3, $8}')" = "beta x.beta.test" ]
+	[ "$(awk -F'\t' '$8 == "x.beta.test" {print $3}' "$innerlog")" = beta ]
 }
 
 @test "lb-tcp -s: routes with no default close the rest as no-backend" {
