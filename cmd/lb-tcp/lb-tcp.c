@@ -39,12 +39,12 @@
 #define QUEUE_POLL_MS	20		/* a queued connection looks again */
 #define HANDOVER_MS	200		/* on TERM: keep accepting this long */
 #define PIPE_POOL	256		/* idle pipes kept per worker */
-#define HELLO_MAX	16384		/* -s: the most read of a ClientHello */
+#define HELLO_MAX	16384		/* -s: most read of a ClientHello */
 
 enum conn_state {
 	CONN_FREE,
 	CONN_PROXYHDR,			/* -p: reading the client's PROXY header */
-	CONN_HELLO,			/* -s: peeking at the TLS ClientHello */
+	CONN_HELLO,			/* -s: peeking at the ClientHello */
 	CONN_QUEUED,			/* every backend at maxconn: waiting */
 	CONN_CONNECTING,
 	CONN_RELAY
@@ -108,7 +108,7 @@ struct worker {
 	int		 w_lshared;		/* the fd is another worker's too */
 	int		 w_efd;			/* eventfd: stop */
 	struct balance	*w_bal;
-	struct balance	**w_rbal;		/* -s: per table, [0] is w_bal */
+	struct balance	**w_rbal;		/* -s: per table; [0]: w_bal */
 	unsigned char	*w_hello;		/* -s: HELLO_MAX bytes */
 	struct relay_ctx w_relay;
 	struct conn	*w_free;
@@ -275,8 +275,8 @@ log_conn(struct conn *c, int why)
 		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
 		    "{\"time\":\"%s.%03ldZ\",\"client\":\"%s\",\"backend\":"
 		    "\"%s\",\"up\":%llu,\"down\":%llu,\"ms\":%llu,\"end\":"
-		    "\"%s\"%s}\n", log_time(w), ts.tv_nsec / 1000000, client, be,
-		    (unsigned long long)up, (unsigned long long)down,
+		    "\"%s\"%s}\n", log_time(w), ts.tv_nsec / 1000000, client,
+		    be, (unsigned long long)up, (unsigned long long)down,
 		    (unsigned long long)ms, end_names[why], sni);
 	else
 		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
@@ -1160,6 +1160,9 @@ route_tables(void)
 		cf.routes[k].rt_tab = cf.ntables;
 		cf.tables[cf.ntables++] = t;
 	}
+	for (k = 0; k < cf.nroutes; k++)
+		log_info("route %s: table %s", cf.routes[k].rt_pattern,
+		    table_name(cf.tables[cf.routes[k].rt_tab]));
 }
 
 static uint64_t
@@ -1196,8 +1199,8 @@ main(int argc, char *argv[])
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cf.nworkers = ncpu > 0 ? (int)ncpu : 1;
 
-	while ((ch = getopt(argc, argv, "1a:c:f:g:hi:jl:n:P:pQ:qr:S:s:t:Vvw:")) !=
-	    -1) {
+	while ((ch = getopt(argc, argv,
+	    "1a:c:f:g:hi:jl:n:P:pQ:qr:S:s:t:Vvw:")) != -1) {
 		switch (ch) {
 		case '1':
 			cf.print_addr = 1;
