@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#define LIBBSD_OPENBSD_VIS	/* strvis() as OpenBSD has it */
+#include <vis.h>
 
 #include "addr.h"
 #include "balance.h"
@@ -24,6 +27,7 @@
 #include "log.h"
 #include "proxyproto.h"
 #include "relay.h"
+#include "sni.h"
 #include "sock.h"
 #include "table.h"
 
@@ -35,10 +39,12 @@
 #define QUEUE_POLL_MS	20		/* a queued connection looks again */
 #define HANDOVER_MS	200		/* on TERM: keep accepting this long */
 #define PIPE_POOL	256		/* idle pipes kept per worker */
+#define HELLO_MAX	16384		/* -s: most read of a ClientHello */
 
 enum conn_state {
 	CONN_FREE,
 	CONN_PROXYHDR,			/* -p: reading the client's PROXY header */
+	CONN_HELLO,			/* -s: peeking at the ClientHello */
 	CONN_QUEUED,			/* every backend at maxconn: waiting */
 	CONN_CONNECTING,
 	CONN_RELAY
@@ -57,13 +63,14 @@ enum conn_end {
 	END_QUEUE_TIMEOUT,
 	END_STOPPED,
 	END_ERROR,
-	END_BAD_PROXY
+	END_BAD_PROXY,
+	END_BAD_HELLO
 };
 
 static const char *const end_names[] = {
 	"client-close", "server-close", "client-reset", "server-reset",
 	"timeout", "connect-fail", "no-backend", "queue-full",
-	"queue-timeout", "stopped", "error", "bad-proxy"
+	"queue-timeout", "stopped", "error", "bad-proxy", "bad-hello"
 };
 
 struct worker;
@@ -84,6 +91,10 @@ struct conn {
 	struct balance_tried c_tried;
 	struct balance_pick c_pick;
 	struct relay	 c_relay;
+	/* The table it was routed to (-s), and the server name it asked. */
+	struct balance	*c_bal;
+	struct table	*c_table;
+	char		*c_sni;
 	/* Bytes to send the backend first: the PROXY header hook. */
 	size_t		 c_prelen;
 	char		 c_pre[128];
@@ -97,6 +108,8 @@ struct worker {
 	int		 w_lshared;		/* the fd is another worker's too */
 	int		 w_efd;			/* eventfd: stop */
 	struct balance	*w_bal;
+	struct balance	**w_rbal;		/* -s: per table; [0]: w_bal */
+	unsigned char	*w_hello;		/* -s: HELLO_MAX bytes */
 	struct relay_ctx w_relay;
 	struct conn	*w_free;
 	struct conn	**w_chunks;
@@ -115,6 +128,13 @@ struct worker {
 	char		 w_tbuf[32];
 };
 
+/* -s PATTERN=TABLE: a server name, or "*." and a suffix, to a table. */
+struct route {
+	char		*rt_pattern;
+	const char	*rt_table;
+	size_t		 rt_tab;		/* index in cf.tables */
+};
+
 /* Set before the workers start, read-only after. */
 static struct {
 	int		 algo;
@@ -129,6 +149,11 @@ static struct {
 	struct table	*table;
 	char		 table_name[TABLE_NAME_MAX + 1];
 	int		 own_table;
+	/* -s: routes by server name, in order; tables[0] is table. */
+	struct route	*routes;
+	size_t		 nroutes;
+	struct table	**tables;
+	size_t		 ntables;
 } cf;
 
 static struct worker	*workers;
@@ -137,6 +162,7 @@ static void	conn_connect(struct conn *c);
 static int	end_of(int relay_end);
 static void	conn_event(struct evloop *, int, int, void *);
 static void	do_accept(struct worker *w);
+static void	hello_read(struct conn *c);
 
 static void __attribute__((noreturn))
 usage_to(int status)
@@ -146,9 +172,9 @@ usage_to(int status)
 	    "[-c timeout] [-f file]\n"
 	    "              [-g grace] [-i timeout] [-n queue] [-P v1|v2] "
 	    "[-Q timeout]\n"
-	    "              [-r retries] [-S duration] [-t table] "
-	    "[-w workers]\n"
-	    "              -l [addr]:port [backend ...]\n");
+	    "              [-r retries] [-S duration] [-s pattern=table] "
+	    "[-t table]\n"
+	    "              [-w workers] -l [addr]:port [backend ...]\n");
 	exit(status);
 }
 
@@ -215,7 +241,7 @@ log_conn(struct conn *c, int why)
 {
 	struct worker	*w = c->c_w;
 	struct timespec	 ts;
-	char		 client[ADDR_STRLEN];
+	char		 client[ADDR_STRLEN], sni[4 * SNI_NAME_MAX + 16];
 	const char	*be = c->c_picked || c->c_attempts ? c->c_pick.bp_name :
 			    "-";
 	uint64_t	 up, down, ms;
@@ -223,7 +249,7 @@ log_conn(struct conn *c, int why)
 
 	if (cf.quiet)
 		return;
-	if (w->w_loglen > LOG_BUFSZ - 512)
+	if (w->w_loglen > LOG_BUFSZ - 2048)
 		log_flush(w);
 	addr_fmt(&c->c_client, client, sizeof(client));
 	up = c->c_state == CONN_RELAY ? relay_bytes(&c->c_relay, RELAY_UP) : 0;
@@ -231,19 +257,33 @@ log_conn(struct conn *c, int why)
 	    RELAY_DOWN) : 0;
 	ms = evloop_now(w->w_ev) - c->c_start;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	/* -s: one more field, the server name asked for; "-" for none. */
+	sni[0] = '\0';
+	if (cf.nroutes > 0) {
+		if (cf.json)
+			strlcpy(sni, ",\"sni\":\"", sizeof(sni));
+		else
+			strlcpy(sni, "\t", sizeof(sni));
+		if (c->c_sni != NULL)
+			strvis(sni + strlen(sni), c->c_sni, VIS_WHITE | VIS_DQ);
+		else
+			strlcat(sni, cf.json ? "" : "-", sizeof(sni));
+		if (cf.json)
+			strlcat(sni, "\"", sizeof(sni));
+	}
 	if (cf.json)
 		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
 		    "{\"time\":\"%s.%03ldZ\",\"client\":\"%s\",\"backend\":"
 		    "\"%s\",\"up\":%llu,\"down\":%llu,\"ms\":%llu,\"end\":"
-		    "\"%s\"}\n", log_time(w), ts.tv_nsec / 1000000, client, be,
-		    (unsigned long long)up, (unsigned long long)down,
-		    (unsigned long long)ms, end_names[why]);
+		    "\"%s\"%s}\n", log_time(w), ts.tv_nsec / 1000000, client,
+		    be, (unsigned long long)up, (unsigned long long)down,
+		    (unsigned long long)ms, end_names[why], sni);
 	else
 		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
-		    "%s.%03ldZ\t%s\t%s\t%llu\t%llu\t%llu\t%s\n", log_time(w),
+		    "%s.%03ldZ\t%s\t%s\t%llu\t%llu\t%llu\t%s%s\n", log_time(w),
 		    ts.tv_nsec / 1000000, client, be, (unsigned long long)up,
 		    (unsigned long long)down, (unsigned long long)ms,
-		    end_names[why]);
+		    end_names[why], sni);
 	if (n > 0 && (size_t)n < LOG_BUFSZ - w->w_loglen)
 		w->w_loglen += (size_t)n;
 	if (w->w_flush_timer.et_idx == 0)
@@ -300,6 +340,9 @@ conn_get(struct worker *w)
 	v->c_prelen = 0;
 	v->c_tried.bt_n = 0;
 	v->c_pick.bp_name[0] = '\0';
+	v->c_bal = w->w_bal;
+	v->c_table = cf.table;
+	v->c_sni = NULL;
 	memset(&v->c_timer, 0, sizeof(v->c_timer));
 	w->w_active++;
 	return (v);
@@ -333,7 +376,7 @@ conn_count(struct conn *c)
 	down = relay_bytes(&c->c_relay, RELAY_DOWN);
 	if (up == c->c_up && down == c->c_down)
 		return;
-	if ((tc = table_counters(cf.table, c->c_pick.bp_slot)) != NULL) {
+	if ((tc = table_counters(c->c_table, c->c_pick.bp_slot)) != NULL) {
 		if (up != c->c_up)
 			atomic_fetch_add_explicit(&tc->c_bytes_in, up - c->c_up,
 			    memory_order_relaxed);
@@ -403,8 +446,10 @@ conn_finish(struct conn *c, int why)
 		}
 	}
 	if (c->c_picked)
-		balance_done(w->w_bal, &c->c_pick);
+		balance_done(c->c_bal, &c->c_pick);
 	c->c_picked = 0;
+	free(c->c_sni);
+	c->c_sni = NULL;
 	c->c_cfd = c->c_sfd = -1;
 	c->c_state = CONN_FREE;
 	c->c_prev = NULL;
@@ -431,6 +476,7 @@ on_conn_timer(struct evloop *ev, void *arg)
 
 	switch (c->c_state) {
 	case CONN_PROXYHDR:
+	case CONN_HELLO:
 		conn_finish(c, END_TIMEOUT);
 		break;
 	case CONN_QUEUED:
@@ -438,8 +484,8 @@ on_conn_timer(struct evloop *ev, void *arg)
 		break;
 	case CONN_CONNECTING:
 		/* A silent backend: count it failed and try the next. */
-		balance_fail(c->c_w->w_bal, &c->c_pick);
-		balance_done(c->c_w->w_bal, &c->c_pick);
+		balance_fail(c->c_bal, &c->c_pick);
+		balance_done(c->c_bal, &c->c_pick);
 		c->c_picked = 0;
 		evloop_del(ev, c->c_sfd);
 		close(c->c_sfd);
@@ -467,7 +513,7 @@ conn_relay(struct conn *c)
 
 	ssize_t		 n;
 
-	balance_ok(w->w_bal, &c->c_pick);
+	balance_ok(c->c_bal, &c->c_pick);
 	if (cf.proxy_out) {
 		n = proxyproto_write(cf.proxy_out,
 		    (const struct sockaddr *)&c->c_client.a_ss,
@@ -526,11 +572,11 @@ conn_connect(struct conn *c)
 			conn_finish(c, END_CONNECT_FAIL);
 			return;
 		}
-		if (balance_pick(w->w_bal, key, keylen, &c->c_tried,
+		if (balance_pick(c->c_bal, key, keylen, &c->c_tried,
 		    &c->c_pick) == -1) {
 			if (c->c_attempts > 0)
 				conn_finish(c, END_CONNECT_FAIL);
-			else if (balance_why(w->w_bal) != BALANCE_FULL)
+			else if (balance_why(c->c_bal) != BALANCE_FULL)
 				conn_finish(c, END_NO_BACKEND);
 			else if (cf.queue_len == 0 || cf.queue_ms == 0 ||
 			    (w->w_nqueued >= cf.queue_len &&
@@ -575,8 +621,8 @@ conn_connect(struct conn *c)
 		if ((fd = sock_connect(&c->c_pick.bp_addr, &pending)) == -1) {
 			log_info("%s: connect: %s", c->c_pick.bp_name,
 			    strerror(errno));
-			balance_fail(w->w_bal, &c->c_pick);
-			balance_done(w->w_bal, &c->c_pick);
+			balance_fail(c->c_bal, &c->c_pick);
+			balance_done(c->c_bal, &c->c_pick);
 			c->c_picked = 0;
 			if (errno == EMFILE || errno == ENFILE) {
 				conn_finish(c, END_ERROR);
@@ -638,6 +684,58 @@ proxy_read(struct conn *c)
 		memcpy(&c->c_dst.a_ss, &pp.pp_dst, sizeof(pp.pp_dst));
 		c->c_dst.a_len = sizeof(pp.pp_dst);
 	}
+	if (cf.nroutes > 0) {
+		/* The ClientHello may be there already: no edge will come. */
+		c->c_state = CONN_HELLO;
+		hello_read(c);
+		return;
+	}
+	evtimer_cancel(w->w_ev, &c->c_timer);
+	c->c_state = CONN_CONNECTING;
+	conn_connect(c);
+}
+
+/*
+ * -s: peek at the client's TLS ClientHello until it is whole (the bytes
+ * stay in the socket and the relay forwards them as they are), then
+ * route by its server name: the first route whose pattern matches, or
+ * the default table.  The timer of the connect timeout runs meanwhile.
+ */
+static void
+hello_read(struct conn *c)
+{
+	struct worker	*w = c->c_w;
+	char		 name[SNI_NAME_MAX];
+	ssize_t		 n;
+	size_t		 i;
+	int		 r;
+
+	n = recv(c->c_cfd, w->w_hello, HELLO_MAX, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_finish(c, n == 0 ? END_CLIENT_CLOSE : END_CLIENT_RESET);
+		return;
+	}
+	r = sni_parse(w->w_hello, (size_t)n, name, sizeof(name));
+	if (r == -2 && n < HELLO_MAX)
+		return;			/* more to come */
+	if (r < 0) {
+		/* Garbage, or a hello longer than we read. */
+		conn_finish(c, END_BAD_HELLO);
+		return;
+	}
+	if (r > 0) {
+		/* Without memory it goes on, unlogged, but routed. */
+		c->c_sni = strdup(name);
+		for (i = 0; i < cf.nroutes; i++)
+			if (sni_match(cf.routes[i].rt_pattern, name))
+				break;
+		if (i < cf.nroutes) {
+			c->c_bal = w->w_rbal[cf.routes[i].rt_tab];
+			c->c_table = cf.tables[cf.routes[i].rt_tab];
+		}
+	}
 	evtimer_cancel(w->w_ev, &c->c_timer);
 	c->c_state = CONN_CONNECTING;
 	conn_connect(c);
@@ -654,6 +752,10 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 		if (fd == c->c_cfd)
 			proxy_read(c);
 		return;
+	case CONN_HELLO:
+		if (fd == c->c_cfd)
+			hello_read(c);
+		return;
 	case CONN_CONNECTING:
 		if (fd != c->c_sfd || !(what & (EVLOOP_WRITE | EVLOOP_HUP)))
 			return;		/* the relay will read it */
@@ -661,8 +763,8 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 			log_info("%s: connect: %s", c->c_pick.bp_name,
 			    strerror(errno));
 			evtimer_cancel(ev, &c->c_timer);
-			balance_fail(c->c_w->w_bal, &c->c_pick);
-			balance_done(c->c_w->w_bal, &c->c_pick);
+			balance_fail(c->c_bal, &c->c_pick);
+			balance_done(c->c_bal, &c->c_pick);
 			c->c_picked = 0;
 			evloop_del(ev, fd);
 			close(fd);
@@ -743,10 +845,15 @@ do_accept(struct worker *w)
 			conn_finish(c, END_ERROR);
 			continue;
 		}
-		if (cf.proxy_in) {
+		if (cf.proxy_in || cf.nroutes > 0) {
 			evtimer_set(w->w_ev, &c->c_timer, cf.conn_ms,
 			    on_conn_timer, c);
-			proxy_read(c);
+			if (cf.proxy_in)
+				proxy_read(c);
+			else {
+				c->c_state = CONN_HELLO;
+				hello_read(c);
+			}
 		} else
 			conn_connect(c);
 	}
@@ -982,6 +1089,82 @@ file_read(struct blist_entry **v, size_t *n, char *err, size_t errlen)
 
 /* ---- main ---- */
 
+/*
+ * -s PATTERN=TABLE: add a route.  A pattern is a server name or "*." and
+ * one, of the bytes sni_parse() lets through.
+ */
+static void
+route_add(char *arg)
+{
+	struct route	*r;
+	char		*eq, *p, ebuf[512];
+	size_t		 k;
+
+	if ((eq = strchr(arg, '=')) == NULL)
+		usagex("bad route '%s': PATTERN=TABLE", arg);
+	*eq = '\0';
+	p = strncmp(arg, "*.", 2) == 0 ? arg + 2 : arg;
+	if (*p == '\0' || strlen(arg) >= SNI_NAME_MAX ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.") != strlen(p)) {
+		*eq = '=';
+		usagex("bad route pattern in '%s': a name or *.name", arg);
+	}
+	if (table_name_check(eq + 1, ebuf, sizeof(ebuf)) == -1)
+		usagex("%s", ebuf);
+	for (k = 0; k < cf.nroutes; k++)
+		if (strcasecmp(cf.routes[k].rt_pattern, arg) == 0)
+			usagex("route pattern '%s' named twice", arg);
+	if ((r = reallocarray(cf.routes, cf.nroutes + 1,
+	    sizeof(*r))) == NULL)
+		err(1, NULL);
+	cf.routes = r;
+	r[cf.nroutes].rt_pattern = arg;
+	r[cf.nroutes].rt_table = eq + 1;
+	cf.nroutes++;
+}
+
+/*
+ * Attach the tables of the routes (made if missing, as with -t, and
+ * left behind); a table named more than once is opened once.
+ */
+static void
+route_tables(void)
+{
+	struct table	*t;
+	size_t		 k, j;
+	char		 ebuf[512];
+
+	if ((cf.tables = calloc(cf.nroutes + 1, sizeof(*cf.tables))) == NULL)
+		err(1, NULL);
+	cf.tables[0] = cf.table;
+	cf.ntables = 1;
+	for (k = 0; k < cf.nroutes; k++) {
+		if (strcmp(cf.routes[k].rt_table, cf.table_name) == 0) {
+			cf.routes[k].rt_tab = 0;
+			continue;
+		}
+		for (j = 0; j < k; j++)
+			if (strcmp(cf.routes[j].rt_table,
+			    cf.routes[k].rt_table) == 0)
+				break;
+		if (j < k) {
+			cf.routes[k].rt_tab = cf.routes[j].rt_tab;
+			continue;
+		}
+		if ((t = table_open(cf.routes[k].rt_table, TABLE_RDWR |
+		    TABLE_CREATE, 0, 0, ebuf, sizeof(ebuf))) == NULL)
+			errx(1, "table %s: %s", cf.routes[k].rt_table, ebuf);
+		if (table_register(t, ebuf, sizeof(ebuf)) == -1)
+			errx(1, "table %s: %s", cf.routes[k].rt_table, ebuf);
+		cf.routes[k].rt_tab = cf.ntables;
+		cf.tables[cf.ntables++] = t;
+	}
+	for (k = 0; k < cf.nroutes; k++)
+		log_info("route %s: table %s", cf.routes[k].rt_pattern,
+		    table_name(cf.tables[cf.routes[k].rt_tab]));
+}
+
 static uint64_t
 dur_arg(const char *s, int ch)
 {
@@ -1016,8 +1199,8 @@ main(int argc, char *argv[])
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cf.nworkers = ncpu > 0 ? (int)ncpu : 1;
 
-	while ((ch = getopt(argc, argv, "1a:c:f:g:hi:jl:n:P:pQ:qr:S:t:Vvw:")) !=
-	    -1) {
+	while ((ch = getopt(argc, argv,
+	    "1a:c:f:g:hi:jl:n:P:pQ:qr:S:s:t:Vvw:")) != -1) {
 		switch (ch) {
 		case '1':
 			cf.print_addr = 1;
@@ -1080,6 +1263,9 @@ main(int argc, char *argv[])
 		case 'S':
 			cf.slowstart_ms = dur_arg(optarg, ch);
 			break;
+		case 's':
+			route_add(optarg);
+			break;
 		case 't':
 			cf.table_spec = optarg;
 			break;
@@ -1115,7 +1301,8 @@ main(int argc, char *argv[])
 
 	/* Backends: syntax first (usage), then names (run time). */
 	nargs = (size_t)argc;
-	if (nargs == 0 && cf.file == NULL && cf.table_spec == NULL)
+	if (nargs == 0 && cf.file == NULL && cf.table_spec == NULL &&
+	    cf.nroutes == 0)
 		usagex("no backends: name some, or give -f file or -t table");
 	if (nargs > 0 && (v = calloc(nargs, sizeof(*v))) == NULL)
 		err(1, NULL);
@@ -1133,7 +1320,8 @@ main(int argc, char *argv[])
 	if (cf.file != NULL) {
 		if (file_read(&v, &n, ebuf, sizeof(ebuf)) == -1)
 			errx(1, "%s", ebuf);
-		if (n == nargs && cf.table_spec == NULL && nargs == 0)
+		if (n == nargs && cf.table_spec == NULL && nargs == 0 &&
+		    cf.nroutes == 0)
 			errx(1, "%s: no backends", cf.file);
 	}
 
@@ -1192,6 +1380,8 @@ main(int argc, char *argv[])
 		    (fnames[nfnames++] = strdup(v[k].ble_name)) == NULL)
 			err(1, NULL);
 	}
+	if (cf.nroutes > 0)
+		route_tables();
 
 	for (i = 0; i < cf.nworkers; i++) {
 		w = &workers[i];
@@ -1200,6 +1390,17 @@ main(int argc, char *argv[])
 		if ((w->w_bal = balance_new(cf.table, cf.algo,
 		    cf.slowstart_ms)) == NULL)
 			err(1, "balance");
+		if (cf.nroutes > 0) {
+			if ((w->w_rbal = calloc(cf.ntables,
+			    sizeof(*w->w_rbal))) == NULL ||
+			    (w->w_hello = malloc(HELLO_MAX)) == NULL)
+				err(1, NULL);
+			w->w_rbal[0] = w->w_bal;
+			for (k = 1; k < cf.ntables; k++)
+				if ((w->w_rbal[k] = balance_new(cf.tables[k],
+				    cf.algo, cf.slowstart_ms)) == NULL)
+					err(1, "balance");
+		}
 		if (relay_ctx_init(&w->w_relay, 0, PIPE_POOL) == -1)
 			err(1, "relay");
 		if ((w->w_log = malloc(LOG_BUFSZ)) == NULL)
@@ -1288,18 +1489,26 @@ main(int argc, char *argv[])
 		if (table_procs(cf.table, procs, 2) <= 1)
 			table_destroy(cf.table_name, NULL, 0);
 	}
-	table_close(cf.table);
 	for (i = 0; i < cf.nworkers; i++) {
 		w = &workers[i];
 		for (k = 0; k < w->w_nchunks; k++)
 			free(w->w_chunks[k]);
 		free(w->w_chunks);
 		balance_free(w->w_bal);
+		for (k = 1; k < cf.ntables && w->w_rbal != NULL; k++)
+			balance_free(w->w_rbal[k]);
+		free(w->w_rbal);
+		free(w->w_hello);
 		relay_ctx_free(&w->w_relay);
 		evloop_free(w->w_ev);
 		close(w->w_efd);
 		free(w->w_log);
 	}
+	for (k = 1; k < cf.ntables; k++)
+		table_close(cf.tables[k]);
+	table_close(cf.table);
+	free(cf.tables);
+	free(cf.routes);
 	for (k = 0; k < nfnames; k++)
 		free(fnames[k]);
 	free(fnames);
