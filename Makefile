@@ -69,7 +69,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@LB_BIN=$(abspath $(BIN)) sh tests/run
+	@LB_BIN=$(abspath $(BIN)) bash tests/run
 
 lint-man:
 	mandoc -Tlint -W warning $(MANPAGES)

@@ -95,8 +95,9 @@ addr_check(const char *spec, int flags, char *err, size_t errlen)
 	if (strncmp(spec, "unix:", 5) == 0) {
 		struct sockaddr_un sun;
 
-		if (spec[5] == '\0') {
-			snprintf(err, errlen, "empty unix socket path");
+		if (spec[5] != '/') {
+			snprintf(err, errlen, "a unix socket path must be "
+			    "absolute: unix:/path");
 			return (-1);
 		}
 		if (strlen(spec + 5) >= sizeof(sun.sun_path)) {

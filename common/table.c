@@ -26,6 +26,9 @@
 #define TABLE_PID_MAX	4194304		/* the kernel's limit */
 #define TABLE_SHMDIR	"/dev/shm"
 #define TABLE_SHMPFX	"lb."
+#define BE_ALNUM	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define BE_NAME_CHARS	BE_ALNUM "_.:/@%+[]-"
+#define BE_ADDR_CHARS	BE_ALNUM "_.:/@%+[]-~,=^"
 
 struct table_reg {
 	_Atomic int32_t	 r_pid;			/* 0: free */
@@ -287,8 +290,13 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 			    "died?): destroy it and create it again");
 			return (-1);
 		}
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			/* Nobody holds the lock: is it still empty now? */
 			flock(fd, LOCK_UN);
+			if (tries >= 10 && fstat(fd, &st) == 0 &&
+			    st.st_size == 0)
+				tries = 99;
+		}
 		usleep(10000);
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -570,6 +578,7 @@ table_check(const struct table *t, uint32_t i)
 static int
 be_sanitize(struct table_backend *be)
 {
+	char	*p;
 	int	 bad = 0;
 
 	be->be_name[sizeof(be->be_name) - 1] = '\0';
@@ -578,6 +587,15 @@ be_sanitize(struct table_backend *be)
 	be->be_flags = 0;
 	if (be->be_name[0] == '\0' || strlen(be->be_name) > TABLE_NAME_MAX)
 		bad = 1;
+	/* A name or address with other bytes could forge a list line. */
+	for (p = be->be_name; *(p += strspn(p, BE_NAME_CHARS)) != '\0'; p++) {
+		*p = '_';
+		bad = 1;
+	}
+	for (p = be->be_addr; *(p += strspn(p, BE_ADDR_CHARS)) != '\0'; p++) {
+		*p = '_';
+		bad = 1;
+	}
 	if (be->be_family != AF_INET && be->be_family != AF_INET6 &&
 	    be->be_family != AF_UNIX)
 		bad = 1;
@@ -1013,9 +1031,10 @@ table_begin(struct table *t, char *err, size_t errlen)
 	memcpy(nxt->cf_be, cur->cf_be, (size_t)hw * sizeof(*nxt->cf_be));
 	nxt->cf_hw = hw;
 	nxt->cf_next_uid = cur->cf_next_uid;
+	/* A damaged slot is quarantined in maint, from now on. */
 	for (i = 0; i < hw; i++)
-		if (nxt->cf_be[i].be_uid != 0)
-			be_sanitize(&nxt->cf_be[i]);
+		if (nxt->cf_be[i].be_uid != 0 && be_sanitize(&nxt->cf_be[i]))
+			nxt->cf_be[i].be_admin_since = table_now_ms();
 	t->t_next = nxt;
 	t->t_locked = 1;
 	return (0);

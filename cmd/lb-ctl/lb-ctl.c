@@ -14,11 +14,21 @@
 
 static const char *tname;
 static char	 errbuf[512];
+static struct table *tbl;		/* the attached table, closed at exit */
+
+/* On every exit, errors included: drop an unfinished change, detach. */
+static void
+close_table(void)
+{
+	if (tbl != NULL)
+		table_close(tbl);	/* aborts a change left open */
+	tbl = NULL;
+}
 
 static void __attribute__((noreturn))
-usage(void)
+usage_to(int status)
 {
-	fprintf(stderr,
+	fprintf(status ? stderr : stdout,
 	    "usage: lb-ctl [-hV] [-t table] create [-m mode] [-n slots]\n"
 	    "       lb-ctl [-t table] destroy\n"
 	    "       lb-ctl [-t table] add addr [name=N] [weight=N] [maxconn=N]"
@@ -28,7 +38,13 @@ usage(void)
 	    "       lb-ctl [-t table] enable | drain | maint name ...\n"
 	    "       lb-ctl [-t table] sync [file]\n"
 	    "       lb-ctl [-t table] dump\n");
-	exit(2);
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(2);
 }
 
 /* Bad usage: one line naming the value, exit 2. */
@@ -49,6 +65,7 @@ open_table(int flags)
 	if ((t = table_open(tname, flags, 0, 0, errbuf, sizeof(errbuf))) ==
 	    NULL)
 		errx(1, "table %s: %s", tname, errbuf);
+	tbl = t;
 	return (t);
 }
 
@@ -143,7 +160,7 @@ cmd_add(int argc, char **argv)
 	    BLIST_BACKUP;
 	blist_apply(table_slot(t, (uint32_t)i), &e);
 	table_commit(t);
-	table_close(t);
+	close_table();
 	return (0);
 }
 
@@ -183,7 +200,7 @@ cmd_del(int argc, char **argv)
 	for (i = 0; i < argc - 1; i++)
 		table_free(t, (uint32_t)idx[i]);
 	table_commit(t);
-	table_close(t);
+	close_table();
 	free(idx);
 	return (0);
 }
@@ -199,7 +216,9 @@ cmd_state(int argc, char **argv)
 		usage();
 	memset(&e, 0, sizeof(e));
 	e.ble_set = BLIST_STATE;
-	e.ble_admin = table_admin_parse(argv[0]);
+	/* The command is the verb of its state: enable makes enabled. */
+	e.ble_admin = strcmp(argv[0], "enable") == 0 ? TABLE_ADMIN_ENABLED :
+	    table_admin_parse(argv[0]);
 	if ((idx = calloc((size_t)argc, sizeof(*idx))) == NULL)
 		err(1, NULL);
 	t = open_table(TABLE_RDWR);
@@ -208,7 +227,7 @@ cmd_state(int argc, char **argv)
 	for (i = 0; i < argc - 1; i++)
 		blist_apply(table_slot(t, (uint32_t)idx[i]), &e);
 	table_commit(t);
-	table_close(t);
+	close_table();
 	free(idx);
 	return (0);
 }
@@ -245,7 +264,7 @@ cmd_set(int argc, char **argv)
 	}
 	blist_apply(table_slot(t, (uint32_t)idx), &e);
 	table_commit(t);
-	table_close(t);
+	close_table();
 	return (0);
 }
 
@@ -304,7 +323,7 @@ cmd_sync(int argc, char **argv)
 		blist_apply(table_slot(t, (uint32_t)s), &v[k]);
 	}
 	table_commit(t);
-	table_close(t);
+	close_table();
 	free(idx);
 	free(v);
 	return (0);
@@ -336,7 +355,7 @@ cmd_dump(int argc, char **argv)
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(1, "stdout");
 	table_snap_free(&s);
-	table_close(t);
+	close_table();
 	return (0);
 }
 
@@ -363,11 +382,12 @@ main(int argc, char *argv[])
 	int	 ch;
 
 	log_init("lb-ctl", 0);
+	atexit(close_table);
 	/* "+": options stop at the command, which has its own. */
 	while ((ch = getopt(argc, argv, "+hVt:")) != -1) {
 		switch (ch) {
 		case 'h':
-			usage();
+			usage_to(0);
 		case 't':
 			tname = optarg;
 			break;

@@ -86,10 +86,11 @@ static enum fmt	 opt_fmt = FMT_AUTO;
 static int	 failed;
 
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: lb-stat [-HhjpV] [-t table]\n");
-	exit(2);
+	fprintf(status ? stderr : stdout,
+	    "usage: lb-stat [-HhjpV] [-t table]\n");
+	exit(status);
 }
 
 /* Print s as a JSON string: quotes, backslashes and controls escaped. */
@@ -207,24 +208,14 @@ print_aligned(struct row *rows, size_t n)
 			if ((l = strlen(rows[i].v[c])) > w[c])
 				w[c] = l;
 	if (!opt_noheader) {
-		for (c = 0; c < NCOLS; c++) {
-			if (c + 1 == NCOLS)
-				printf("%s\n", cols[c].name);
-			else if (cols[c].kind == K_NUM)
-				printf("%*s  ", (int)w[c], cols[c].name);
-			else
-				printf("%-*s  ", (int)w[c], cols[c].name);
-		}
+		for (c = 0; c < NCOLS; c++)
+			printf(cols[c].kind == K_NUM ? "%*s%s" : "%-*s%s",
+			    (int)w[c], cols[c].name, c + 1 < NCOLS ? "  " : "\n");
 	}
 	for (i = 0; i < n; i++)
-		for (c = 0; c < NCOLS; c++) {
-			if (c + 1 == NCOLS)
-				printf("%s\n", rows[i].v[c]);
-			else if (cols[c].kind == K_NUM)
-				printf("%*s  ", (int)w[c], rows[i].v[c]);
-			else
-				printf("%-*s  ", (int)w[c], rows[i].v[c]);
-		}
+		for (c = 0; c < NCOLS; c++)
+			printf(cols[c].kind == K_NUM ? "%*s%s" : "%-*s%s",
+			    (int)w[c], rows[i].v[c], c + 1 < NCOLS ? "  " : "\n");
 }
 
 static void
@@ -304,8 +295,10 @@ show_table(const char *name)
 	memset(&s, 0, sizeof(s));
 	if ((t = table_open(name, TABLE_RDONLY, 0, 0, e, sizeof(e))) == NULL)
 		errx(1, "table %s: %s", name, e);
-	if (table_snapshot(t, &s, e, sizeof(e)) == -1)
+	if (table_snapshot(t, &s, e, sizeof(e)) == -1) {
+		table_close(t);
 		errx(1, "table %s: %s", name, e);
+	}
 	if (s.sn_corrupt)
 		warnx("table %s: %u damaged slots shown in maint", name,
 		    s.sn_corrupt);
@@ -427,12 +420,14 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("lb-stat %s\n", LB_VERSION);
 			return (0);
+		case 'h':
+			usage(0);
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(2);
 	if (opt_fmt == FMT_AUTO && !isatty(STDOUT_FILENO))
 		opt_fmt = FMT_TSV;
 	if (tname == NULL)

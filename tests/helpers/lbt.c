@@ -81,12 +81,14 @@ main(int argc, char *argv[])
 			if (strcmp(argv[4], names[k]) == 0) {
 				atomic_fetch_add(ctr[k],
 				    (uint64_t)atoll(argv[5]));
+				table_close(t);
 				return (0);
 			}
 		errx(2, "unknown counter %s", argv[4]);
 	}
 	if (strcmp(argv[1], "raw") == 0 && argc == 4) {
 		printf("%lld\n", (long long)atomic_load(&c->c_active));
+		table_close(t);
 		return (0);
 	}
 	if (strcmp(argv[1], "health") == 0 && (argc == 5 || argc == 6)) {
@@ -105,11 +107,13 @@ main(int argc, char *argv[])
 		snprintf(be->be_reason, sizeof(be->be_reason), "%s",
 		    argc == 6 ? argv[5] : "");
 		table_commit(t);
+		table_close(t);
 		return (0);
 	}
 	if (strcmp(argv[1], "check") == 0 && argc == 6) {
 		table_check_put(t, (uint32_t)i, (uint32_t)atoi(argv[4]),
 		    argv[5]);
+		table_close(t);
 		return (0);
 	}
 	usage();

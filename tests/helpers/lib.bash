@@ -1,7 +1,8 @@
 # lib.bash: what every suite shares: programs on PATH, a table of the
+bats_require_minimum_version 1.5.0
 # test's own, and processes started in the background, stopped by pid.
 
-export PATH="${LB_BIN:?}:${LB_BIN}/tests:$PATH"
+export PATH="${LB_BIN:?}:${LB_BIN}/tests:${BATS_TEST_DIRNAME}/helpers:$PATH"
 export LC_ALL=C
 
 # A shared-memory table name of this test alone.
@@ -51,8 +52,10 @@ bg() {
 # field N: the Nth tab-separated field of each line of stdin
 field() { cut -f "$1"; }
 
-# stat_col TABLE BACKEND COLUMN: one value from lb-stat's TSV
+# stat_col TABLE BACKEND COLUMN: one value from lb-stat's TSV, by the
+# column's name in the header line.
 stat_col() {
-	lb-stat -t "$1" -H | awk -F'\t' -v b="$2" -v c="$3" '
-	    NR == 1 { } { if ($2 == b) print $c }'
+	lb-stat -t "$1" | awk -F'\t' -v b="$2" -v c="$3" '
+	    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+	    $2 == b { print $(col[c]) }'
 }

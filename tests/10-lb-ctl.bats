@@ -1,0 +1,271 @@
+#!/usr/bin/env bats
+# 10-lb-ctl: the operator's writes to the table, good and bad.
+
+load helpers/lib
+
+dump() { lb-ctl -t "$T" dump; }
+
+@test "lb-ctl: create makes a table of mode 0600, and not twice" {
+	run -0 lb-ctl -t "$T" create
+	[ "$(stat -c %a "/dev/shm/lb.$T")" = 600 ]
+	run -1 --separate-stderr lb-ctl -t "$T" create
+	[ "$stderr" = "lb-ctl: table $T: table exists" ]
+}
+
+@test "lb-ctl: create -m sets the mode, -n the slots; both are checked" {
+	run -0 lb-ctl -t "$T" create -m 0640 -n 8
+	[ "$(stat -c %a "/dev/shm/lb.$T")" = 640 ]
+	run -0 lb-stat
+	[[ "$output" == *"$T"$'\t'8$'\t'* ]]
+	run -2 --separate-stderr lb-ctl -t "$T.b" create -m 0999
+	[ "$stderr" = "lb-ctl: bad mode '0999': octal, 1 to 0777" ]
+	run -2 --separate-stderr lb-ctl -t "$T.b" create -n 0
+	[[ "$stderr" == "lb-ctl: bad slot count '0'"* ]]
+	[ ! -e "/dev/shm/lb.$T.b" ]
+}
+
+@test "lb-ctl: a table of 65536 slots works" {
+	run -0 lb-ctl -t "$T" create -n 65536
+	run -0 lb-ctl -t "$T" add 127.0.0.1:80
+	run -0 dump
+	[ "$output" = "127.0.0.1:80 weight=1 maxconn=0 state=enabled" ]
+}
+
+@test "lb-ctl: add creates a missing table; the name defaults to the address" {
+	run -0 lb-ctl -t "$T" add 127.0.0.1:8001
+	run -0 lb-ctl -t "$T" add '[::1]:8002' name=v6 weight=5 maxconn=10 \
+	    state=drain backup=yes
+	run -0 lb-ctl -t "$T" add unix:/run/x.sock name=sock
+	run -0 dump
+	[ "${lines[0]}" = "127.0.0.1:8001 weight=1 maxconn=0 state=enabled" ]
+	[ "${lines[1]}" = "[::1]:8002 name=v6 weight=5 maxconn=10 state=drain backup=yes" ]
+	[ "${lines[2]}" = "unix:/run/x.sock name=sock weight=1 maxconn=0 state=enabled" ]
+}
+
+@test "lb-ctl: a host name is resolved when it is written" {
+	run -0 lb-ctl -t "$T" add localhost:9 name=lh
+	run -0 stat_col "$T" lh addr
+	[ "$output" = localhost:9 ]
+	run -1 --separate-stderr lb-ctl -t "$T" add no-such-host.invalid:80
+	[[ "$stderr" == "lb-ctl: bad address 'no-such-host.invalid:80': cannot resolve"* ]]
+}
+
+@test "lb-ctl: LB_TABLE is the default table" {
+	LB_TABLE=$T run -0 lb-ctl add 127.0.0.1:1
+	run -0 dump
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "lb-ctl: a second backend of the same name is refused, table unchanged" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	before=$(dump)
+	run -1 --separate-stderr lb-ctl -t "$T" add 127.0.0.1:2 name=a
+	[ "$stderr" = "lb-ctl: table $T: a backend named 'a' exists" ]
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: bad table names are refused, exit 2, nothing made" {
+	for n in ../x '' "$(printf 'a%.0s' {1..65})" 'a b' . .. 'x/..' '/tmp/a b'; do
+		run -2 --separate-stderr lb-ctl -t "$n" add 127.0.0.1:1
+		[[ "$stderr" == "lb-ctl: bad table name '$n'"* ]] ||
+		    { echo "for '$n': $stderr"; false; }
+	done
+	[ ! -e ../x ] && [ ! -e "/dev/shm/lb." ]
+}
+
+@test "lb-ctl: bad addresses are refused, exit 2, table unchanged" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=keep
+	before=$(dump)
+	for a in nohost 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 127.0.0.1:x \
+	    ::1:80 '[::1]80' :80 unix: unix:rel 'bad host:80'; do
+		run -2 --separate-stderr lb-ctl -t "$T" add "$a" name=n
+		[[ "$stderr" == "lb-ctl: bad address '$a'"* ]] ||
+		    { echo "for '$a': $stderr"; false; }
+	done
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: unknown keys and values out of range are named, exit 2" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	before=$(dump)
+	run -2 --separate-stderr lb-ctl -t "$T" add 127.0.0.1:2 colour=red
+	[ "$stderr" = "lb-ctl: unknown key 'colour'" ]
+	run -2 --separate-stderr lb-ctl -t "$T" add 127.0.0.1:2 weight=257
+	[ "$stderr" = "lb-ctl: bad weight '257': 0 to 256" ]
+	run -2 --separate-stderr lb-ctl -t "$T" set a weight=-1
+	[ "$stderr" = "lb-ctl: bad weight '-1': 0 to 256" ]
+	run -2 --separate-stderr lb-ctl -t "$T" set a weight=
+	[ "$stderr" = "lb-ctl: bad weight '': 0 to 256" ]
+	run -2 --separate-stderr lb-ctl -t "$T" set a maxconn=1000001
+	[[ "$stderr" == "lb-ctl: bad maxconn '1000001'"* ]]
+	run -2 --separate-stderr lb-ctl -t "$T" set a state=up
+	[ "$stderr" = "lb-ctl: bad state 'up': enabled, drain or maint" ]
+	run -2 --separate-stderr lb-ctl -t "$T" set a backup=maybe
+	[ "$stderr" = "lb-ctl: bad backup 'maybe': yes or no" ]
+	run -2 --separate-stderr lb-ctl -t "$T" set a 'name=b c'
+	[[ "$stderr" == "lb-ctl: bad backend name 'b c'"* ]]
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: a full table refuses one more, exit 1, unchanged" {
+	lb-ctl -t "$T" create -n 2
+	lb-ctl -t "$T" add 127.0.0.1:1
+	lb-ctl -t "$T" add 127.0.0.1:2
+	before=$(dump)
+	run -1 --separate-stderr lb-ctl -t "$T" add 127.0.0.1:3
+	[ "$stderr" = "lb-ctl: table $T: full (2 slots): cannot add '127.0.0.1:3'" ]
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: a missing table is an error for every reader and writer" {
+	for c in dump destroy "del a" "set a weight=1" "drain a"; do
+		run -1 --separate-stderr lb-ctl -t "$T" $c
+		[ "$stderr" = "lb-ctl: table $T: no such table" ] ||
+		    { echo "$c: $stderr"; false; }
+	done
+	run -1 --separate-stderr lb-stat -t "$T"
+	[ "$stderr" = "lb-stat: table $T: no such table" ]
+}
+
+@test "lb-ctl: del, set, enable, drain and maint change what dump shows" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lb-ctl -t "$T" add 127.0.0.1:2 name=b
+	lb-ctl -t "$T" add 127.0.0.1:3 name=c
+	run -0 lb-ctl -t "$T" set b weight=7 maxconn=3 backup=yes addr=127.0.0.1:22
+	run -0 lb-ctl -t "$T" drain a c
+	run -0 lb-ctl -t "$T" maint c
+	run -0 dump
+	[ "${lines[0]}" = "127.0.0.1:1 name=a weight=1 maxconn=0 state=drain" ]
+	[ "${lines[1]}" = "127.0.0.1:22 name=b weight=7 maxconn=3 state=enabled backup=yes" ]
+	[ "${lines[2]}" = "127.0.0.1:3 name=c weight=1 maxconn=0 state=maint" ]
+	run -0 lb-ctl -t "$T" enable a c
+	run -0 lb-ctl -t "$T" del a b
+	run -0 dump
+	[ "$output" = "127.0.0.1:3 name=c weight=1 maxconn=0 state=enabled" ]
+}
+
+@test "lb-ctl: del and drain of several names are all or nothing" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	before=$(dump)
+	run -1 --separate-stderr lb-ctl -t "$T" del a nosuch
+	[ "$stderr" = "lb-ctl: table $T: no backend named 'nosuch'" ]
+	run -1 lb-ctl -t "$T" drain a nosuch
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: set renames, but never onto another backend's name" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lb-ctl -t "$T" add 127.0.0.1:2 name=b
+	run -1 --separate-stderr lb-ctl -t "$T" set a name=b
+	[ "$stderr" = "lb-ctl: table $T: a backend named 'b' exists" ]
+	run -0 lb-ctl -t "$T" set a name=z
+	run -0 dump
+	[ "${lines[0]}" = "127.0.0.1:1 name=z weight=1 maxconn=0 state=enabled" ]
+}
+
+@test "lb-ctl: a new address makes health unknown again; admin time moves" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lbt health "$T" a down "connect: refused"
+	[ "$(stat_col "$T" a health)" = down ]
+	lb-ctl -t "$T" set a weight=3
+	[ "$(stat_col "$T" a health)" = down ]
+	lb-ctl -t "$T" set a addr=127.0.0.1:2
+	[ "$(stat_col "$T" a health)" = unknown ]
+}
+
+@test "lb-ctl: sync adds, updates and removes in one change, keeping counters" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=stay weight=2
+	lb-ctl -t "$T" add 127.0.0.1:2 name=gone
+	lbt bump "$T" stay total 42
+	gen=$(lb-stat -H | awk -v t="$T" '$1 == t {print $9}')
+	run -0 lb-ctl -t "$T" sync <<-EOF
+		# the new list
+		127.0.0.1:1 name=stay weight=9   # updated
+		127.0.0.1:3 name=new state=drain
+	EOF
+	run -0 dump
+	[ "${lines[0]}" = "127.0.0.1:1 name=stay weight=9 maxconn=0 state=enabled" ]
+	[ "${lines[1]}" = "127.0.0.1:3 name=new weight=1 maxconn=0 state=drain" ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(stat_col "$T" stay stot)" = 42 ]
+	gen2=$(lb-stat -H | awk -v t="$T" '$1 == t {print $9}')
+	[ "$gen2" -eq $((gen + 1)) ]
+}
+
+@test "lb-ctl: sync reads a file, and - or nothing means stdin" {
+	printf '127.0.0.1:1\n127.0.0.1:2 weight=3\n' > "$BATS_TEST_TMPDIR/list"
+	run -0 lb-ctl -t "$T" sync "$BATS_TEST_TMPDIR/list"
+	[ "$(dump | wc -l)" -eq 2 ]
+	echo 127.0.0.1:5 | lb-ctl -t "$T" sync -
+	[ "$(dump)" = "127.0.0.1:5 weight=1 maxconn=0 state=enabled" ]
+	run -1 --separate-stderr lb-ctl -t "$T" sync "$BATS_TEST_TMPDIR/none"
+	[[ "$stderr" == "lb-ctl: $BATS_TEST_TMPDIR/none: No such file"* ]]
+}
+
+@test "lb-ctl: dump | sync makes another table equal" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a weight=4 maxconn=9
+	lb-ctl -t "$T" add '[::1]:2' backup=yes state=maint
+	lb-ctl -t "$T" add unix:/tmp/s name=u
+	lb-ctl -t "$T" dump | lb-ctl -t "$T.copy" sync
+	run -0 diff <(lb-ctl -t "$T" dump) <(lb-ctl -t "$T.copy" dump)
+	lb-ctl -t "$T.copy" destroy
+}
+
+@test "lb-ctl: a bad list is refused whole, naming its line" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	before=$(dump)
+	run -1 --separate-stderr lb-ctl -t "$T" sync <<-EOF
+		127.0.0.1:7
+		127.0.0.1:8 weight=999
+	EOF
+	[ "$stderr" = "lb-ctl: stdin: line 2: bad weight '999': 0 to 256" ]
+	run -1 --separate-stderr lb-ctl -t "$T" sync <<-EOF
+		127.0.0.1:7 name=x
+		127.0.0.1:8 name=x
+	EOF
+	[ "$stderr" = "lb-ctl: stdin: line 2: name 'x' also on line 1" ]
+	run -1 --separate-stderr lb-ctl -t "$T" sync < <(printf '127.0.0.1:7\0\n')
+	[ "$stderr" = "lb-ctl: stdin: line 1: holds a NUL byte" ]
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: sync replaces the backends of a full table" {
+	lb-ctl -t "$T" create -n 2
+	printf '127.0.0.1:1\n127.0.0.1:2\n' | lb-ctl -t "$T" sync
+	run -0 lb-ctl -t "$T" sync <<< $'127.0.0.1:2\n127.0.0.1:3'
+	run -0 dump
+	[ "${lines[0]}" = "127.0.0.1:3 weight=1 maxconn=0 state=enabled" ] ||
+	    [ "${lines[1]}" = "127.0.0.1:3 weight=1 maxconn=0 state=enabled" ]
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "lb-ctl: two writers at once lose nothing" {
+	lb-ctl -t "$T" create -n 512
+	( for i in $(seq 1 100); do lb-ctl -t "$T" add "127.0.0.1:$i" name="a$i"; done ) 3>&- &
+	p1=$!
+	( for i in $(seq 1 100); do lb-ctl -t "$T" add "127.0.0.1:$i" name="b$i"; done ) 3>&- &
+	p2=$!
+	wait $p1; wait $p2
+	[ "$(dump | wc -l)" -eq 200 ]
+	[ "$(dump | grep -c 'name=a')" -eq 100 ]
+}
+
+@test "lb-ctl: destroy removes the table; destroy refuses a file that is no table" {
+	lb-ctl -t "$T" create
+	run -0 lb-ctl -t "$T" destroy
+	[ ! -e "/dev/shm/lb.$T" ]
+	echo precious > "$BATS_TEST_TMPDIR/notes"
+	run -1 --separate-stderr lb-ctl -t "$BATS_TEST_TMPDIR/notes" destroy
+	[[ "$stderr" == *"not an lb table"* ]]
+	[ "$(cat "$BATS_TEST_TMPDIR/notes")" = precious ]
+}
+
+@test "lb-ctl: a table can be a file path, which survives as a file" {
+	f=$BATS_TEST_TMPDIR/web
+	run -0 lb-ctl -t "$f" add 127.0.0.1:1
+	[ -f "$f" ] && [ "$(stat -c %a "$f")" = 600 ]
+	run -0 lb-ctl -t "$f" dump
+	[ "$output" = "127.0.0.1:1 weight=1 maxconn=0 state=enabled" ]
+	run -0 lb-stat -t "$f" -H
+	[[ "$output" == "$f"$'\t'127.0.0.1:1$'\t'* ]]
+}
