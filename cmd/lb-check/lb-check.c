@@ -44,9 +44,9 @@ static void	probe_fire(struct evloop *, void *);
 static void	flush(struct evloop *, void *);
 
 static void __attribute__((noreturn))
-usage(void)
+usage_to(int status)
 {
-	fprintf(stderr,
+	fprintf(status ? stderr : stdout,
 	    "usage: lb-check [-1hjqVv] [-c maxexec] [-D downinter] "
 	    "[-F fastinter] [-f fall]\n"
 	    "                [-i interval] [-p fails] [-r rise] "
@@ -57,7 +57,13 @@ usage(void)
 	    "                   [tls=yes] [sni=name] [verify=no]\n"
 	    "              tls [sni=name] [verify=no]\n"
 	    "              exec command [arg ...]\n");
-	exit(2);
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(2);
 }
 
 /* Bad usage: one line naming the value, exit 2. */
@@ -710,6 +716,8 @@ main(int argc, char *argv[])
 			if (e != NULL)
 				usagex("bad fall '%s': 1 to 100", optarg);
 			break;
+		case 'h':
+			usage_to(0);
 		case 'i':
 			inter = optarg;
 			break;
