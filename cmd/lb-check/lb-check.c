@@ -195,7 +195,7 @@ static void
 dirty_remove(struct backend *b)
 {
 	if (b->b_dirty) {
-		TAILQ_REMOVE(&dirtyq, b, b_qentry);
+		TAILQ_REMOVE(&dirtyq, b, b_dentry);
 		b->b_dirty = 0;
 	}
 }
@@ -371,7 +371,7 @@ mark_dirty(struct backend *b, int health, int share, const char *reason,
 	strlcpy(b->b_reason, reason, sizeof(b->b_reason));
 	if (!b->b_dirty) {
 		b->b_dirty = 1;
-		TAILQ_INSERT_TAIL(&dirtyq, b, b_qentry);
+		TAILQ_INSERT_TAIL(&dirtyq, b, b_dentry);
 	}
 	/* One write for all the changes of this turn of the loop. */
 	if (flusher.et_idx == 0)
@@ -449,7 +449,7 @@ flush(struct evloop *loop, void *arg)
 			evtimer_set(ev, &flusher, LBC_TICK, flush, NULL);
 			return;
 		}
-		TAILQ_FOREACH(b, &dirtyq, b_qentry) {
+		TAILQ_FOREACH(b, &dirtyq, b_dentry) {
 			/* The table may have moved on since our snapshot. */
 			be = table_slot(tbl, b->b_idx);
 			if (be == NULL || be->be_uid != b->b_uid)

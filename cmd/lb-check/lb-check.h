@@ -59,7 +59,8 @@ enum ck_phase {
 /* One backend as lb-check sees it, matched to its slot by index and uid. */
 struct backend {
 	TAILQ_ENTRY(backend) b_entry;		/* lbc_all */
-	TAILQ_ENTRY(backend) b_qentry;		/* exec queue, run or dirty */
+	TAILQ_ENTRY(backend) b_qentry;		/* exec queue or run list */
+	TAILQ_ENTRY(backend) b_dentry;		/* dirtyq */
 	int		 b_onq;			/* which list b_qentry is on */
 	uint32_t	 b_idx;
 	uint64_t	 b_uid;
