@@ -350,3 +350,23 @@ for l in sys.stdin:
 	[ "$stderr" = "lb-check: table $T.missing: no such table" ]
 	[ -z "$output" ]
 }
+
+@test "lb-check: the EXAMPLES of lb-check(1) run" {
+	backend web1 -m http -b ok
+	cd "$BATS_TEST_TMPDIR"
+	mandoc -Tascii "$BATS_TEST_DIRNAME/../man/lb-check.1" | sed 's/.\x08//g' |
+	    awk '/^EXAMPLES/ { on = 1 } /^SEE ALSO/ { on = 0 } on' |
+	    sed -n 's/^ *\$ //p' | sed "s/-t web /-t $T /" > examples
+	[ "$(wc -l < examples)" -eq 5 ]
+	while IFS= read -r cmd; do
+		echo "$cmd"
+		rc=0
+		timeout 1 sh -c "$cmd" > out 2> err || rc=$?
+		[ ! -s err ] || { cat err; false; }
+		case $cmd in
+		*" -1 "*) [ "$rc" -eq 0 ]
+			grep -q $'\tweb1\t.*\tUP\thttp: 200\t' out ;;
+		*) [ "$rc" -eq 124 ] ;;	# still running when stopped
+		esac
+	done < examples
+}
