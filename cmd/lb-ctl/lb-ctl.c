@@ -184,33 +184,13 @@ find_all(struct table *t, char **names, int n, int *idx)
 	}
 }
 
+/* del, enable, drain, maint: one change to every name, or to none. */
 static int
-cmd_del(int argc, char **argv)
-{
-	struct table	*t;
-	int		*idx, i;
-
-	if (argc < 2)
-		usage();
-	if ((idx = calloc((size_t)argc, sizeof(*idx))) == NULL)
-		err(1, NULL);
-	t = open_table(TABLE_RDWR);
-	begin(t);
-	find_all(t, argv + 1, argc - 1, idx);
-	for (i = 0; i < argc - 1; i++)
-		table_free(t, (uint32_t)idx[i]);
-	table_commit(t);
-	close_table();
-	free(idx);
-	return (0);
-}
-
-static int
-cmd_state(int argc, char **argv)
+cmd_each(int argc, char **argv)
 {
 	struct blist_entry e;
 	struct table	*t;
-	int		*idx, i;
+	int		*idx, i, del = strcmp(argv[0], "del") == 0;
 
 	if (argc < 2)
 		usage();
@@ -224,8 +204,12 @@ cmd_state(int argc, char **argv)
 	t = open_table(TABLE_RDWR);
 	begin(t);
 	find_all(t, argv + 1, argc - 1, idx);
-	for (i = 0; i < argc - 1; i++)
-		blist_apply(table_slot(t, (uint32_t)idx[i]), &e);
+	for (i = 0; i < argc - 1; i++) {
+		if (del)
+			table_free(t, (uint32_t)idx[i]);
+		else
+			blist_apply(table_slot(t, (uint32_t)idx[i]), &e);
+	}
 	table_commit(t);
 	close_table();
 	free(idx);
@@ -365,12 +349,12 @@ static const struct {
 } cmds[] = {
 	{ "add",	cmd_add },
 	{ "create",	cmd_create },
-	{ "del",	cmd_del },
+	{ "del",	cmd_each },
 	{ "destroy",	cmd_destroy },
-	{ "drain",	cmd_state },
+	{ "drain",	cmd_each },
 	{ "dump",	cmd_dump },
-	{ "enable",	cmd_state },
-	{ "maint",	cmd_state },
+	{ "enable",	cmd_each },
+	{ "maint",	cmd_each },
 	{ "set",	cmd_set },
 	{ "sync",	cmd_sync },
 };
