@@ -38,7 +38,11 @@ static char		 errbuf[256];
 static FILE		*out;
 
 /* how late probes started, for -v's last words and the benchmark */
+#define LBC_LATE_MAX	1000		/* ms: the histogram's last bucket */
 static uint64_t		 st_probes, st_late_sum, st_late_max;
+static uint32_t		 st_late[LBC_LATE_MAX + 1];
+
+static uint64_t		 rnd_state;
 
 static void	probe_fire(struct evloop *, void *);
 static void	flush(struct evloop *, void *);
@@ -158,6 +162,20 @@ emit(const struct backend *b, int old, int new, const char *reason,
 		opt_quiet = 1;
 		kill(getpid(), SIGTERM);
 	}
+}
+
+/*
+ * A number in [0, n) for jitter: xorshift64*, seeded once from
+ * arc4random.  Not for secrets; it costs no system call per probe.
+ */
+static uint32_t
+jitter(uint32_t n)
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return (n == 0 ? 0 :
+	    (uint32_t)((rnd_state * 2685821657736338717ULL) >> 32) % n);
 }
 
 /* Take a snapshot entry's address into b. */
@@ -289,7 +307,7 @@ resync(void)
 			/* Spread the first round over an interval. */
 			if (!stopping)
 				schedule(b, opt_once ? 0 :
-				    arc4random_uniform((uint32_t)conf.cc_inter));
+				    jitter((uint32_t)conf.cc_inter));
 			continue;
 		}
 		if (strcmp(be->be_addr, b->b_addr) != 0)
@@ -306,15 +324,29 @@ resync(void)
 }
 
 static void
-stats_note(uint64_t due)
+stats_note(uint64_t now, uint64_t due)
 {
-	uint64_t	 now = evloop_clock(), late;
+	uint64_t	 late;
 
 	late = now > due ? now - due : 0;
 	st_probes++;
 	st_late_sum += late;
 	if (late > st_late_max)
 		st_late_max = late;
+	st_late[late < LBC_LATE_MAX ? late : LBC_LATE_MAX]++;
+}
+
+/* The 99th percentile of how late probes started, in ms. */
+static uint64_t
+stats_p99(void)
+{
+	uint64_t	 n = 0, want = st_probes - st_probes / 100;
+	int		 i;
+
+	for (i = 0; i <= LBC_LATE_MAX; i++)
+		if ((n += st_late[i]) >= want)
+			return ((uint64_t)i);
+	return (LBC_LATE_MAX);
 }
 
 static void
@@ -325,9 +357,9 @@ probe_fire(struct evloop *loop, void *arg)
 	(void)loop;
 	if (stopping)
 		return;
-	stats_note(b->b_due);
-	inflight++;
 	b->b_start = evloop_clock();
+	stats_note(b->b_start, b->b_due);
+	inflight++;
 	probe_start(b);
 }
 
@@ -358,7 +390,7 @@ next_interval(const struct backend *b)
 	else
 		iv = conf.cc_inter;
 	/* Up to a tenth earlier, so that probes do not bunch up. */
-	return (iv - arc4random_uniform((uint32_t)(iv / 10 + 1)));
+	return (iv - jitter((uint32_t)(iv / 10 + 1)));
 }
 
 static void
@@ -691,6 +723,8 @@ main(int argc, char *argv[])
 
 	log_init("lb-check", 0);
 	out = stdout;
+	while (rnd_state == 0)
+		rnd_state = (uint64_t)arc4random() << 32 | arc4random();
 	conf.cc_rise = 2;
 	conf.cc_fall = 3;
 	conf.cc_maxexec = 32;
@@ -826,8 +860,10 @@ main(int argc, char *argv[])
 
 	if (opt_verbose && !opt_once)
 		log_info("%llu probes, start late by %.2f ms on average, "
-		    "%llu ms at most", (unsigned long long)st_probes,
+		    "%llu ms at p99, %llu ms at most",
+		    (unsigned long long)st_probes,
 		    st_probes ? (double)st_late_sum / (double)st_probes : 0.0,
+		    (unsigned long long)stats_p99(),
 		    (unsigned long long)st_late_max);
 	rc = opt_once ? once_down : 0;
 	table_snap_free(&snap);
