@@ -15,6 +15,7 @@
 #include "tlsctx.h"
 
 #define PROBE_BUFSZ	16384		/* of an http response: head and body */
+#define PROBE_CONNECTED	0x100		/* to probe_io(): beside EVLOOP_* */
 
 static void	probe_io(struct evloop *, int, int, void *);
 static void	probe_timeout(struct evloop *, void *);
@@ -128,7 +129,7 @@ probe_start(struct backend *b)
 	 */
 	if (connect(fd, (struct sockaddr *)&b->b_sa.a_ss, b->b_sa.a_len) ==
 	    0 || errno == EISCONN) {
-		probe_io(ev, fd, EVLOOP_WRITE, b);
+		probe_io(ev, fd, EVLOOP_WRITE | PROBE_CONNECTED, b);
 		if (b->b_fd == -1)
 			return;		/* over already */
 	} else if (errno != EALREADY && errno != EINPROGRESS) {
@@ -307,7 +308,9 @@ probe_io(struct evloop *loop, int fd, int what, void *arg)
 		case PH_CONNECT:
 			e = 0;
 			sl = sizeof(e);
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1)
+			/* PROBE_CONNECTED: connect(2) itself said so. */
+			if (!(what & PROBE_CONNECTED) &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1)
 				e = errno;
 			if (e == 0 && !(what & (EVLOOP_WRITE | EVLOOP_HUP)))
 				return;
