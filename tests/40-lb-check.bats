@@ -370,3 +370,31 @@ for l in sys.stdin:
 		esac
 	done < examples
 }
+
+@test "lb-check: -c bounds how many exec checks run at once" {
+	for i in 1 2 3 4 5 6; do
+		lb-ctl -t "$T" add "127.0.0.1:$((40000 + i))" name="c$i"
+	done
+	mkdir "$BATS_TEST_TMPDIR/run"
+	run -0 lb-check -1 -c 2 -t "$T" exec sh -c \
+	    'touch "$0/$LB_BACKEND"; ls "$0" | wc -l >> "$0.n"; sleep 0.2; rm "$0/$LB_BACKEND"' \
+	    "$BATS_TEST_TMPDIR/run"
+	[ "${#lines[@]}" -eq 6 ]
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/run.n")" -eq 6 ]
+	[ "$(sort -n "$BATS_TEST_TMPDIR/run.n" | tail -1)" -le 2 ]
+	[ "$(sort -n "$BATS_TEST_TMPDIR/run.n" | tail -1)" -eq 2 ]
+}
+
+@test "lb-check: backends on IPv6 and on unix sockets are probed too" {
+	bg tsrv -1 -m http -l "unix:$BATS_TEST_TMPDIR/s.sock" > "$BATS_TEST_TMPDIR/u"
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/u"
+	lb-ctl -t "$T" add "unix:$BATS_TEST_TMPDIR/s.sock" name=u1
+	bg tsrv -1 -m http -l '[::1]:0' > "$BATS_TEST_TMPDIR/v6"
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/v6"
+	lb-ctl -t "$T" add "$(cat "$BATS_TEST_TMPDIR/v6")" name=v6
+	run -0 lb-check -1 -t "$T" http /
+	[ "$(printf '%s\n' "$output" | awk -F'\t' '$6 == "UP" && $7 == "http: 200"' | wc -l)" -eq 2 ]
+	run -0 lb-check -1 -t "$T" exec sh -c 'echo "$LB_HOST|$LB_PORT" >> "$0"' "$BATS_TEST_TMPDIR/env"
+	grep -qx '::1|[0-9]*' "$BATS_TEST_TMPDIR/env"
+	grep -qx '|' "$BATS_TEST_TMPDIR/env"
+}
