@@ -52,12 +52,6 @@ exec_init(char *err, size_t errlen)
 	return (0);
 }
 
-int
-exec_running(void)
-{
-	return (nrun);
-}
-
 char *
 exec_which(const char *prog)
 {

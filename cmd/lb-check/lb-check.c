@@ -415,7 +415,7 @@ lbc_result(struct backend *b, int result, const char *wdetail,
     const char *rdetail, int agent, int share)
 {
 	char		 word[TABLE_REASON_MAX], reason[TABLE_REASON_MAX];
-	uint64_t	 now = evloop_clock(), next;
+	uint64_t	 now = evloop_clock(), next, g;
 	uint32_t	 ms;
 	int		 old, new, nshare;
 
@@ -429,7 +429,14 @@ lbc_result(struct backend *b, int result, const char *wdetail,
 	else
 		check_reason(result, rdetail, conf.cc_timeout, reason,
 		    sizeof(reason));
-	table_check_put(tbl, b->b_idx, ms, word);
+	/*
+	 * The slot is still b's unless someone else changed the table since
+	 * our snapshot; then the next tick's resync knows, and this one
+	 * result is not written rather than written on another backend.
+	 */
+	g = table_generation(tbl);
+	if (g == snap.sn_gen)
+		table_check_put(tbl, b->b_idx, ms, word);
 
 	old = b->b_dirty ? b->b_new : b->b_health;
 	new = check_step(&b->b_cs, check_passed(result), agent, conf.cc_rise,
@@ -470,7 +477,7 @@ flush(struct evloop *loop, void *arg)
 {
 	struct table_backend *be;
 	struct backend	*b;
-	uint64_t	 now = table_now_ms();
+	uint64_t	 now = table_now_ms(), g;
 	int		 changed;
 
 	(void)loop;
@@ -481,6 +488,7 @@ flush(struct evloop *loop, void *arg)
 			evtimer_set(ev, &flusher, LBC_TICK, flush, NULL);
 			return;
 		}
+		g = table_generation(tbl);	/* stable: we hold the lock */
 		TAILQ_FOREACH(b, &dirtyq, b_dentry) {
 			/* The table may have moved on since our snapshot. */
 			be = table_slot(tbl, b->b_idx);
@@ -501,6 +509,13 @@ flush(struct evloop *loop, void *arg)
 			evtimer_set(ev, &flusher, LBC_TICK, flush, NULL);
 			return;
 		}
+		/*
+		 * Our own write moved no slot: when nothing else came
+		 * before it, the snapshot still holds, bar the health we
+		 * keep ourselves.
+		 */
+		if (snap.sn_gen == g)
+			snap.sn_gen = g + 1;
 		while ((b = TAILQ_FIRST(&dirtyq)) != NULL) {
 			dirty_remove(b);
 			changed = b->b_new != b->b_health;

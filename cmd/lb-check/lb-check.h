@@ -138,6 +138,5 @@ void	exec_abort(struct backend *b);
 void	exec_sigchld(void);
 /* Find the program of an exec check on PATH; malloc'd or NULL. */
 char	*exec_which(const char *prog);
-int	exec_running(void);
 
 #endif
