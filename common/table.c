@@ -495,6 +495,26 @@ table_destroy(const char *name, char *err, size_t errlen)
 	return (rc);
 }
 
+int
+table_stale(const struct table *t)
+{
+	struct stat	 a, b;
+	char		 shm[sizeof(TABLE_SHMDIR) + TABLE_NAME_MAX + 8];
+	const char	*path = t->t_name;
+
+	/* A name (not a path) is checked: it fits. */
+	if (strchr(t->t_name, '/') == NULL) {
+		snprintf(shm, sizeof(shm), TABLE_SHMDIR "/" TABLE_SHMPFX
+		    "%.*s", TABLE_NAME_MAX, t->t_name);
+		path = shm;
+	}
+	if (fstat(t->t_fd, &a) == -1)
+		return (-1);
+	if (lstat(path, &b) == -1)
+		return (errno == ENOENT ? 1 : -1);
+	return (a.st_dev != b.st_dev || a.st_ino != b.st_ino);
+}
+
 static int
 cmpstr(const void *a, const void *b)
 {

@@ -128,6 +128,13 @@ struct table *table_open(const char *name, int flags, uint32_t capacity,
 /* Unregister (if registered), unmap and free t.  NULL is allowed. */
 void	table_close(struct table *t);
 
+/*
+ * Whether the table's name still leads to the object t maps: 0 when it
+ * does, 1 when it was removed or removed and made again (open it anew
+ * to tell which), -1 with errno when that cannot be told.
+ */
+int	table_stale(const struct table *t);
+
 /* Remove the table name.  Attached processes keep their mapping. */
 int	table_destroy(const char *name, char *err, size_t errlen);
 

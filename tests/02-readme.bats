@@ -6,9 +6,26 @@ load helpers/lib
 # The README's sh blocks after "## Examples", with the table names made
 # this test's own.
 examples() {
-	awk '/^## Examples/ {on = 1} on && /^```sh$/ {code = 1; next}
+	awk '/^## / {on = 0} /^## Examples/ {on = 1}
+	    on && /^```sh$/ {code = 1; next}
 	    code && /^```$/ {code = 0; next} code' README.md |
 	    sed -e "s/-t web-copy\\b/-t $T.copy/g" -e "s/-t web\\b/-t $T/g"
+}
+
+# The README's sh blocks after "## Balancing", with this test's servers
+# and table.
+balancing() {
+	awk '/^## Balancing/ {on = 1} /^## How/ {on = 0}
+	    on && /^```sh$/ {code = 1; next} code && /^```$/ {code = 0; next}
+	    code' README.md |
+	    sed -e "s/127.0.0.1:9001/$B1/g" -e "s/127.0.0.1:9002/$B2/g" \
+	    -e "s/-t shop\\b/-t $T/g"
+}
+
+start_http() {	# start_http NAME: a tsrv answering HTTP with its name
+	bg tsrv -1 -m http -n "$1" -l 127.0.0.1:0 > "$BATS_TEST_TMPDIR/$1"
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/$1"
+	cat "$BATS_TEST_TMPDIR/$1"
 }
 
 @test "README: the two set-up commands are on its first screen" {
@@ -25,4 +42,22 @@ examples() {
 	[ -s web.prom ]
 	run -0 promcheck.py < web.prom
 	[ ! -e "/dev/shm/lb.$T" ]
+}
+
+@test "README: the balancing examples run and balance" {
+	B1=$(start_http one)
+	B2=$(start_http two)
+	[ -n "$(balancing)" ]
+	cd "$BATS_TEST_TMPDIR"
+	# whatever the examples leave running stops with them
+	run -0 timeout 60 bash -e -o pipefail -c \
+	    "trap 'kill \$(jobs -p) 2>/dev/null' EXIT
+	    $(cd "$BATS_TEST_DIRNAME/.." && balancing)"
+	# round robin: one, then two; then only b (two) after the drain
+	[ "${lines[0]}" = one ]
+	[ "${lines[1]}" = two ]
+	[ "${lines[2]}" = "$B1	0" ]
+	[ "${lines[3]}" = "$B2	0" ]
+	[ "${lines[4]}" = two ]
+	[ "${#lines[@]}" -eq 5 ]
 }

@@ -28,6 +28,7 @@ need python3 python3
 need nginx-light nginx
 need libnginx-mod-stream /usr/lib/nginx/modules/ngx_stream_module.so
 need tmux tmux
+need prometheus promtool
 
 [ -z "$missing" ] && exit 0
 echo "deps: installing$missing" >&2

@@ -11,7 +11,7 @@ mkdir -p "$out"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 CPPFLAGS="-D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd -Icommon"
 rc=0
-for t in proxyproto sni; do
+for t in proxyproto sni http1; do
 	clang $CPPFLAGS $CFLAGS -o "$out/${t}_fuzz" \
 	    "tests/fuzz/${t}_fuzz.c" "common/$t.c" -lbsd
 	mkdir -p "$out/${t}_corpus"

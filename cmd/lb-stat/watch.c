@@ -1,0 +1,84 @@
+/* watch: -w without a terminal: a row of rates per backend each interval. */
+#include <signal.h>
+#include <string.h>
+
+#include "evloop.h"
+#include "lb-stat.h"
+#include "log.h"
+
+struct watch {
+	struct rater	 w_ra;
+	uint64_t	 w_interval;
+	long long	 w_left;		/* reports to go; 0: no end */
+	struct evtimer	 w_timer;
+	int		 w_status;
+};
+
+static struct watch	 W;
+
+static void
+watch_tick(struct evloop *ev, void *arg)
+{
+	struct watch	*w = arg;
+	char		 e[256];
+
+	switch (rater_next(&w->w_ra, e, sizeof(e))) {
+	case SRC_GONE:
+		log_warnx("table %s: %s", w->w_ra.ra_src.sr_name, e);
+		w->w_status = 1;
+		evloop_stop(ev);
+		return;
+	case SRC_NEW:
+		log_warnx("table %s was made anew, with %u slots: rates "
+		    "start again", w->w_ra.ra_src.sr_name,
+		    table_capacity(w->w_ra.ra_src.sr_t));
+		break;
+	case SRC_SAME:
+		break;
+	}
+	print_rows(stdout, &view_rate, w->w_ra.ra_rows, w->w_ra.ra_n, 0);
+	if (fflush(stdout) == EOF)
+		fatal("stdout");
+	if (w->w_left > 0 && --w->w_left == 0) {
+		evloop_stop(ev);
+		return;
+	}
+	evtimer_set(ev, &w->w_timer, w->w_interval, watch_tick, w);
+}
+
+static void
+watch_signal(struct evloop *ev, int signo)
+{
+	(void)signo;
+	evloop_stop(ev);
+}
+
+int
+watch_lines(const char *name, uint64_t interval, long long count)
+{
+	static const int sigs[] = { SIGINT, SIGTERM };
+	struct watch	*w = &W;
+	struct evloop	*ev;
+	char		 e[256];
+
+	memset(w, 0, sizeof(*w));
+	w->w_interval = interval;
+	w->w_left = count;
+	if (rater_open(&w->w_ra, name, e, sizeof(e)) == -1)
+		fatalx("table %s: %s", name, e);
+	if ((ev = evloop_new()) == NULL ||
+	    sig_watch(ev, sigs, 2, watch_signal) == -1)
+		fatal("watch");
+	stdout_watch(ev);
+	/* The header says the first samples are taken. */
+	if (!opt_noheader && opt_fmt != FMT_JSON)
+		print_header(stdout, &view_rate);
+	if (fflush(stdout) == EOF)
+		fatal("stdout");
+	evtimer_set(ev, &w->w_timer, interval, watch_tick, w);
+	if (evloop_run(ev) == -1)
+		fatal("evloop");
+	evloop_free(ev);
+	rater_close(&w->w_ra);
+	return (w->w_status);
+}

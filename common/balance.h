@@ -1,0 +1,87 @@
+/* balance: pick a backend from a table: rr, lc, p2c, source, maglev. */
+#ifndef LB_BALANCE_H
+#define LB_BALANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "table.h"
+
+enum balance_algo {
+	BALANCE_RR,			/* smooth weighted round robin */
+	BALANCE_LC,			/* weighted least connections */
+	BALANCE_P2C,			/* random with two choices */
+	BALANCE_SOURCE,			/* hash of the client's address */
+	BALANCE_MAGLEV,			/* consistent hash (Maglev) */
+	BALANCE_NALGOS
+};
+
+/* balance_pick() failures, in b_why after -1 */
+#define BALANCE_NONE	1		/* no backend takes work */
+#define BALANCE_FULL	2		/* some would, but all are at maxconn */
+
+#define BALANCE_TRIED_MAX	16
+#define BALANCE_MAGLEV_SIZE	65537	/* a prime, >> backends */
+
+/* Backends already tried for one connection, by incarnation (be_uid). */
+struct balance_tried {
+	uint32_t	 bt_n;
+	uint64_t	 bt_uid[BALANCE_TRIED_MAX];
+};
+
+/* What balance_pick() chose: the caller's copy, valid after rebuilds. */
+struct balance_pick {
+	uint32_t	 bp_slot;
+	uint64_t	 bp_uid;
+	struct addr	 bp_addr;
+	char		 bp_name[TABLE_NAME_MAX + 1];
+};
+
+struct balance;
+
+/* Parse an algorithm name ("rr", "lc", ...); returns it or -1. */
+int	balance_algo_parse(const char *s);
+const char *balance_algo_str(int algo);
+
+/*
+ * A balancer over table t for one thread (it holds private state and no
+ * lock).  slowstart_ms: a backend whose health turned up ramps from 5% to
+ * its full weight over that time (0: none).  Returns NULL (errno set).
+ * t stays the caller's and must outlive the balancer.
+ */
+struct balance *balance_new(struct table *t, int algo, uint64_t slowstart_ms);
+void	balance_free(struct balance *b);
+
+/*
+ * Choose a backend for a connection whose client key (its address bytes,
+ * for the hash algorithms; may be NULL with keylen 0) is given, skipping
+ * those in tried (may be NULL).  Candidates are backends enabled by the
+ * operator, with health up or unknown, a weight above zero and below
+ * their maxconn; backup backends are taken only when no other candidate
+ * is left.  On success the connection is counted in the table
+ * (table_conn_begin()), the choice is copied to out and added to tried,
+ * and 0 is returned; the caller ends it with balance_done().  Returns -1
+ * with BALANCE_NONE or BALANCE_FULL from balance_why() otherwise.
+ */
+int	balance_pick(struct balance *b, const void *key, size_t keylen,
+	    struct balance_tried *tried, struct balance_pick *out);
+int	balance_why(const struct balance *b);
+
+/* The connection of p ended: take it off the table's live count. */
+void	balance_done(struct balance *b, const struct balance_pick *p);
+
+/*
+ * A connect to p failed (counts c_fail and the run of them) or
+ * succeeded (ends the run).
+ */
+void	balance_fail(struct balance *b, const struct balance_pick *p);
+void	balance_ok(struct balance *b, const struct balance_pick *p);
+
+/*
+ * How many candidates the last rebuild found (non-backup and backup),
+ * for diagnostics.  Rebuilds first if the table moved.
+ */
+int	balance_count(struct balance *b, uint32_t *primary, uint32_t *backup);
+
+#endif

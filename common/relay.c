@@ -1,0 +1,279 @@
+/* relay: move bytes both ways between two sockets, splice for bulk. */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "relay.h"
+#include "sock.h"
+
+#define RELAY_BUFSZ	16384
+#define RELAY_CHUNK	65536		/* a pipe's default capacity */
+#define RELAY_PIPESZ	(1 << 20)	/* asked for: fewer splices for bulk */
+
+int
+relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->rc_bufsz = bufsz ? bufsz : RELAY_BUFSZ;
+	if (ctx->rc_bufsz > RELAY_CHUNK)
+		ctx->rc_bufsz = RELAY_CHUNK;
+	ctx->rc_maxpool = maxpool;
+	ctx->rc_pipesz = RELAY_CHUNK;
+	if ((ctx->rc_buf = malloc(ctx->rc_bufsz)) == NULL)
+		return (-1);
+	if (maxpool > 0 && (ctx->rc_pipes = calloc(maxpool,
+	    sizeof(*ctx->rc_pipes))) == NULL) {
+		free(ctx->rc_buf);
+		return (-1);
+	}
+	ctx->rc_cappipes = maxpool;
+	return (0);
+}
+
+void
+relay_ctx_free(struct relay_ctx *ctx)
+{
+	size_t	 i;
+
+	for (i = 0; i < ctx->rc_npipes; i++) {
+		close(ctx->rc_pipes[i][0]);
+		close(ctx->rc_pipes[i][1]);
+	}
+	free(ctx->rc_pipes);
+	free(ctx->rc_buf);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+static int
+pipe_get(struct relay_ctx *ctx, int *p)
+{
+	if (ctx->rc_npipes > 0) {
+		ctx->rc_npipes--;
+		p[0] = ctx->rc_pipes[ctx->rc_npipes][0];
+		p[1] = ctx->rc_pipes[ctx->rc_npipes][1];
+		return (0);
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return (-1);
+	/* Bigger when allowed (pipe-max-size); the default otherwise. */
+	if (ctx->rc_pipesz > RELAY_CHUNK)
+		fcntl(p[1], F_SETPIPE_SZ, (int)ctx->rc_pipesz);
+	return (0);
+}
+
+/* Give a pipe back: kept when empty and the pool has room. */
+static void
+pipe_put(struct relay_ctx *ctx, struct relay_dir *h)
+{
+	if (h->rd_pipe[0] == -1)
+		return;
+	if (h->rd_pending == 0 && ctx->rc_npipes < ctx->rc_cappipes) {
+		ctx->rc_pipes[ctx->rc_npipes][0] = h->rd_pipe[0];
+		ctx->rc_pipes[ctx->rc_npipes][1] = h->rd_pipe[1];
+		ctx->rc_npipes++;
+	} else {
+		close(h->rd_pipe[0]);
+		close(h->rd_pipe[1]);
+	}
+	h->rd_pipe[0] = h->rd_pipe[1] = -1;
+	h->rd_pending = 0;
+}
+
+void
+relay_start(struct relay *r, struct relay_ctx *ctx, int cfd, int sfd)
+{
+	int	 d;
+
+	memset(r, 0, sizeof(*r));
+	r->r_ctx = ctx;
+	r->r_fd[0] = cfd;
+	r->r_fd[1] = sfd;
+	r->r_rd[0] = r->r_rd[1] = r->r_wr[0] = r->r_wr[1] = 1;
+	r->r_first = -1;
+	for (d = 0; d < 2; d++)
+		r->r_dir[d].rd_pipe[0] = r->r_dir[d].rd_pipe[1] = -1;
+}
+
+int
+relay_preload(struct relay *r, const void *buf, size_t len)
+{
+	struct relay_dir *h = &r->r_dir[RELAY_UP];
+	ssize_t		 n;
+
+	if (len == 0)
+		return (0);
+	if (len > RELAY_CHUNK - h->rd_pending)
+		return (-1);
+	if (h->rd_pipe[0] == -1 && pipe_get(r->r_ctx, h->rd_pipe) == -1)
+		return (-1);
+	if ((n = write(h->rd_pipe[1], buf, len)) != (ssize_t)len) {
+		if (n > 0)
+			h->rd_pending += (size_t)n;
+		return (-1);
+	}
+	h->rd_pending += len;
+	return (0);
+}
+
+/* How a failure on side s reads: a reset from that side. */
+static int
+reset_of(int s)
+{
+	return (s == 0 ? RELAY_CLIENT_RESET : RELAY_SERVER_RESET);
+}
+
+/*
+ * Move direction d (side d to side 1 - d) until one end says EAGAIN.
+ * Returns RELAY_OPEN or how the relay ended.
+ */
+static int
+pump(struct relay *r, int d)
+{
+	struct relay_ctx *ctx = r->r_ctx;
+	struct relay_dir *h = &r->r_dir[d];
+	const int	 s = d, t = 1 - d;
+	ssize_t		 n, w;
+	size_t		 off;
+
+	for (;;) {
+		if (h->rd_pending > 0) {
+			if (!r->r_wr[t])
+				return (RELAY_OPEN);
+			n = splice(h->rd_pipe[0], NULL, r->r_fd[t], NULL,
+			    h->rd_pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				h->rd_pending -= (size_t)n;
+				h->rd_bytes += (uint64_t)n;
+				if (h->rd_pending == 0)
+					pipe_put(ctx, h);
+				continue;
+			}
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN) {
+				r->r_wr[t] = 0;
+				return (RELAY_OPEN);
+			}
+			return (reset_of(t));
+		}
+		if (h->rd_eof) {
+			if (!h->rd_shut) {
+				shutdown(r->r_fd[t], SHUT_WR);
+				h->rd_shut = 1;
+			}
+			return (RELAY_OPEN);
+		}
+		if (!r->r_rd[s])
+			return (RELAY_OPEN);
+		if (h->rd_splice && !ctx->rc_nosplice) {
+			if (h->rd_pipe[0] == -1 && pipe_get(ctx,
+			    h->rd_pipe) == -1)
+				return (RELAY_ERROR);
+			n = splice(r->r_fd[s], NULL, h->rd_pipe[1], NULL,
+			    ctx->rc_pipesz, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				h->rd_pending += (size_t)n;
+				continue;
+			}
+		} else {
+			n = recv(r->r_fd[s], ctx->rc_buf, ctx->rc_bufsz, 0);
+			if (n > 0) {
+				/* A full buffer is bulk: splice from now on. */
+				if ((size_t)n == ctx->rc_bufsz)
+					h->rd_splice = 1;
+				off = 0;
+				if (r->r_wr[t]) {
+					w = send(r->r_fd[t], ctx->rc_buf,
+					    (size_t)n, MSG_NOSIGNAL);
+					if (w > 0) {
+						off = (size_t)w;
+						h->rd_bytes += (uint64_t)w;
+					} else if (w == -1 && errno == EAGAIN)
+						r->r_wr[t] = 0;
+					else if (w == -1 && errno != EINTR)
+						return (reset_of(t));
+				}
+				if (off < (size_t)n) {
+					/* The rest waits in a pipe. */
+					if (h->rd_pipe[0] == -1 && pipe_get(ctx,
+					    h->rd_pipe) == -1)
+						return (RELAY_ERROR);
+					w = write(h->rd_pipe[1], ctx->rc_buf +
+					    off, (size_t)n - off);
+					if (w != (ssize_t)((size_t)n - off))
+						return (RELAY_ERROR);
+					h->rd_pending += (size_t)w;
+				}
+				continue;
+			}
+		}
+		if (n == 0) {
+			h->rd_eof = 1;
+			if (r->r_first == -1)
+				r->r_first = s;
+			pipe_put(ctx, h);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			r->r_rd[s] = 0;
+			pipe_put(ctx, h);
+			return (RELAY_OPEN);
+		}
+		return (reset_of(s));
+	}
+}
+
+int
+relay_io(struct relay *r, int fd, int what)
+{
+	int	 side, e;
+
+	if (r->r_end != RELAY_OPEN)
+		return (r->r_end);
+	if (fd >= 0 && what != 0) {
+		side = fd == r->r_fd[0] ? 0 : 1;
+		if (what & (EVLOOP_READ | EVLOOP_HUP))
+			r->r_rd[side] = 1;
+		if (what & (EVLOOP_WRITE | EVLOOP_HUP))
+			r->r_wr[side] = 1;
+	}
+	if ((e = pump(r, RELAY_UP)) != RELAY_OPEN ||
+	    (e = pump(r, RELAY_DOWN)) != RELAY_OPEN) {
+		r->r_end = e;
+		return (e);
+	}
+	if (r->r_dir[0].rd_shut && r->r_dir[1].rd_shut)
+		r->r_end = r->r_first == 1 ? RELAY_SERVER_CLOSE :
+		    RELAY_CLIENT_CLOSE;
+	return (r->r_end);
+}
+
+void
+relay_close(struct relay *r)
+{
+	int	 d;
+
+	if (r->r_end == RELAY_CLIENT_RESET)
+		sock_reset(r->r_fd[1]);
+	else if (r->r_end == RELAY_SERVER_RESET)
+		sock_reset(r->r_fd[0]);
+	for (d = 0; d < 2; d++) {
+		pipe_put(r->r_ctx, &r->r_dir[d]);
+		if (r->r_fd[d] != -1)
+			close(r->r_fd[d]);
+		r->r_fd[d] = -1;
+	}
+}
+
+uint64_t
+relay_bytes(const struct relay *r, int dir)
+{
+	return (r->r_dir[dir].rd_bytes);
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bats
+# 20-balance: the balancing algorithms, unit-tested over a real table.
+
+load helpers/lib
+bats_require_minimum_version 1.5.0
+
+@test "balance: rr, lc, p2c, source, maglev, backup, maxconn, slow start" {
+	run -0 timeout 60 balance_test "$BATS_TEST_TMPDIR/bal"
+	echo "$output"
+	[ "${lines[-1]}" = ok ]
+}
