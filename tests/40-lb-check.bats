@@ -394,3 +394,17 @@ for l in sys.stdin:
 	grep -qx '::1|[0-9]*' "$BATS_TEST_TMPDIR/env"
 	grep -qx '|' "$BATS_TEST_TMPDIR/env"
 }
+
+@test "lb-check: -p acts on the connect failures lb-tcp counts" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=gone
+	lbt health "$T" gone up
+	# active probes would need 100 failures: only passive health acts
+	checker -i 1m -f 100 -p 3
+	bg lb-tcp -1 -t "$T" -l 127.0.0.1:0 > "$BATS_TEST_TMPDIR/lb"
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/lb"
+	for i in 1 2 3; do
+		timeout 5 tcli "$(head -1 "$BATS_TEST_TMPDIR/lb")" < /dev/null || true
+	done
+	wait_for 5 seen $'\tgone\t.*\tUP\tDOWN\tpassive: [0-9]+ connect failures\t'
+	is_health gone down
+}
