@@ -1,0 +1,890 @@
+/* lb-check: probe every backend of a table and write its health there. */
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#define LIBBSD_OPENBSD_VIS
+#include <vis.h>
+
+#include "dur.h"
+#include "lb-check.h"
+#include "log.h"
+#include "tlsctx.h"
+
+#define LB_VERSION	"0.1"
+#define LBC_TICK	100		/* ms between looks at the table */
+#define LBC_RETRY	50		/* ms before a probe that lacked fds */
+
+struct ck_conf	 conf;
+struct evloop	*ev;
+
+static struct table	*tbl;
+static struct table_snap snap;
+static struct backend	**byslot;	/* table_capacity() entries */
+static TAILQ_HEAD(, backend) lbc_all = TAILQ_HEAD_INITIALIZER(lbc_all);
+static TAILQ_HEAD(, backend) dirtyq = TAILQ_HEAD_INITIALIZER(dirtyq);
+static struct evtimer	 tick, flusher;
+static int		 opt_once, opt_json, opt_quiet, opt_verbose;
+static int		 stopping, inflight, once_left, once_down;
+static int		 sigfd = -1;
+static char		 errbuf[256];
+static FILE		*out;
+
+/* how late probes started, for -v's last words and the benchmark */
+#define LBC_LATE_MAX	1000		/* ms: the histogram's last bucket */
+static uint64_t		 st_probes, st_late_sum, st_late_max;
+static uint32_t		 st_late[LBC_LATE_MAX + 1];
+
+static uint64_t		 rnd_state;
+
+static void	probe_fire(struct evloop *, void *);
+static void	flush(struct evloop *, void *);
+
+static void __attribute__((noreturn))
+usage_to(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: lb-check [-1hjqVv] [-c maxexec] [-D downinter] "
+	    "[-F fastinter] [-f fall]\n"
+	    "                [-i interval] [-p fails] [-r rise] "
+	    "[-T timeout] [-t table] [check]\n"
+	    "       check: tcp\n"
+	    "              http [path] [status=200-399] [body=text] "
+	    "[host=name] [method=GET]\n"
+	    "                   [tls=yes] [sni=name] [verify=no]\n"
+	    "              tls [sni=name] [verify=no]\n"
+	    "              exec command [arg ...]\n");
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_to(2);
+}
+
+/* Bad usage: one line naming the value, exit 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usagex(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	verrx(2, fmt, ap);
+}
+
+static const char *
+state_str(int h)
+{
+	static const char *const names[] = { "UNKNOWN", "UP", "DOWN",
+	    "DRAIN" };
+
+	return (h >= 0 && h < TABLE_HEALTH_NSTATES ? names[h] : "?");
+}
+
+/* A JSON string, quoted and escaped, into buf. */
+static char *
+json_str(const char *s, char *buf, size_t len)
+{
+	size_t	 o = 0;
+
+	if (len < 3)
+		return (buf);
+	buf[o++] = '"';
+	for (; *s != '\0' && o + 8 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return (buf);
+}
+
+/*
+ * One line on stdout: a change of health, a -v result, or a -1 line.
+ * Flushed at once: scripts read it as it comes.
+ */
+static void
+emit(const struct backend *b, int old, int new, const char *reason,
+    uint32_t ms)
+{
+	char		 ts[64], tv[4 * PATH_MAX], nv[4 * sizeof(b->b_name)],
+			 av[4 * sizeof(b->b_addr)], rv[4 * TABLE_REASON_MAX];
+	struct timespec	 now;
+	struct tm	 tm;
+
+	if (opt_quiet)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(now.tv_nsec / 1000000) % 1000);
+	if (opt_json) {
+		fprintf(out, "{\"time\":\"%s\",\"table\":%s", ts,
+		    json_str(conf.cc_table, tv, sizeof(tv)));
+		fprintf(out, ",\"backend\":%s", json_str(b->b_name, nv,
+		    sizeof(nv)));
+		fprintf(out, ",\"addr\":%s", json_str(b->b_addr, av,
+		    sizeof(av)));
+		fprintf(out, ",\"old\":\"%s\",\"new\":\"%s\",\"reason\":%s,"
+		    "\"ms\":%u}\n", state_str(old), state_str(new),
+		    json_str(reason, rv, sizeof(rv)), ms);
+	} else {
+		strnvis(tv, conf.cc_table, sizeof(tv), VIS_TAB | VIS_NL |
+		    VIS_CSTYLE);
+		strnvis(nv, b->b_name, sizeof(nv), VIS_TAB | VIS_NL |
+		    VIS_CSTYLE);
+		strnvis(av, b->b_addr, sizeof(av), VIS_TAB | VIS_NL |
+		    VIS_CSTYLE);
+		strnvis(rv, reason, sizeof(rv), VIS_TAB | VIS_NL | VIS_CSTYLE);
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%u\n", ts, tv, nv,
+		    av, state_str(old), state_str(new), rv, ms);
+	}
+	if (fflush(out) == EOF) {
+		/* Nobody reads: stop as TERM would, the table is kept. */
+		if (!stopping)
+			log_warn("stdout");
+		opt_quiet = 1;
+		kill(getpid(), SIGTERM);
+	}
+}
+
+/*
+ * A number in [0, n) for jitter: xorshift64*, seeded once from
+ * arc4random.  Not for secrets; it costs no system call per probe.
+ */
+static uint32_t
+jitter(uint32_t n)
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return (n == 0 ? 0 :
+	    (uint32_t)((rnd_state * 2685821657736338717ULL) >> 32) % n);
+}
+
+/* Take a snapshot entry's address into b. */
+static void
+set_addr(struct backend *b, const struct table_backend *be)
+{
+	const char	*a = be->be_addr, *c;
+	size_t		 n;
+
+	strlcpy(b->b_addr, be->be_addr, sizeof(b->b_addr));
+	b->b_sa_ok = table_backend_addr(be, &b->b_sa) == 0;
+	b->b_host[0] = b->b_port[0] = '\0';
+	if (be->be_family == AF_UNIX)
+		return;
+	if (*a == '[' && (c = strchr(a, ']')) != NULL) {
+		n = (size_t)(c - a - 1);
+		if (n < sizeof(b->b_host))
+			memcpy(b->b_host, a + 1, n), b->b_host[n] = '\0';
+	} else if ((c = strrchr(a, ':')) != NULL) {
+		n = (size_t)(c - a);
+		if (n < sizeof(b->b_host))
+			memcpy(b->b_host, a, n), b->b_host[n] = '\0';
+	}
+	snprintf(b->b_port, sizeof(b->b_port), "%u", be->be_port);
+}
+
+static void
+schedule(struct backend *b, uint64_t delay)
+{
+	b->b_due = evloop_now(ev) + delay;
+	evtimer_set(ev, &b->b_next, delay, probe_fire, b);
+}
+
+static void
+dirty_remove(struct backend *b)
+{
+	if (b->b_dirty) {
+		TAILQ_REMOVE(&dirtyq, b, b_dentry);
+		b->b_dirty = 0;
+	}
+}
+
+static struct backend *
+backend_new(const struct table_backend *be, uint32_t i)
+{
+	struct backend	*b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return (NULL);
+	b->b_idx = i;
+	b->b_uid = be->be_uid;
+	b->b_fd = b->b_pipe = -1;
+	b->b_pid = -1;
+	strlcpy(b->b_name, be->be_name, sizeof(b->b_name));
+	set_addr(b, be);
+	b->b_health = be->be_health;
+	b->b_share = be->be_share;
+	/* Health survives a restart: an up backend needs fall failures. */
+	b->b_cs.cs_health = opt_once ? TABLE_HEALTH_UNKNOWN : be->be_health;
+	b->b_pbase = atomic_load_explicit(&table_counters(tbl, i)->
+	    c_consec_fail, memory_order_relaxed);
+	TAILQ_INSERT_TAIL(&lbc_all, b, b_entry);
+	return (b);
+}
+
+/* Forget b: stop its probe; a running child keeps it until reaped. */
+static void
+backend_del(struct backend *b)
+{
+	evtimer_cancel(ev, &b->b_next);
+	dirty_remove(b);
+	TAILQ_REMOVE(&lbc_all, b, b_entry);
+	if (b->b_phase == PH_EXEC) {
+		b->b_gone = 1;
+		exec_abort(b);
+		return;
+	}
+	if (b->b_phase != PH_IDLE) {
+		inflight--;
+		if (conf.cc_kind == CK_EXEC)
+			exec_abort(b);
+		else
+			probe_abort(b);
+	}
+	free(b);
+}
+
+void
+lbc_release(struct backend *b)
+{
+	inflight--;
+	free(b);
+	if (stopping && inflight == 0)
+		flush(ev, NULL);
+}
+
+/* Bring our backends in line with the table's, by slot and uid. */
+static void
+resync(void)
+{
+	const struct table_backend *be;
+	struct backend	*b;
+	uint32_t	 i, cap = table_capacity(tbl);
+
+	if (table_snapshot(tbl, &snap, errbuf, sizeof(errbuf)) == -1) {
+		log_warnx("table %s: %s", conf.cc_table, errbuf);
+		return;
+	}
+	for (i = 0; i < cap; i++) {
+		be = i < snap.sn_n && snap.sn_be[i].be_uid != 0 &&
+		    !(snap.sn_be[i].be_flags & TABLE_BE_CORRUPT) ?
+		    &snap.sn_be[i] : NULL;
+		b = byslot[i];
+		if (b == NULL && be == NULL)
+			continue;
+		if (b != NULL && (be == NULL || be->be_uid != b->b_uid)) {
+			log_info("%s: no longer in the table", b->b_name);
+			backend_del(b);
+			byslot[i] = b = NULL;
+		}
+		if (be == NULL)
+			continue;
+		if (b == NULL) {
+			if ((b = backend_new(be, i)) == NULL) {
+				log_warn("backend %s", be->be_name);
+				continue;
+			}
+			byslot[i] = b;
+			/* Spread the first round over an interval. */
+			if (!stopping)
+				schedule(b, opt_once ? 0 :
+				    jitter((uint32_t)conf.cc_inter));
+			continue;
+		}
+		if (strcmp(be->be_addr, b->b_addr) != 0)
+			set_addr(b, be);
+		/* Someone else set health (a new address makes it unknown). */
+		if (be->be_health != b->b_health && !b->b_dirty) {
+			b->b_health = be->be_health;
+			memset(&b->b_cs, 0, sizeof(b->b_cs));
+			b->b_cs.cs_health = be->be_health;
+		}
+		if (!b->b_dirty)
+			b->b_share = be->be_share;
+	}
+}
+
+static void
+stats_note(uint64_t now, uint64_t due)
+{
+	uint64_t	 late;
+
+	late = now > due ? now - due : 0;
+	st_probes++;
+	st_late_sum += late;
+	if (late > st_late_max)
+		st_late_max = late;
+	st_late[late < LBC_LATE_MAX ? late : LBC_LATE_MAX]++;
+}
+
+/* The 99th percentile of how late probes started, in ms. */
+static uint64_t
+stats_p99(void)
+{
+	uint64_t	 n = 0, want = st_probes - st_probes / 100;
+	int		 i;
+
+	for (i = 0; i <= LBC_LATE_MAX; i++)
+		if ((n += st_late[i]) >= want)
+			return ((uint64_t)i);
+	return (LBC_LATE_MAX);
+}
+
+static void
+probe_fire(struct evloop *loop, void *arg)
+{
+	struct backend	*b = arg;
+
+	(void)loop;
+	if (stopping)
+		return;
+	b->b_start = evloop_clock();
+	stats_note(b->b_start, b->b_due);
+	inflight++;
+	probe_start(b);
+}
+
+void
+lbc_retry(struct backend *b)
+{
+	inflight--;
+	b->b_phase = PH_IDLE;
+	if (stopping) {
+		if (inflight == 0)
+			flush(ev, NULL);
+		return;
+	}
+	schedule(b, LBC_RETRY);
+}
+
+/* The interval until b's next probe: fast while changing, slow down. */
+static uint64_t
+next_interval(const struct backend *b)
+{
+	uint64_t	 iv;
+
+	if (check_changing(&b->b_cs) ||
+	    (b->b_cs.cs_passive && b->b_cs.cs_health == TABLE_HEALTH_DOWN))
+		iv = conf.cc_fast;
+	else if (b->b_cs.cs_health == TABLE_HEALTH_DOWN)
+		iv = conf.cc_down;
+	else
+		iv = conf.cc_inter;
+	/* Up to a tenth earlier, so that probes do not bunch up. */
+	return (iv - jitter((uint32_t)(iv / 10 + 1)));
+}
+
+static void
+mark_dirty(struct backend *b, int health, int share, const char *reason,
+    uint32_t ms)
+{
+	b->b_new = health;
+	b->b_newshare = share;
+	b->b_ms = ms;
+	strlcpy(b->b_reason, reason, sizeof(b->b_reason));
+	if (!b->b_dirty) {
+		b->b_dirty = 1;
+		TAILQ_INSERT_TAIL(&dirtyq, b, b_dentry);
+	}
+	/* One write for all the changes of this turn of the loop. */
+	if (flusher.et_idx == 0)
+		evtimer_set(ev, &flusher, 0, flush, NULL);
+}
+
+void
+lbc_result(struct backend *b, int result, const char *wdetail,
+    const char *rdetail, int agent, int share)
+{
+	char		 word[TABLE_REASON_MAX], reason[TABLE_REASON_MAX];
+	uint64_t	 now = evloop_clock(), next, g;
+	uint32_t	 ms;
+	int		 old, new, nshare;
+
+	inflight--;
+	b->b_phase = PH_IDLE;
+	ms = (uint32_t)(now - b->b_start);
+	check_result_word(result, wdetail, word, sizeof(word));
+	if (result == CHECK_EXFAIL && rdetail != NULL &&
+	    strcmp(rdetail, "maint") == 0)
+		strlcpy(reason, "maint", sizeof(reason));
+	else
+		check_reason(result, rdetail, conf.cc_timeout, reason,
+		    sizeof(reason));
+	/*
+	 * The slot is still b's unless someone else changed the table since
+	 * our snapshot; then the next tick's resync knows, and this one
+	 * result is not written rather than written on another backend.
+	 */
+	g = table_generation(tbl);
+	if (g == snap.sn_gen)
+		table_check_put(tbl, b->b_idx, ms, word);
+
+	old = b->b_dirty ? b->b_new : b->b_health;
+	new = check_step(&b->b_cs, check_passed(result), agent, conf.cc_rise,
+	    conf.cc_fall);
+	nshare = b->b_dirty ? b->b_newshare : b->b_share;
+	if (agent & CHECK_AGENT_SHARE)
+		nshare = share;
+	else if (conf.cc_kind != CK_EXEC)
+		nshare = 100;		/* no agent to keep a share */
+	if (new == TABLE_HEALTH_UP && old != TABLE_HEALTH_UP)
+		b->b_pbase = atomic_load_explicit(&table_counters(tbl,
+		    b->b_idx)->c_consec_fail, memory_order_relaxed);
+	if (opt_once) {
+		mark_dirty(b, new, nshare, reason, ms);
+		if (new == TABLE_HEALTH_DOWN)
+			once_down = 1;
+		if (--once_left == 0 && flusher.et_idx == 0)
+			evtimer_set(ev, &flusher, 0, flush, NULL);
+		return;
+	}
+	if (new != old || nshare != (b->b_dirty ? b->b_newshare : b->b_share))
+		mark_dirty(b, new, nshare, new != old ? reason :
+		    (b->b_dirty ? b->b_reason : reason), ms);
+	else if (opt_verbose)
+		emit(b, old, new, reason, ms);
+	if (stopping) {
+		if (inflight == 0)
+			evtimer_set(ev, &flusher, 0, flush, NULL);
+		return;
+	}
+	next = b->b_start + next_interval(b);
+	schedule(b, next > now ? next - now : 0);
+}
+
+/* Write the pending changes of health in one transaction. */
+static void
+flush(struct evloop *loop, void *arg)
+{
+	struct table_backend *be;
+	struct backend	*b;
+	uint64_t	 now = table_now_ms(), g;
+	int		 changed;
+
+	(void)loop;
+	(void)arg;
+	if (!TAILQ_EMPTY(&dirtyq)) {
+		if (table_begin(tbl, errbuf, sizeof(errbuf)) == -1) {
+			log_warnx("table %s: %s", conf.cc_table, errbuf);
+			evtimer_set(ev, &flusher, LBC_TICK, flush, NULL);
+			return;
+		}
+		g = table_generation(tbl);	/* stable: we hold the lock */
+		TAILQ_FOREACH(b, &dirtyq, b_dentry) {
+			/* The table may have moved on since our snapshot. */
+			be = table_slot(tbl, b->b_idx);
+			if (be == NULL || be->be_uid != b->b_uid)
+				continue;
+			if (be->be_health != b->b_new) {
+				be->be_health = (uint8_t)b->b_new;
+				be->be_health_since = now;
+				memset(be->be_reason, 0,
+				    sizeof(be->be_reason));
+				strlcpy(be->be_reason, b->b_reason,
+				    sizeof(be->be_reason));
+			}
+			be->be_share = (uint8_t)b->b_newshare;
+		}
+		if (table_commit(tbl) == -1) {
+			log_warnx("table %s: commit failed", conf.cc_table);
+			evtimer_set(ev, &flusher, LBC_TICK, flush, NULL);
+			return;
+		}
+		/*
+		 * Our own write moved no slot: when nothing else came
+		 * before it, the snapshot still holds, bar the health we
+		 * keep ourselves.
+		 */
+		if (snap.sn_gen == g)
+			snap.sn_gen = g + 1;
+		while ((b = TAILQ_FIRST(&dirtyq)) != NULL) {
+			dirty_remove(b);
+			changed = b->b_new != b->b_health;
+			if (changed || opt_once || opt_verbose)
+				emit(b, b->b_health, b->b_new, b->b_reason,
+				    b->b_ms);
+			b->b_health = b->b_new;
+			b->b_share = b->b_newshare;
+		}
+	}
+	if ((opt_once && once_left == 0) || (stopping && inflight == 0))
+		evloop_stop(ev);
+}
+
+/* Every tick: follow the table, and read the proxies' failure runs. */
+static void
+tick_fn(struct evloop *loop, void *arg)
+{
+	struct backend	*b;
+	uint64_t	 c;
+	char		 reason[TABLE_REASON_MAX];
+
+	(void)loop;
+	(void)arg;
+	if (stopping)
+		return;
+	if (table_generation(tbl) != snap.sn_gen)
+		resync();
+	if (conf.cc_passive > 0) {
+		TAILQ_FOREACH(b, &lbc_all, b_entry) {
+			c = atomic_load_explicit(&table_counters(tbl,
+			    b->b_idx)->c_consec_fail, memory_order_relaxed);
+			if (c < b->b_pbase)
+				b->b_pbase = 0;
+			if (b->b_cs.cs_health == TABLE_HEALTH_DOWN ||
+			    c - b->b_pbase < (uint64_t)conf.cc_passive)
+				continue;
+			snprintf(reason, sizeof(reason),
+			    "passive: %llu connect failures",
+			    (unsigned long long)(c - b->b_pbase));
+			b->b_pbase = c;
+			check_mark_down(&b->b_cs);
+			mark_dirty(b, TABLE_HEALTH_DOWN, b->b_dirty ?
+			    b->b_newshare : b->b_share, reason, 0);
+			if (b->b_phase == PH_IDLE)
+				schedule(b, conf.cc_fast);
+		}
+	}
+	evtimer_set(ev, &tick, LBC_TICK, tick_fn, NULL);
+}
+
+static void
+stop(void)
+{
+	struct backend	*b;
+
+	if (stopping)
+		return;
+	stopping = 1;
+	/* Finish the probes in flight; start no more. */
+	TAILQ_FOREACH(b, &lbc_all, b_entry) {
+		evtimer_cancel(ev, &b->b_next);
+		if (b->b_phase == PH_QUEUED) {
+			exec_abort(b);
+			inflight--;
+		}
+	}
+	evtimer_cancel(ev, &tick);
+	if (inflight == 0)
+		evtimer_set(ev, &flusher, 0, flush, NULL);
+}
+
+static void
+sig_read(struct evloop *loop, int fd, int what, void *arg)
+{
+	struct signalfd_siginfo si;
+	int		 chld = 0;
+
+	(void)loop;
+	(void)what;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			chld = 1;
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			stop();
+	}
+	if (chld)
+		exec_sigchld();
+}
+
+static int
+yesno(const char *key, const char *v)
+{
+	if (strcmp(v, "yes") == 0)
+		return (1);
+	if (strcmp(v, "no") == 0)
+		return (0);
+	usagex("bad %s '%s': yes or no", key, v);
+}
+
+/* A value that goes into a request line or header: no blanks, no CTLs. */
+static const char *
+token(const char *key, const char *v, int spaces)
+{
+	const unsigned char *p;
+
+	if (*v == '\0')
+		usagex("bad %s '': empty", key);
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !spaces))
+			usagex("bad %s '%s': no blanks or control characters",
+			    key, v);
+	return (v);
+}
+
+static void
+parse_check(int argc, char **argv)
+{
+	const char	*kv, *v;
+	int		 i = 1;
+
+	conf.cc_kind = CK_TCP;
+	conf.cc_path = "/";
+	conf.cc_method = "GET";
+	check_status_parse("200-399", &conf.cc_status);
+	if (argc == 0 || strcmp(argv[0], "tcp") == 0) {
+		if (argc > 1)
+			usagex("bad tcp option '%s': tcp takes none", argv[1]);
+		return;
+	}
+	if (strcmp(argv[0], "exec") == 0) {
+		conf.cc_kind = CK_EXEC;
+		if (argc < 2)
+			usagex("exec: a command is needed");
+		if ((conf.cc_prog = exec_which(argv[1])) == NULL)
+			usagex("exec: '%s': no such program", argv[1]);
+		conf.cc_argv = argv + 1;
+		return;
+	}
+	if (strcmp(argv[0], "http") == 0) {
+		conf.cc_kind = CK_HTTP;
+		if (argc > 1 && argv[1][0] == '/') {
+			conf.cc_path = token("path", argv[1], 0);
+			i = 2;
+		}
+	} else if (strcmp(argv[0], "tls") == 0) {
+		conf.cc_kind = CK_TLS;
+		conf.cc_tls = 1;
+	} else
+		usagex("unknown check '%s': tcp, http, tls or exec", argv[0]);
+	for (; i < argc; i++) {
+		kv = argv[i];
+		if ((v = strchr(kv, '=')) == NULL)
+			usagex("bad %s option '%s': key=value", argv[0], kv);
+		v++;
+		if (strncmp(kv, "sni=", 4) == 0)
+			conf.cc_sni = token("sni", v, 0);
+		else if (strncmp(kv, "verify=", 7) == 0)
+			conf.cc_verify = yesno("verify", v);
+		else if (conf.cc_kind != CK_HTTP)
+			usagex("bad tls option '%s': sni or verify", kv);
+		else if (strncmp(kv, "status=", 7) == 0) {
+			if (check_status_parse(v, &conf.cc_status) == -1)
+				usagex("bad status range '%s': N or N-M, "
+				    "100 to 599, comma separated", v);
+		} else if (strncmp(kv, "body=", 5) == 0)
+			conf.cc_body = token("body", v, 1);
+		else if (strncmp(kv, "host=", 5) == 0)
+			conf.cc_host = token("host", v, 0);
+		else if (strncmp(kv, "method=", 7) == 0)
+			conf.cc_method = token("method", v, 0);
+		else if (strncmp(kv, "tls=", 4) == 0)
+			conf.cc_tls = yesno("tls", v);
+		else
+			usagex("bad http option '%s': status, body, host, "
+			    "method, tls, sni or verify", kv);
+	}
+}
+
+static uint64_t
+dur_opt(int opt, const char *name, const char *v)
+{
+	uint64_t	 ms;
+
+	if (dur_parse(v, &ms) == -1 || ms == 0)
+		usagex("bad %s '%s': a duration above 0, as 250ms, 2s, 1m "
+		    "(-%c)", name, v, opt);
+	return (ms);
+}
+
+/* Refuse to start beside another checker of the same table. */
+static void
+one_checker(void)
+{
+	struct table_proc p[TABLE_NREG];
+	pid_t		 me = getpid();
+	int		 n, i;
+
+	if (table_register(tbl, errbuf, sizeof(errbuf)) == -1)
+		errx(1, "table %s: %s", conf.cc_table, errbuf);
+	n = table_procs(tbl, p, TABLE_NREG);
+	for (i = 0; i < n && i < TABLE_NREG; i++) {
+		if (p[i].tp_pid == me || strcmp(p[i].tp_prog, "lb-check") != 0)
+			continue;
+		table_close(tbl);
+		errx(1, "table %s: already checked by lb-check pid %d",
+		    conf.cc_table, (int)p[i].tp_pid);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct rlimit	 rl;
+	sigset_t	 mask;
+	const char	*e, *inter = NULL, *fast = NULL, *down = NULL,
+			*timeout = NULL;
+	int		 ch, rc;
+
+	log_init("lb-check", 0);
+	out = stdout;
+	while (rnd_state == 0)
+		rnd_state = (uint64_t)arc4random() << 32 | arc4random();
+	conf.cc_rise = 2;
+	conf.cc_fall = 3;
+	conf.cc_maxexec = 32;
+	while ((ch = getopt(argc, argv, "+1c:D:F:f:hi:jp:qr:T:t:Vv")) != -1) {
+		switch (ch) {
+		case '1':
+			opt_once = 1;
+			break;
+		case 'c':
+			conf.cc_maxexec = (int)strtonum(optarg, 1, 1024, &e);
+			if (e != NULL)
+				usagex("bad exec limit '%s': 1 to 1024 (-c)",
+				    optarg);
+			break;
+		case 'D':
+			down = optarg;
+			break;
+		case 'F':
+			fast = optarg;
+			break;
+		case 'f':
+			conf.cc_fall = (int)strtonum(optarg, 1, 100, &e);
+			if (e != NULL)
+				usagex("bad fall '%s': 1 to 100", optarg);
+			break;
+		case 'h':
+			usage_to(0);
+		case 'i':
+			inter = optarg;
+			break;
+		case 'j':
+			opt_json = 1;
+			break;
+		case 'p':
+			conf.cc_passive = (int)strtonum(optarg, 1, 1000000,
+			    &e);
+			if (e != NULL)
+				usagex("bad passive limit '%s': 1 to 1000000 "
+				    "(-p)", optarg);
+			break;
+		case 'q':
+			opt_quiet = 1;
+			break;
+		case 'r':
+			conf.cc_rise = (int)strtonum(optarg, 1, 100, &e);
+			if (e != NULL)
+				usagex("bad rise '%s': 1 to 100", optarg);
+			break;
+		case 'T':
+			timeout = optarg;
+			break;
+		case 't':
+			conf.cc_table = optarg;
+			break;
+		case 'V':
+			printf("lb-check %s\n", LB_VERSION);
+			return (0);
+		case 'v':
+			opt_verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	log_init("lb-check", opt_verbose);
+
+	conf.cc_inter = inter ? dur_opt('i', "interval", inter) : 2000;
+	conf.cc_fast = fast ? dur_opt('F', "fast interval", fast) :
+	    (conf.cc_inter / 4 > 100 ? conf.cc_inter / 4 : conf.cc_inter);
+	conf.cc_down = down ? dur_opt('D', "down interval", down) :
+	    conf.cc_inter;
+	conf.cc_timeout = timeout ? dur_opt('T', "timeout", timeout) :
+	    (conf.cc_inter < 1000 ? conf.cc_inter : 1000);
+	if (conf.cc_inter > UINT32_MAX || conf.cc_fast > UINT32_MAX ||
+	    conf.cc_down > UINT32_MAX)
+		usagex("bad interval: at most 49 days");
+	if (conf.cc_timeout > conf.cc_inter)
+		usagex("bad timeout '%s': longer than the interval %s",
+		    timeout, inter ? inter : "2s");
+	parse_check(argc, argv);
+
+	if (conf.cc_table == NULL && (conf.cc_table = getenv("LB_TABLE")) ==
+	    NULL)
+		usagex("no table: give -t TABLE or set LB_TABLE");
+	if (table_name_check(conf.cc_table, errbuf, sizeof(errbuf)) == -1)
+		usagex("%s", errbuf);
+	if (conf.cc_tls && (conf.cc_ctx = tlsctx_client(conf.cc_verify,
+	    errbuf, sizeof(errbuf))) == NULL)
+		errx(1, "tls: %s", errbuf);
+	if (conf.cc_kind == CK_EXEC && exec_init(errbuf, sizeof(errbuf)) == -1)
+		errx(1, "exec: %s", errbuf);
+
+	if ((tbl = table_open(conf.cc_table, TABLE_RDWR, 0, 0, errbuf,
+	    sizeof(errbuf))) == NULL)
+		errx(1, "table %s: %s", conf.cc_table, errbuf);
+	one_checker();
+	if ((byslot = calloc(table_capacity(tbl), sizeof(*byslot))) == NULL)
+		err(1, NULL);
+
+	/* A probe per backend at once: take every descriptor we may. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		err(1, "sigprocmask");
+	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		err(1, "signalfd");
+	if ((ev = evloop_new()) == NULL)
+		err(1, "evloop");
+	if (evloop_add(ev, sigfd, EVLOOP_READ, sig_read, NULL) == -1)
+		err(1, "evloop");
+
+	resync();
+	if (opt_once) {
+		struct backend *b;
+
+		TAILQ_FOREACH(b, &lbc_all, b_entry)
+			once_left++;
+		if (once_left == 0)
+			return (0);
+	} else
+		evtimer_set(ev, &tick, LBC_TICK, tick_fn, NULL);
+	if (evloop_run(ev) == -1)
+		fatal("epoll");
+
+	if (opt_verbose && !opt_once)
+		log_info("%llu probes, start late by %.2f ms on average, "
+		    "%llu ms at p99, %llu ms at most",
+		    (unsigned long long)st_probes,
+		    st_probes ? (double)st_late_sum / (double)st_probes : 0.0,
+		    (unsigned long long)stats_p99(),
+		    (unsigned long long)st_late_max);
+	rc = opt_once ? once_down : 0;
+	table_snap_free(&snap);
+	table_close(tbl);
+	evloop_free(ev);
+	if (conf.cc_ctx != NULL)
+		SSL_CTX_free(conf.cc_ctx);
+	return (rc);
+}

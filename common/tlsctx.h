@@ -1,0 +1,48 @@
+/* tlsctx: OpenSSL client connections on non-blocking sockets. */
+#ifndef LB_TLSCTX_H
+#define LB_TLSCTX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+/*
+ * A client context.  With verify, peers must show a certificate that
+ * the system's trust store signs and that names the host given to
+ * tlsctx_conn().  Returns the context (free with SSL_CTX_free()), or
+ * NULL with the reason in err.
+ */
+SSL_CTX	*tlsctx_client(int verify, char *err, size_t errlen);
+
+/*
+ * A client connection over the connected socket fd.  sni (NULL: none)
+ * is sent as the server name and, when the context verifies, checked
+ * against the certificate.  Returns the connection (free with
+ * tlsctx_free()), or NULL with the reason in err.
+ */
+SSL	*tlsctx_conn(SSL_CTX *ctx, int fd, const char *sni, char *err,
+	    size_t errlen);
+
+/* Free ssl without a close_notify (the socket is the caller's). */
+void	tlsctx_free(SSL *ssl);
+
+/* What a step waits for, given to the caller in *want. */
+#define TLSCTX_WANT_READ	0x01
+#define TLSCTX_WANT_WRITE	0x02
+
+/*
+ * Advance the handshake.  Returns 0 when done, -2 when it must wait for
+ * the socket (*want says which way), -1 when it failed (reason in err:
+ * "certificate verify failed", "handshake: reset", ...).
+ */
+int	tlsctx_handshake(SSL *ssl, int *want, char *err, size_t errlen);
+
+/*
+ * Read or write as read(2)/write(2) do: bytes, 0 at a clean end (read),
+ * -1 with errno EAGAIN (*want says which way) or another error.
+ */
+ssize_t	tlsctx_read(SSL *ssl, void *buf, size_t len, int *want);
+ssize_t	tlsctx_write(SSL *ssl, const void *buf, size_t len, int *want);
+
+#endif
