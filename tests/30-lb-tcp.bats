@@ -33,7 +33,6 @@ has_lines() { [ "$(loglines | wc -l)" -ge "$1" ]; }
 
 # predicates for wait_for, evaluated afresh on each try
 nlines_ge() { [ "$(wc -l < "$1")" -ge "$2" ]; }
-col_is() { [ "$(stat_col "$1" "$2" "$3")" = "$4" ]; }
 fetch_is() { [ "$(fetch)" = "$1" ]; }
 estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]; }
 

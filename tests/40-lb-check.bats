@@ -408,3 +408,18 @@ for l in sys.stdin:
 	wait_for 5 seen $'\tgone\t.*\tUP\tDOWN\tpassive: [0-9]+ connect failures\t'
 	is_health gone down
 }
+
+@test "lb-check: HUP changes nothing; a destroyed table ends it with exit 1" {
+	backend b1
+	checker -i 200ms
+	wait_for 5 seen $'\tb1\t.*\tUNKNOWN\tUP\t'
+	kill -HUP "$CHECKER"
+	lb-ctl -t "$T" drain b1
+	wait_for 5 col_is "$T" b1 admin drain
+	kill -0 "$CHECKER"
+	lb-ctl -t "$T" destroy
+	wait_for 10 gone "$CHECKER"
+	rc=0
+	wait "$CHECKER" || rc=$?
+	[ "$rc" -eq 1 ]
+}

@@ -32,7 +32,7 @@ static TAILQ_HEAD(, backend) lbc_all = TAILQ_HEAD_INITIALIZER(lbc_all);
 static TAILQ_HEAD(, backend) dirtyq = TAILQ_HEAD_INITIALIZER(dirtyq);
 static struct evtimer	 tick, flusher;
 static int		 opt_once, opt_json, opt_quiet, opt_verbose;
-static int		 stopping, inflight, once_left, once_down;
+static int		 stopping, inflight, once_left, once_down, gone;
 static int		 sigfd = -1;
 static char		 errbuf[256];
 static FILE		*out;
@@ -531,6 +531,8 @@ flush(struct evloop *loop, void *arg)
 }
 
 /* Every tick: follow the table, and read the proxies' failure runs. */
+static void	stop(void);
+
 static void
 tick_fn(struct evloop *loop, void *arg)
 {
@@ -542,6 +544,13 @@ tick_fn(struct evloop *loop, void *arg)
 	(void)arg;
 	if (stopping)
 		return;
+	/* A destroyed table has nobody left to read its health. */
+	if (table_stale(tbl)) {
+		log_warnx("table %s: the table was removed", table_name(tbl));
+		gone = 1;
+		stop();
+		return;
+	}
 	if (table_generation(tbl) != snap.sn_gen)
 		resync();
 	if (conf.cc_passive > 0) {
@@ -602,6 +611,7 @@ sig_read(struct evloop *loop, int fd, int what, void *arg)
 			chld = 1;
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop();
+		/* HUP: nothing comes from files; the table is followed live. */
 	}
 	if (chld)
 		exec_sigchld();
@@ -851,6 +861,7 @@ main(int argc, char *argv[])
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		err(1, "sigprocmask");
 	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
@@ -880,7 +891,7 @@ main(int argc, char *argv[])
 		    st_probes ? (double)st_late_sum / (double)st_probes : 0.0,
 		    (unsigned long long)stats_p99(),
 		    (unsigned long long)st_late_max);
-	rc = opt_once ? once_down : 0;
+	rc = gone ? 1 : opt_once ? once_down : 0;
 	table_snap_free(&snap);
 	table_close(tbl);
 	evloop_free(ev);

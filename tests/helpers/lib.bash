@@ -59,3 +59,7 @@ stat_col() {
 	    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
 	    $2 == b { print $(col[c]) }'
 }
+
+# predicates for wait_for, evaluated afresh on each try
+col_is() { [ "$(stat_col "$1" "$2" "$3")" = "$4" ]; }	# TABLE BACKEND COL VALUE
+gone() { ! kill -0 "$1" 2>/dev/null; }			# PID has exited
