@@ -76,7 +76,7 @@ lint-man:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@LB_BIN=$(abspath $(BIN)) sh tools/demo.sh
+	@LB_BIN=$(abspath $(BIN)) bash tools/demo.sh
 
 install: $(PROG_BINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

@@ -1,13 +1,15 @@
-#!/bin/sh
-# demo.sh: the main job on loopback: backends, a table, the operator's
-# tools, and what lb-stat shows of it.  Cleans up after itself.
+#!/bin/bash
+# demo.sh: the main job on loopback: three web backends, a table, lb-tcp
+# balancing over it, lb-check marking a killed backend down, lb-ctl
+# draining one, and lb-stat showing it all.  Cleans up after itself.
 set -eu
 PATH="${LB_BIN:?}:${LB_BIN}/tests:$PATH"
 T=demo-$$
 dir=$(mktemp -d)
-pids=""
+pids=()
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	lb-ctl -t "$T" destroy 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -16,32 +18,77 @@ trap cleanup EXIT INT TERM
 if [ -t 1 ]; then B=$(printf '\033[1m') N=$(printf '\033[0m'); else B= N=; fi
 say() { printf '\n%s$ %s%s\n' "$B" "$*" "$N"; }
 run() { say "$*"; "$@"; }
+note() { printf '%s# %s%s\n' "$B" "$*" "$N"; }
 
-# Three backends on free ports; each answers its own name.
-for n in web1 web2 web3; do
-	tsrv -1 -m http -n "$n" -l 127.0.0.1:0 > "$dir/$n" &
-	pids="$pids $!"
-done
-for n in web1 web2 web3; do
-	i=0
-	until [ -s "$dir/$n" ]; do
-		i=$((i + 1)); [ $i -lt 500 ] || { echo "demo: $n did not start" >&2; exit 1; }
+# wait_file FILE: until FILE has a line, at most 5 seconds
+wait_file() {
+	local i=0
+	until [ -s "$1" ]; do
+		i=$((i + 1))
+		[ $i -lt 500 ] || { echo "demo: $1 stayed empty" >&2; exit 1; }
 		sleep 0.01
 	done
+}
+
+# fetch N: N requests through the balancer; which backend answered each
+fetch() {
+	local i
+	for i in $(seq "$1"); do
+		curl -s --max-time 5 "http://$LB/" || echo "(failed)"
+	done | sort | uniq -c | sed 's/^/    /'
+}
+
+note "Three web servers on free ports; each answers with its name."
+for n in web1 web2 web3; do
+	tsrv -1 -m http -n "$n" -l 127.0.0.1:0 > "$dir/$n" &
+	pids+=($!)
+	eval "pid_$n=$!"
 done
+for n in web1 web2 web3; do wait_file "$dir/$n"; done
 a1=$(cat "$dir/web1") a2=$(cat "$dir/web2") a3=$(cat "$dir/web3")
 
 run lb-ctl -t "$T" create -n 64
 run lb-ctl -t "$T" add "$a1" name=web1 weight=2
 run lb-ctl -t "$T" add "$a2" name=web2
-run lb-ctl -t "$T" add "$a3" name=web3 backup=yes
-run lb-stat
-run lb-stat -t "$T"
+run lb-ctl -t "$T" add "$a3" name=web3
+
+say "lb-check -t $T -i 300ms -F 100ms http / status=200 &"
+lb-check -t "$T" -i 300ms -F 100ms http / status=200 > "$dir/check" &
+pids+=($!)
+say "lb-tcp -1 -q -t $T -l 127.0.0.1:0 &"
+lb-tcp -1 -q -t "$T" -l 127.0.0.1:0 > "$dir/lb" &
+pids+=($!)
+wait_file "$dir/lb"
+LB=$(head -1 "$dir/lb")
+note "lb-tcp listens on $LB"
+i=0
+until [ "$(grep -c UP "$dir/check")" -ge 3 ] || [ $i -ge 300 ]; do
+	sleep 0.01; i=$((i + 1))
+done
+note "lb-check's transitions so far:"
+sed 's/^/    /' "$dir/check"
+
+say "30 requests through lb-tcp (web1 has weight 2): who answered"
+fetch 30
+
+note "Kill web3; lb-check marks it down, lb-tcp stops sending it work."
+kill "$pid_web3"
+i=0
+until grep -q $'\tweb3\t.*\tDOWN\t' "$dir/check" || [ $i -ge 500 ]; do
+	sleep 0.01; i=$((i + 1))
+done
+grep $'\tweb3\t' "$dir/check" | tail -1 | sed 's/^/    /'
 run lb-ctl -t "$T" drain web2
+say "30 more requests: only web1 now"
+fetch 30
+
+run lb-stat -t "$T"
 run lb-ctl -t "$T" dump
-say "lb-ctl -t $T dump | sed s/weight=2/weight=5/ | lb-ctl -t $T sync"
-lb-ctl -t "$T" dump | sed s/weight=2/weight=5/ | lb-ctl -t "$T" sync
-run lb-stat -t "$T" -j
-say "lb-stat -t $T -p | head -6"
-lb-stat -t "$T" -p | head -6
-printf '\nThe table, its backends and their servers are removed on exit.\n'
+say "lb-stat -t $T -w 500ms -n 3    (rates; on a terminal, -w alone is a live view)"
+lb-stat -t "$T" -w 500ms -n 3 -H | cut -f3-10 &
+w=$!
+fetch 20 > /dev/null
+wait $w
+say "lb-stat -t $T -p | grep connections_total"
+lb-stat -t "$T" -p | grep '^lb_backend_connections_total'
+printf '\nEverything started here stops now, and the table is removed.\n'

@@ -1,0 +1,16 @@
+#!/usr/bin/env bats
+# 03-demo: make demo's job runs whole and shows what it says.
+
+load helpers/lib
+
+@test "demo: backends, lb-tcp, lb-check, lb-ctl and lb-stat on loopback" {
+	run -0 timeout 120 bash tools/demo.sh
+	# all three served, then only web1 after the kill and the drain
+	[[ "$output" == *" web2"* ]] && [[ "$output" == *" web3"* ]]
+	[[ "$output" == *"30 web1"* ]]
+	[[ "$output" != *"(failed)"* ]]
+	[[ "$output" == *$'\tUP\tDOWN\tconnect: refused\t'* ]]
+	[[ "$output" == *'lb_backend_connections_total{table="demo-'* ]]
+	# and it left no table behind
+	! ls /dev/shm | grep -q "^lb\.demo-"
+}
