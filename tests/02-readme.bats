@@ -59,5 +59,8 @@ start_http() {	# start_http NAME: a tsrv answering HTTP with its name
 	[ "${lines[2]}" = "$B1	0" ]
 	[ "${lines[3]}" = "$B2	0" ]
 	[ "${lines[4]}" = two ]
-	[ "${#lines[@]}" -eq 5 ]
+	# lb-check -1: a line per backend, all up
+	[[ "$output" == *$'\na\tUP\n'* || "$output" == *$'\na\tUP' ]]
+	[[ "$output" == *$'\nb\tUP'* ]]
+	[ "${lines[-1]}" = "all up" ]
 }
