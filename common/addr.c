@@ -105,6 +105,12 @@ addr_check(const char *spec, int flags, char *err, size_t errlen)
 			    "%zu bytes", sizeof(sun.sun_path) - 1);
 			return (-1);
 		}
+		/* What a backend list and a log line can carry as it is. */
+		if (strspn(spec + 5, ADDR_CHARS) != strlen(spec + 5)) {
+			snprintf(err, errlen, "a unix socket path may hold only "
+			    "A-Z a-z 0-9 and _ . : / @ %% + [ ] - ~ , = ^");
+			return (-1);
+		}
 		return (0);
 	}
 	return (addr_split(spec, flags, host, sizeof(host), &port, &v6, err,

@@ -7,6 +7,10 @@
 
 #define ADDR_STRLEN	128	/* longest printed address, NUL included */
 
+/* The bytes an address may hold (a unix path too): no blanks, no '#'. */
+#define ADDR_ALNUM	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define ADDR_CHARS	ADDR_ALNUM "_.:/@%+[]-~,=^"
+
 struct addr {
 	socklen_t		 a_len;
 	struct sockaddr_storage	 a_ss;	/* sockaddr_in, _in6 or _un */

@@ -198,7 +198,7 @@ evtimer_cancel(struct evloop *ev, struct evtimer *t)
 		ev->ev_nheap--;
 }
 
-void
+int
 evtimer_set(struct evloop *ev, struct evtimer *t, uint64_t ms, evtimer_fn fn,
     void *arg)
 {
@@ -211,22 +211,15 @@ evtimer_set(struct evloop *ev, struct evtimer *t, uint64_t ms, evtimer_fn fn,
 	t->et_arg = arg;
 	if (ev->ev_nheap + 1 >= ev->ev_heapcap) {
 		n = ev->ev_heapcap ? ev->ev_heapcap * 2 : 256;
-		/* On failure the timer fires at once rather than never. */
-		if ((nh = reallocarray(ev->ev_heap, n, sizeof(*nh))) == NULL) {
-			t->et_at = 0;
-			n = 0;
-		} else {
-			ev->ev_heap = nh;
-			ev->ev_heapcap = n;
-		}
-		if (n == 0 && ev->ev_nheap + 1 >= ev->ev_heapcap) {
-			fn(ev, arg);
-			return;
-		}
+		if ((nh = reallocarray(ev->ev_heap, n, sizeof(*nh))) == NULL)
+			return (-1);
+		ev->ev_heap = nh;
+		ev->ev_heapcap = n;
 	}
 	ev->ev_heap[++ev->ev_nheap] = t;
 	t->et_idx = ev->ev_nheap;
 	heap_up(ev, ev->ev_nheap);
+	return (0);
 }
 
 uint64_t
@@ -247,13 +240,19 @@ evloop_run(struct evloop *ev)
 	struct epoll_event events[EVLOOP_BATCH];
 	struct evhandler *h;
 	struct evtimer	*t;
+	size_t		 due;
 	int		 n, i, fd, what, timeout;
 	uint32_t	 gen;
 
 	ev->ev_stop = 0;
 	while (!ev->ev_stop) {
 		ev->ev_now = evloop_clock();
-		while (ev->ev_nheap > 0 && ev->ev_heap[1]->et_at <= ev->ev_now) {
+		/*
+		 * At most the timers there are now: one that re-arms itself
+		 * for 0 ms waits for the next turn instead of spinning here.
+		 */
+		for (due = ev->ev_nheap; due > 0 && ev->ev_nheap > 0 &&
+		    ev->ev_heap[1]->et_at <= ev->ev_now; due--) {
 			t = ev->ev_heap[1];
 			evtimer_cancel(ev, t);
 			t->et_fn(ev, t->et_arg);
@@ -262,8 +261,9 @@ evloop_run(struct evloop *ev)
 		}
 		timeout = -1;
 		if (ev->ev_nheap > 0) {
-			uint64_t d = ev->ev_heap[1]->et_at - ev->ev_now;
+			uint64_t at = ev->ev_heap[1]->et_at, d;
 
+			d = at > ev->ev_now ? at - ev->ev_now : 0;
 			timeout = d > 60000 ? 60000 : (int)d;
 		}
 		n = epoll_wait(ev->ev_epfd, events, EVLOOP_BATCH, timeout);

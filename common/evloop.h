@@ -41,8 +41,11 @@ int	evloop_mod(struct evloop *ev, int fd, int what);
 /* Stop watching fd; call before close(fd).  Pending events are dropped. */
 int	evloop_del(struct evloop *ev, int fd);
 
-/* Arm t to call fn(arg) after ms milliseconds (re-arming moves it). */
-void	evtimer_set(struct evloop *ev, struct evtimer *t, uint64_t ms,
+/*
+ * Arm t to call fn(arg) after ms milliseconds (re-arming moves it).
+ * Returns 0, or -1 when memory ran out (t is then not armed).
+ */
+int	evtimer_set(struct evloop *ev, struct evtimer *t, uint64_t ms,
 	    evtimer_fn fn, void *arg);
 void	evtimer_cancel(struct evloop *ev, struct evtimer *t);
 

@@ -26,9 +26,8 @@
 #define TABLE_PID_MAX	4194304		/* the kernel's limit */
 #define TABLE_SHMDIR	"/dev/shm"
 #define TABLE_SHMPFX	"lb."
-#define BE_ALNUM	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-#define BE_NAME_CHARS	BE_ALNUM "_.:/@%+[]-"
-#define BE_ADDR_CHARS	BE_ALNUM "_.:/@%+[]-~,=^"
+#define BE_NAME_CHARS	ADDR_ALNUM "_.:/@%+[]-"
+#define BE_ADDR_CHARS	ADDR_CHARS
 
 struct table_reg {
 	_Atomic int32_t	 r_pid;			/* 0: free */
@@ -89,7 +88,17 @@ struct table {
 	int		 t_locked;
 	uint64_t	 t_wgen;		/* generation at table_begin() */
 	struct table_conf *t_next;		/* the spare buffer being written */
+	/*
+	 * The writer's own bounds: never read back from shared memory,
+	 * where another process could change them under us.
+	 */
+	uint32_t	 t_hw;			/* of the spare buffer */
+	uint32_t	 t_curhw;		/* of the current buffer */
+	uint32_t	*t_new;			/* slots allocated in this change */
+	uint32_t	 t_nnew;
 };
+
+static void	slot_zero(struct table *, uint32_t);
 
 static size_t
 roundup_sz(size_t n, size_t to)
@@ -205,7 +214,8 @@ obj_open(const char *name, int oflags, mode_t mode)
 	char	 shm[TABLE_NAME_MAX + 8];
 
 	if (strchr(name, '/') != NULL)
-		return (open(name, oflags | O_CLOEXEC | O_NOFOLLOW, mode));
+		return (open(name, oflags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		    mode));
 	snprintf(shm, sizeof(shm), "/" TABLE_SHMPFX "%s", name);
 	return (shm_open(shm, oflags, mode));
 }
@@ -226,12 +236,16 @@ table_init(int fd, uint32_t cap, char *err, size_t errlen)
 {
 	struct table_hdr *h;
 	size_t		 size, cs, oc, ok, ocb, row;
-	int		 ret = -1;
+	int		 e, ret = -1;
 
 	size = layout(cap, &cs, &oc, &ok, &ocb, &row);
-	if (ftruncate(fd, (off_t)size) == -1) {
-		snprintf(err, errlen, "cannot size the table to %zu bytes: %s",
-		    size, strerror(errno));
+	/*
+	 * Reserve the memory now: a sparse object on a full tmpfs would
+	 * kill the first writer of a missing page with SIGBUS instead.
+	 */
+	if ((e = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		snprintf(err, errlen, "cannot make a table of %zu bytes: %s",
+		    size, strerror(e));
 		return (-1);
 	}
 	h = mmap(NULL, TABLE_HDRSIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
@@ -264,6 +278,26 @@ table_init(int fd, uint32_t cap, char *err, size_t errlen)
 	return (ret);
 }
 
+/*
+ * Take a shared lock on fd, waiting at most about two seconds: a creator
+ * holds the exclusive lock until its table is whole, but a writer that
+ * was stopped must not hang a reader.  Returns 1 when locked.
+ */
+static int
+lock_shared_briefly(int fd)
+{
+	int	 i;
+
+	for (i = 0; i < 2000; i++) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+			return (1);
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return (0);
+		usleep(1000);
+	}
+	return (0);
+}
+
 /* Validate the header of the object fd before mapping it. */
 static int
 table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
@@ -272,50 +306,53 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 	struct stat	 st;
 	size_t		 want, cs, oc, ok, ocb, row;
 	ssize_t		 n;
-	int		 tries;
+	int		 tries, locked = 0, ret = -1;
 
-	for (tries = 0; ; tries++) {
-		if (fstat(fd, &st) == -1) {
-			snprintf(err, errlen, "fstat: %s", strerror(errno));
-			return (-1);
-		}
-		if (st.st_size != 0)
-			break;
-		/*
-		 * An empty object is a table being made (its creator holds
-		 * the lock) or one whose creator died.  Wait a little.
-		 */
-		if (tries == 100) {
-			snprintf(err, errlen, "the table is empty (its creator "
-			    "died?): destroy it and create it again");
-			return (-1);
-		}
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-			/* Nobody holds the lock: is it still empty now? */
-			flock(fd, LOCK_UN);
-			if (tries >= 10 && fstat(fd, &st) == 0 &&
-			    st.st_size == 0)
-				tries = 99;
-		}
-		usleep(10000);
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		return (-1);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "not a regular file");
 		return (-1);
 	}
+	/* The creator sizes the object, then writes it, under its lock. */
+	for (tries = 0; ; tries++) {
+		locked = lock_shared_briefly(fd);
+		if (fstat(fd, &st) == -1) {
+			snprintf(err, errlen, "fstat: %s", strerror(errno));
+			goto done;
+		}
+		if (st.st_size != 0)
+			break;
+		/*
+		 * Empty: a creator between making the object and locking
+		 * it, or one that died.  With the lock ours, nobody is at
+		 * work on it: give it a little while, then give up.
+		 */
+		if (locked)
+			flock(fd, LOCK_UN);
+		locked = 0;
+		if (tries >= 10) {
+			snprintf(err, errlen, "the table is empty (its creator "
+			    "died?): destroy it and create it again");
+			return (-1);
+		}
+		usleep(10000);
+	}
 	if ((n = pread(fd, &h, sizeof(h), 0)) != (ssize_t)sizeof(h)) {
 		snprintf(err, errlen, "not an lb table: only %lld bytes",
 		    (long long)st.st_size);
-		return (-1);
+		goto done;
 	}
 	if (memcmp(h.th_magic, TABLE_MAGIC, sizeof(h.th_magic)) != 0) {
 		snprintf(err, errlen, "not an lb table (bad magic)");
-		return (-1);
+		goto done;
 	}
 	if (h.th_version != TABLE_VERSION) {
 		snprintf(err, errlen, "table layout version %u, this program "
 		    "reads version %d", h.th_version, TABLE_VERSION);
-		return (-1);
+		goto done;
 	}
 	if (h.th_hdrsize != sizeof(struct table_hdr) ||
 	    h.th_besize != sizeof(struct table_backend) ||
@@ -325,22 +362,26 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 	    h.th_nreg != TABLE_NREG) {
 		snprintf(err, errlen, "table struct sizes do not match layout "
 		    "version %d", TABLE_VERSION);
-		return (-1);
+		goto done;
 	}
 	if (h.th_capacity == 0 || h.th_capacity > TABLE_CAP_MAX) {
 		snprintf(err, errlen, "table capacity %u out of range 1..%u",
 		    h.th_capacity, TABLE_CAP_MAX);
-		return (-1);
+		goto done;
 	}
 	want = layout(h.th_capacity, &cs, &oc, &ok, &ocb, &row);
 	if (h.th_size != want || (uint64_t)st.st_size != want) {
 		snprintf(err, errlen, "table of %u slots should be %zu bytes, "
 		    "the object is %lld (truncated or damaged)", h.th_capacity,
 		    want, (long long)st.st_size);
-		return (-1);
+		goto done;
 	}
 	*capp = h.th_capacity;
-	return (0);
+	ret = 0;
+ done:
+	if (locked)
+		flock(fd, LOCK_UN);
+	return (ret);
 }
 
 struct table *
@@ -447,7 +488,9 @@ table_close(struct table *t)
 		return;
 	if (t->t_locked)
 		table_abort(t);
-	if (t->t_reg != -1 && lock_fd(t->t_fd, LOCK_EX) == 0) {
+	/* A forked child must not give back its parent's connections. */
+	if (t->t_reg != -1 && atomic_load(&t->t_hdr->th_reg[t->t_reg].r_pid) ==
+	    (int32_t)getpid() && lock_fd(t->t_fd, LOCK_EX) == 0) {
 		/* Give back whatever we still hold, then leave. */
 		row = contrib_row(t, t->t_reg);
 		for (i = 0; i < t->t_cap; i++)
@@ -460,6 +503,7 @@ table_close(struct table *t)
 	}
 	munmap(t->t_base, t->t_size);
 	close(t->t_fd);
+	free(t->t_new);
 	free(t);
 }
 
@@ -689,8 +733,9 @@ reg_dead(const struct table_reg *r, int32_t pid)
 	return (st != 0 && st != r->r_start);
 }
 
+/* Registrants that died, a bit each; their pids in pids[] if given. */
 static uint64_t
-dead_set(const struct table *t, uint32_t *live)
+dead_set(const struct table *t, uint32_t *live, int32_t *pids)
 {
 	uint64_t	 dead = 0;
 	int32_t		 pid;
@@ -699,6 +744,8 @@ dead_set(const struct table *t, uint32_t *live)
 	*live = 0;
 	for (r = 0; r < TABLE_NREG; r++) {
 		pid = atomic_load(&t->t_hdr->th_reg[r].r_pid);
+		if (pids != NULL)
+			pids[r] = pid;
 		if (pid == 0)
 			continue;
 		if (reg_dead(&t->t_hdr->th_reg[r], pid))
@@ -719,7 +766,7 @@ reclaim_locked(struct table *t)
 	int32_t		 c;
 	int		 r, n = 0;
 
-	dead = dead_set(t, &live);
+	dead = dead_set(t, &live, NULL);
 	for (r = 0; r < TABLE_NREG; r++) {
 		if (!(dead & (1ULL << r)))
 			continue;
@@ -741,7 +788,7 @@ table_reclaim(struct table *t)
 	uint32_t	 live;
 	int		 n;
 
-	if (!t->t_writable || dead_set(t, &live) == 0)
+	if (!t->t_writable || dead_set(t, &live, NULL) == 0)
 		return (0);
 	if (t->t_locked)
 		return (reclaim_locked(t));
@@ -875,7 +922,7 @@ table_snapshot(struct table *t, struct table_snap *s, char *err,
 			s->sn_corrupt++;
 		}
 	}
-	s->sn_dead = dead_set(t, &live);
+	s->sn_dead = dead_set(t, &live, s->sn_deadpid);
 	s->sn_procs = live;
 	return (0);
 }
@@ -897,8 +944,13 @@ table_active(const struct table *t, const struct table_snap *s, uint32_t i)
 		return (0);
 	a = atomic_load_explicit(&((struct table_counters *)(t->t_base +
 	    t->t_off_ctr) + i)->c_active, memory_order_relaxed);
+	/*
+	 * Only while the entry is still the dead one's: once reclaimed, or
+	 * taken by a new process, its row is no longer the dead one's.
+	 */
 	for (r = 0; r < TABLE_NREG; r++)
-		if (s->sn_dead & (1ULL << r))
+		if (s->sn_dead & (1ULL << r) &&
+		    atomic_load(&t->t_hdr->th_reg[r].r_pid) == s->sn_deadpid[r])
 			a -= atomic_load_explicit(&contrib_row(t, r)[i],
 			    memory_order_relaxed);
 	return (a < 0 ? 0 : a);
@@ -1045,16 +1097,31 @@ table_begin(struct table *t, char *err, size_t errlen)
 	t->t_wgen = atomic_load(&t->t_hdr->th_gen);
 	cur = conf_at(t, t->t_wgen);
 	nxt = conf_at(t, t->t_wgen + 1);
-	hw = cur->cf_hw;
+	hw = *(volatile uint32_t *)&cur->cf_hw;
 	if (hw > t->t_cap)
 		hw = t->t_cap;
-	memcpy(nxt->cf_be, cur->cf_be, (size_t)hw * sizeof(*nxt->cf_be));
-	nxt->cf_hw = hw;
+	if (t->t_new == NULL &&
+	    (t->t_new = calloc(t->t_cap, sizeof(*t->t_new))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		flock(t->t_fd, LOCK_UN);
+		return (-1);
+	}
+	t->t_nnew = 0;
+	/*
+	 * Each slot is checked in a private copy, then stored: another
+	 * process may write the shared buffer while we look at it.  A
+	 * damaged slot is quarantined in maint, from now on.
+	 */
+	for (i = 0; i < hw; i++) {
+		struct table_backend be;
+
+		memcpy(&be, &cur->cf_be[i], sizeof(be));
+		if (be.be_uid != 0 && be_sanitize(&be))
+			be.be_admin_since = table_now_ms();
+		memcpy(&nxt->cf_be[i], &be, sizeof(be));
+	}
 	nxt->cf_next_uid = cur->cf_next_uid;
-	/* A damaged slot is quarantined in maint, from now on. */
-	for (i = 0; i < hw; i++)
-		if (nxt->cf_be[i].be_uid != 0 && be_sanitize(&nxt->cf_be[i]))
-			nxt->cf_be[i].be_admin_since = table_now_ms();
+	t->t_hw = t->t_curhw = hw;
 	t->t_next = nxt;
 	t->t_locked = 1;
 	return (0);
@@ -1068,12 +1135,15 @@ table_commit(struct table *t)
 
 	if (!t->t_locked)
 		return (-1);
-	for (i = 0; i < nxt->cf_hw; i++) {
+	for (i = 0; i < t->t_hw; i++) {
 		if (nxt->cf_be[i].be_uid != 0) {
 			hw = i + 1;
 			count++;
 		}
 	}
+	/* New backends start from zero, seen only from the flip on. */
+	for (i = 0; i < t->t_nnew; i++)
+		slot_zero(t, t->t_new[i]);
 	nxt->cf_hw = hw;
 	nxt->cf_count = count;
 	atomic_store_explicit(&t->t_hdr->th_gen, t->t_wgen + 1,
@@ -1097,13 +1167,13 @@ table_abort(struct table *t)
 uint32_t
 table_hw(const struct table *t)
 {
-	return (t->t_locked ? t->t_next->cf_hw : 0);
+	return (t->t_locked ? t->t_hw : 0);
 }
 
 struct table_backend *
 table_slot(struct table *t, uint32_t i)
 {
-	if (!t->t_locked || i >= t->t_next->cf_hw)
+	if (!t->t_locked || i >= t->t_hw)
 		return (NULL);
 	return (&t->t_next->cf_be[i]);
 }
@@ -1115,11 +1185,40 @@ table_find(struct table *t, const char *name)
 
 	if (!t->t_locked)
 		return (-1);
-	for (i = 0; i < t->t_next->cf_hw; i++)
+	for (i = 0; i < t->t_hw; i++)
 		if (t->t_next->cf_be[i].be_uid != 0 &&
-		    strcmp(t->t_next->cf_be[i].be_name, name) == 0)
+		    strncmp(t->t_next->cf_be[i].be_name, name,
+		    sizeof(t->t_next->cf_be[i].be_name)) == 0)
 			return ((int)i);
 	return (-1);
+}
+
+/*
+ * Zero the counters and last check of slot i, for a new backend: each
+ * with an atomic store, and never c_active, which only the connections
+ * counted on it move (a stale count undoes itself).
+ */
+static void
+slot_zero(struct table *t, uint32_t i)
+{
+	struct table_counters *c = table_counters(t, i);
+	struct table_check *ck;
+	int		 k;
+
+	atomic_store_explicit(&c->c_total, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->c_bytes_in, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->c_bytes_out, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->c_requests, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->c_fail, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->c_consec_fail, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->c_queued, 0, memory_order_relaxed);
+	for (k = 0; k < 6; k++)
+		atomic_store_explicit(&c->c_status[k], 0, memory_order_relaxed);
+	ck = (struct table_check *)(t->t_base + t->t_off_ck) + i;
+	atomic_store_explicit(&ck->ck_seq, 0, memory_order_relaxed);
+	ck->ck_ms = 0;
+	ck->ck_time = 0;
+	memset(ck->ck_result, 0, sizeof(ck->ck_result));
 }
 
 /*
@@ -1133,10 +1232,9 @@ slot_reusable(struct table *t, uint32_t i, int late)
 	const struct table_conf *cur = conf_at(t, t->t_wgen);
 	int		 r;
 
-	if (i < t->t_next->cf_hw && t->t_next->cf_be[i].be_uid != 0)
+	if (i < t->t_hw && t->t_next->cf_be[i].be_uid != 0)
 		return (0);
-	if (!late && i < cur->cf_hw && i < t->t_cap &&
-	    cur->cf_be[i].be_uid != 0)
+	if (!late && i < t->t_curhw && cur->cf_be[i].be_uid != 0)
 		return (0);
 	if (atomic_load(&table_counters(t, i)->c_active) > 0)
 		return (0);
@@ -1150,12 +1248,12 @@ int
 table_alloc(struct table *t)
 {
 	struct table_conf *nxt = t->t_next;
-	struct table_counters *c;
-	struct table_check *ck;
 	uint32_t	 i;
 
 	if (!t->t_locked)
 		return (-1);
+	/* See table_conn_begin(): counted first, then checked. */
+	atomic_thread_fence(memory_order_seq_cst);
 	for (i = 0; i < t->t_cap; i++)
 		if (slot_reusable(t, i, 0))
 			break;
@@ -1166,10 +1264,10 @@ table_alloc(struct table *t)
 	if (i == t->t_cap)
 		return (-1);
 	/* Past the high-water mark the spare buffer holds stale slots. */
-	if (i >= nxt->cf_hw) {
-		memset(&nxt->cf_be[nxt->cf_hw], 0,
-		    (i - nxt->cf_hw) * sizeof(nxt->cf_be[0]));
-		nxt->cf_hw = i + 1;
+	if (i >= t->t_hw) {
+		memset(&nxt->cf_be[t->t_hw], 0,
+		    (size_t)(i - t->t_hw) * sizeof(nxt->cf_be[0]));
+		t->t_hw = i + 1;
 	}
 	memset(&nxt->cf_be[i], 0, sizeof(nxt->cf_be[i]));
 	if (nxt->cf_next_uid == 0)
@@ -1179,17 +1277,14 @@ table_alloc(struct table *t)
 	nxt->cf_be[i].be_share = 100;
 	nxt->cf_be[i].be_admin_since = nxt->cf_be[i].be_health_since =
 	    table_now_ms();
-	c = table_counters(t, i);
-	memset((void *)c, 0, sizeof(*c));
-	ck = (struct table_check *)(t->t_base + t->t_off_ck) + i;
-	memset((void *)ck, 0, sizeof(*ck));
+	t->t_new[t->t_nnew++] = i;
 	return ((int)i);
 }
 
 void
 table_free(struct table *t, uint32_t i)
 {
-	if (!t->t_locked || i >= t->t_next->cf_hw)
+	if (!t->t_locked || i >= t->t_hw)
 		return;
 	memset(&t->t_next->cf_be[i], 0, sizeof(t->t_next->cf_be[i]));
 }
@@ -1201,7 +1296,7 @@ table_conn_begin(struct table *t, uint32_t i, uint64_t uid)
 	const struct table_conf *cf;
 	uint64_t	 g;
 
-	if ((c = table_counters(t, i)) == NULL)
+	if (!t->t_writable || (c = table_counters(t, i)) == NULL)
 		return (-1);
 	atomic_fetch_add_explicit(&c->c_active, 1, memory_order_relaxed);
 	if (t->t_reg != -1)
@@ -1227,7 +1322,7 @@ table_conn_end(struct table *t, uint32_t i)
 {
 	struct table_counters *c;
 
-	if ((c = table_counters(t, i)) == NULL)
+	if (!t->t_writable || (c = table_counters(t, i)) == NULL)
 		return;
 	atomic_fetch_sub_explicit(&c->c_active, 1, memory_order_relaxed);
 	if (t->t_reg != -1)

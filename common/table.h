@@ -96,6 +96,7 @@ struct table_snap {
 	uint32_t	 sn_corrupt;		/* of them flagged TABLE_BE_CORRUPT */
 	uint32_t	 sn_procs;		/* live registered processes */
 	uint64_t	 sn_dead;		/* registrants found dead, a bit each */
+	int32_t		 sn_deadpid[TABLE_NREG];	/* and the pid each had */
 	struct table_backend *sn_be;		/* sn_n entries, be_uid 0: free */
 	size_t		 sn_alloc;
 };
@@ -240,6 +241,7 @@ int	table_procs(const struct table *t, struct table_proc *out, int max);
  * slot now holds another backend.  table_conn_end() takes it back.
  */
 int	table_conn_begin(struct table *t, uint32_t i, uint64_t uid);
+/* 0 on a handle opened read-only, which may not count. */
 void	table_conn_end(struct table *t, uint32_t i);
 
 /* Names of states, and their parsers (-1: unknown). */

@@ -77,7 +77,7 @@ dump() { lb-ctl -t "$T" dump; }
 	lb-ctl -t "$T" add 127.0.0.1:1 name=keep
 	before=$(dump)
 	for a in nohost 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 127.0.0.1:x \
-	    ::1:80 '[::1]80' :80 unix: unix:rel 'bad host:80'; do
+	    ::1:80 '[::1]80' :80 unix: unix:rel 'bad host:80' 'unix:/tmp/a b'; do
 		run -2 --separate-stderr lb-ctl -t "$T" add "$a" name=n
 		[[ "$stderr" == "lb-ctl: bad address '$a'"* ]] ||
 		    { echo "for '$a': $stderr"; false; }

@@ -171,3 +171,39 @@ with open(sys.argv[1], "r+b") as fp:
 		[ -z "$output" ]
 	done
 }
+
+@test "table: a writer survives another process scribbling its bounds" {
+	run -0 timeout 60 table_test hostile "$BATS_TEST_TMPDIR/t"
+	[ "$output" = "hostile: 3000 changes while another process scribbled" ]
+}
+
+@test "table: stale counts while a slot is reused leave nothing behind" {
+	run -0 timeout 60 table_test stale "$BATS_TEST_TMPDIR/t"
+	[ "$output" = "stale: active 0 after 3000 reuses" ]
+}
+
+@test "table: a dead process's entry, taken by a live one, is not subtracted" {
+	run -0 timeout 60 table_test regreuse "$BATS_TEST_TMPDIR/t"
+	[ "$output" = "regreuse: the live process's connection counts 1" ]
+}
+
+@test "table: processes racing to create one table all succeed" {
+	for round in $(seq 1 40); do
+		for i in 1 2 3 4; do
+			lb-ctl -t "$T.$round" add "127.0.0.1:$i" 3>&- &
+		done
+		fails=0
+		for i in 1 2 3 4; do wait -n || fails=$((fails + 1)); done
+		[ "$fails" -eq 0 ] || { echo "round $round: $fails failed"; false; }
+		[ "$(lb-ctl -t "$T.$round" dump | wc -l)" -eq 4 ]
+		lb-ctl -t "$T.$round" destroy
+	done
+}
+
+@test "table: a fifo or a device is no table, and nothing hangs" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	run -1 --separate-stderr timeout 5 lb-ctl -t "$BATS_TEST_TMPDIR/fifo" dump
+	[ "$stderr" = "lb-ctl: table $BATS_TEST_TMPDIR/fifo: not a regular file" ]
+	run -1 --separate-stderr timeout 5 lb-stat -t /dev/null
+	[ "$stderr" = "lb-stat: table /dev/null: not a regular file" ]
+}

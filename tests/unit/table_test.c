@@ -1,6 +1,9 @@
 /* table_test: the table's behaviour under races, crashes and reuse. */
+#include <sys/mman.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +265,146 @@ t_reuse(const char *path)
 	return (fails != 0);
 }
 
+/* Another process scribbles over the high-water marks while we write. */
+static int
+t_hostile(const char *path)
+{
+	struct table	*t = open_rw(path, 8);
+	pid_t		 pid;
+	int		 k, st, fd;
+	char		 name[32];
+
+	if ((pid = fork()) == 0) {
+		volatile uint32_t *hw0, *hw1;
+		uint8_t *m;
+
+		if ((fd = open(path, O_RDWR)) == -1 ||
+		    (m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0)) == MAP_FAILED)
+			_exit(1);
+		/* the two buffers of an 8-slot table start at 4096, 8192 */
+		hw0 = (volatile uint32_t *)(m + 4096);
+		hw1 = (volatile uint32_t *)(m + 8192);
+		for (k = 0; k < 2000000; k++) {
+			*hw0 = k % 2 ? 0x7fffffff : 0;
+			*hw1 = k % 3 ? 0xffffffff : 1;
+		}
+		_exit(0);
+	}
+	for (k = 0; k < 3000; k++) {
+		if (table_begin(t, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		snprintf(name, sizeof(name), "b%d", k % 5);
+		if (table_find(t, name) == -1)
+			add(t, name, "127.0.0.1:1");
+		else
+			table_free(t, (uint32_t)table_find(t, name));
+		table_commit(t);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	printf("hostile: 3000 changes while another process scribbled\n");
+	table_close(t);
+	return (0);
+}
+
+/* Stale counts during slot reuse leave no connection counted for ever. */
+static int
+t_stale(const char *path)
+{
+	struct table	*t = open_rw(path, 1);
+	struct table_snap s;
+	uint64_t	 uid;
+	pid_t		 pid;
+	int		 k, st;
+	int64_t		 a;
+
+	table_begin(t, e, sizeof(e));
+	add(t, "a", "127.0.0.1:1");
+	table_commit(t);
+	memset(&s, 0, sizeof(s));
+	table_snapshot(t, &s, e, sizeof(e));
+	uid = s.sn_be[0].be_uid;
+	table_begin(t, e, sizeof(e));
+	table_free(t, 0);
+	table_commit(t);
+	if ((pid = fork()) == 0) {
+		struct table *c = open_rw(path, 0);
+
+		/* a proxy with an old snapshot, trying the old backend */
+		for (k = 0; k < 300000; k++)
+			if (table_conn_begin(c, 0, uid) == 0)
+				_exit(2);
+		table_close(c);
+		_exit(0);
+	}
+	for (k = 0; k < 3000; k++) {
+		table_begin(t, e, sizeof(e));
+		add(t, "b", "127.0.0.1:2");
+		table_commit(t);
+		table_begin(t, e, sizeof(e));
+		table_free(t, 0);
+		table_commit(t);
+	}
+	waitpid(pid, &st, 0);
+	a = atomic_load(&table_counters(t, 0)->c_active);
+	printf("stale: active %lld after 3000 reuses\n", (long long)a);
+	table_snap_free(&s);
+	table_close(t);
+	return (a != 0 || st != 0);
+}
+
+/* A dead registrant's entry taken by a live one is not subtracted. */
+static int
+t_regreuse(const char *path)
+{
+	struct table	*t = open_rw(path, 4);
+	struct table_snap s;
+	uint64_t	 uid;
+	pid_t		 pid;
+	int		 st, p[2];
+	char		 c;
+	int64_t		 a;
+
+	table_begin(t, e, sizeof(e));
+	add(t, "a", "127.0.0.1:1");
+	table_commit(t);
+	memset(&s, 0, sizeof(s));
+	table_snapshot(t, &s, e, sizeof(e));
+	uid = s.sn_be[0].be_uid;
+	if ((pid = fork()) == 0) {
+		struct table *d = open_rw(path, 0);
+
+		table_register(d, e, sizeof(e));
+		table_conn_begin(d, 0, uid);
+		_exit(0);		/* dies holding one */
+	}
+	waitpid(pid, &st, 0);
+	table_snapshot(t, &s, e, sizeof(e));	/* sees it dead */
+	if (pipe(p) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == 0) {
+		struct table *q = open_rw(path, 0);
+
+		/* registering reclaims the dead entry, then takes it */
+		table_register(q, e, sizeof(e));
+		table_conn_begin(q, 0, uid);
+		write(p[1], "x", 1);
+		read(p[0], &c, 1);
+		_exit(0);
+	}
+	close(p[1]);
+	read(p[0], &c, 1);
+	a = table_active(t, &s, 0);
+	printf("regreuse: the live process's connection counts %lld\n",
+	    (long long)a);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	table_snap_free(&s);
+	table_close(t);
+	return (a != 1);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -275,5 +418,11 @@ main(int argc, char *argv[])
 		return (t_reclaim(argv[2]));
 	if (strcmp(argv[1], "reuse") == 0)
 		return (t_reuse(argv[2]));
+	if (strcmp(argv[1], "hostile") == 0)
+		return (t_hostile(argv[2]));
+	if (strcmp(argv[1], "stale") == 0)
+		return (t_stale(argv[2]));
+	if (strcmp(argv[1], "regreuse") == 0)
+		return (t_regreuse(argv[2]));
 	errx(2, "unknown test %s", argv[1]);
 }
