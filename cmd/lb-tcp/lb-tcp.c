@@ -387,18 +387,19 @@ conn_finish(struct conn *c, int why)
 	evtimer_cancel(ev, &c->c_timer);
 	if (c->c_state == CONN_QUEUED)
 		queue_del(c);
+	/* Closed right below, and never shared: no EPOLL_CTL_DEL needed. */
 	if (c->c_state == CONN_RELAY) {
 		conn_count(c);
-		evloop_del(ev, c->c_cfd);
-		evloop_del(ev, c->c_sfd);
+		evloop_forget(ev, c->c_cfd);
+		evloop_forget(ev, c->c_sfd);
 		relay_close(&c->c_relay);
 	} else {
 		if (c->c_cfd != -1) {
-			evloop_del(ev, c->c_cfd);
+			evloop_forget(ev, c->c_cfd);
 			close(c->c_cfd);
 		}
 		if (c->c_sfd != -1) {
-			evloop_del(ev, c->c_sfd);
+			evloop_forget(ev, c->c_sfd);
 			close(c->c_sfd);
 		}
 	}
@@ -441,7 +442,7 @@ on_conn_timer(struct evloop *ev, void *arg)
 		balance_fail(c->c_w->w_bal, &c->c_pick);
 		balance_done(c->c_w->w_bal, &c->c_pick);
 		c->c_picked = 0;
-		evloop_del(ev, c->c_sfd);
+		evloop_forget(ev, c->c_sfd);
 		close(c->c_sfd);
 		c->c_sfd = -1;
 		log_info("%s: connect timed out", c->c_pick.bp_name);
@@ -657,14 +658,15 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 	case CONN_CONNECTING:
 		if (fd != c->c_sfd || !(what & (EVLOOP_WRITE | EVLOOP_HUP)))
 			return;		/* the relay will read it */
-		if (sock_connected(fd) == -1) {
+		/* Writable with no error or hang-up: no SO_ERROR to ask. */
+		if ((what & EVLOOP_HUP) && sock_connected(fd) == -1) {
 			log_info("%s: connect: %s", c->c_pick.bp_name,
 			    strerror(errno));
 			evtimer_cancel(ev, &c->c_timer);
 			balance_fail(c->c_w->w_bal, &c->c_pick);
 			balance_done(c->c_w->w_bal, &c->c_pick);
 			c->c_picked = 0;
-			evloop_del(ev, fd);
+			evloop_forget(ev, fd);
 			close(fd);
 			c->c_sfd = -1;
 			conn_connect(c);
