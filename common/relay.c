@@ -100,6 +100,14 @@ relay_start(struct relay *r, struct relay_ctx *ctx, int cfd, int sfd)
 		r->r_dir[d].rd_pipe[0] = r->r_dir[d].rd_pipe[1] = -1;
 }
 
+void
+relay_seen(struct relay *r, int side, int what)
+{
+	r->r_rd[side] = (what & (EVLOOP_READ | EVLOOP_HUP)) != 0;
+	r->r_wr[side] = (what & (EVLOOP_WRITE | EVLOOP_HUP)) != 0;
+	r->r_drain[side] = (what & EVLOOP_HUP) != 0;
+}
+
 int
 relay_preload(struct relay *r, const void *buf, size_t len)
 {

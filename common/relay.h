@@ -83,6 +83,14 @@ void	relay_ctx_free(struct relay_ctx *ctx);
 void	relay_start(struct relay *r, struct relay_ctx *ctx, int cfd, int sfd);
 
 /*
+ * Optional, after relay_start(): the owner saw exactly the events what
+ * (EVLOOP_* bits, or-ed; 0 for none) on side's fd since it added the fd
+ * to its loop (which reports the state at adding), so readiness can start
+ * from them instead of from "ready every way": no read only to hear EAGAIN.
+ */
+void	relay_seen(struct relay *r, int side, int what);
+
+/*
  * Queue len bytes of buf to be written to side 1 before anything read
  * from side 0 (a PROXY header, say).  Call after relay_start() and
  * before relay_io().  Returns 0, or -1 when they do not fit (64 KiB).

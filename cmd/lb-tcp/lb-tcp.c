@@ -74,6 +74,8 @@ struct conn {
 	int		 c_state;		/* enum conn_state */
 	int		 c_cfd, c_sfd;
 	int		 c_picked;
+	uint8_t		 c_seen[2];		/* events since evloop_add, by side */
+	uint8_t		 c_known;		/* c_seen[1] is all there was */
 	int		 c_attempts;
 	uint64_t	 c_start;		/* evloop ms */
 	uint64_t	 c_last;		/* last activity, evloop ms */
@@ -296,6 +298,7 @@ conn_get(struct worker *w)
 	v->c_next = v->c_prev = NULL;
 	v->c_cfd = v->c_sfd = -1;
 	v->c_picked = v->c_attempts = 0;
+	v->c_seen[0] = v->c_seen[1] = v->c_known = 0;
 	v->c_up = v->c_down = 0;
 	v->c_prelen = 0;
 	v->c_tried.bt_n = 0;
@@ -478,6 +481,10 @@ conn_relay(struct conn *c)
 	}
 	c->c_state = CONN_RELAY;
 	relay_start(&c->c_relay, &w->w_relay, c->c_cfd, c->c_sfd);
+	/* Every event of the client so far came through conn_event(). */
+	relay_seen(&c->c_relay, 0, c->c_seen[0]);
+	if (c->c_known)
+		relay_seen(&c->c_relay, 1, c->c_seen[1]);
 	if (c->c_prelen > 0 && relay_preload(&c->c_relay, c->c_pre,
 	    c->c_prelen) == -1) {
 		conn_finish(c, END_ERROR);
@@ -586,6 +593,8 @@ conn_connect(struct conn *c)
 			continue;
 		}
 		c->c_sfd = fd;
+		c->c_seen[1] = 0;
+		c->c_known = pending;	/* else relay at once, events unseen */
 		if (evloop_add(w->w_ev, fd, EVLOOP_READ | EVLOOP_WRITE,
 		    conn_event, c) == -1) {
 			close(fd);
@@ -650,6 +659,8 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 	struct conn	*c = arg;
 	int		 e;
 
+	if (c->c_state != CONN_RELAY)
+		c->c_seen[fd == c->c_cfd ? 0 : 1] |= (uint8_t)what;
 	switch (c->c_state) {
 	case CONN_PROXYHDR:
 		if (fd == c->c_cfd)
