@@ -9,8 +9,10 @@
 # Environment: DUR (seconds a case, 5), CONNS (wrk connections, 64),
 # WORKERS ("1 2"), PROXIES ("lb-tcp haproxy nginx pen"), LB_TCP (the lb-tcp
 # binary, bin/lb-tcp), PCPU (the proxy's CPU, 1), OCPU (everything else, 0),
-# OUT (also write the results as TSV there).
-# stdout: a Markdown table of the results; stderr: progress.
+# IDLE (idle connections held through each proxy, 10000; 0 skips the case),
+# CASES ("keepalive close bulk idle"), OUT (also write the results as TSV
+# there).
+# stdout: Markdown tables of the results; stderr: progress.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,9 @@ LB_TCP=${LB_TCP:-$PWD/bin/lb-tcp}
 PCPU=${PCPU:-1}
 OCPU=${OCPU:-0}
 OUT=${OUT:-}
+IDLE=${IDLE:-10000}
+CASES=${CASES:-"keepalive close bulk idle"}
+MAXCONN=4096			# the anchors' connection limits
 LIFE=$((DUR * 3 + 60))		# no server outlives this, whatever happens
 HZ=$(getconf CLK_TCK)
 STREAM_MOD=/usr/lib/nginx/modules/ngx_stream_module.so
@@ -30,6 +35,23 @@ sh bench/deps.sh || exit 1
 work=$(mktemp -d /tmp/lb-bench.XXXXXX)
 PIDS=()
 RES=()				# case proxy workers rps p99 gbps cpu errors
+IRES=()				# proxy workers conns rss0 rss1 (KiB)
+
+# The idle case needs two descriptors a connection in the proxy: raise the
+# soft limit to the hard one, and hold no more than that allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
+if [ "$IDLE" -gt $(((NOFILE - 200) / 2)) ]; then
+	IDLE_N=$(((NOFILE - 200) / 2))
+	echo "tcp.sh: open files limited to $NOFILE: $IDLE_N idle" \
+	    "connections instead of $IDLE (RSS scaled to $IDLE too)" >&2
+else
+	IDLE_N=$IDLE
+fi
+if [ "$IDLE" -gt 0 ] && ! cc -O2 -o "$work/idle" bench/idle.c; then
+	echo "tcp.sh: cannot build bench/idle.c" >&2
+	exit 1
+fi
 
 cleanup() {
 	local p
@@ -109,6 +131,49 @@ ms() {
 
 record() { RES+=("$*"); say "$*"; }
 
+has() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# tree_rss PID: VmRSS, in KiB, summed over PID's descendants (PID itself
+# is the timeout(1) that spawn() put at the root: left out).
+tree_rss() {
+	local p t=0 v
+	for p in $(tree_pids "$1" | tail -n +2); do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+# idle PROXY WORKERS PORT ROOT: hold IDLE_N connections through the proxy
+# (each echoed once end to end), note the proxy's RSS before and after.
+idle() {
+	local px=$1 w=$2 port=$3 root=$4 r0 r1 i ready=""
+	r0=$(tree_rss "$root")
+	rm -f "$work/hold" "$work/idle.out"
+	mkfifo "$work/hold"
+	taskset -c "$OCPU" timeout -k 2 "$LIFE" "$work/idle" -c "$port" \
+	    "$IDLE_N" <"$work/hold" >"$work/idle.out" 2>&1 &
+	local cl=$!
+	exec 9>"$work/hold"
+	for i in $(seq 1200); do
+		ready=$(awk '/^ready/ { print $2 }' "$work/idle.out")
+		[ -n "$ready" ] && break
+		kill -0 "$cl" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ -n "$ready" ]; then
+		sleep 1		# let lazy allocations settle
+		r1=$(tree_rss "$root")
+		IRES+=("$px $w $ready $r0 $r1")
+		say "idle $px $w: $ready conns, RSS $r0 -> $r1 KiB"
+	else
+		say "idle $px $w: failed: $(tail -n 1 "$work/idle.out")"
+		IRES+=("$px $w 0 $r0 0")
+	fi
+	exec 9>&-
+	wait "$cl" 2>/dev/null
+}
+
 # http CASE PROXY WORKERS PORT ROOT: run wrk, note rate, p99 and proxy CPU.
 http() {
 	local c=$1 px=$2 w=$3 port=$4 root=$5 hdr=() c0 c1 out rps p99 errs
@@ -155,7 +220,8 @@ start_proxy() {
 		;;
 	haproxy)
 		{
-			printf 'global\n\tnbthread %d\n\tmaxconn 4096\n' "$w"
+			printf 'global\n\tnbthread %d\n\tmaxconn %d\n' "$w" \
+			    "$MAXCONN"
 			printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n'
 			printf '\ttimeout client 60s\n\ttimeout server 60s\n'
 			printf 'listen bench\n\tbind 127.0.0.1:%d\n' "$port"
@@ -173,7 +239,8 @@ start_proxy() {
 			printf 'pid %s/px.pid;\nerror_log %s/px.err;\n' \
 			    "$work" "$work"
 			printf 'worker_rlimit_nofile 65536;\n'
-			printf 'events { worker_connections 4096; }\n'
+			printf 'events { worker_connections %d; }\n' \
+			    $((MAXCONN * 2))
 			printf 'stream {\n\tupstream be {\n'
 			for b in "$@"; do
 				printf '\t\tserver %s;\n' "$b"
@@ -187,7 +254,7 @@ start_proxy() {
 	pen)
 		# pen is one process with one event loop: no second worker.
 		[ "$w" -eq 1 ] || return 0
-		spawn "$PCPU" pen -f -r -x 4096 -c 4096 \
+		spawn "$PCPU" pen -f -r -x "$MAXCONN" -c 4096 \
 		    "127.0.0.1:$port" "$@"
 		;;
 	esac
@@ -232,14 +299,37 @@ start_backends || exit 1
 LIFE=$((DUR * 3 + 60))
 
 say "direct: wrk to a backend, iperf3 to its server"
-http keepalive direct - "$B1" ""
-http close direct - "$B1" ""
-IP=$(freeport)
-spawn "$OCPU" iperf3 -s -p "$IP"
-IPERF=$SPAWNED
-wait_listen "$IP"
-bulk direct - "$IP" ""
-stop "$IPERF"
+has keepalive && http keepalive direct - "$B1" ""
+has close && http close direct - "$B1" ""
+if has bulk; then
+	IP=$(freeport)
+	spawn "$OCPU" iperf3 -s -p "$IP"
+	IPERF=$SPAWNED
+	wait_listen "$IP"
+	bulk direct - "$IP" ""
+	stop "$IPERF"
+fi
+
+# with_proxy PX W BACKEND...: start it on a fresh port P, PX its root;
+# 1 when it cannot run (skipped, said why).
+with_proxy() {
+	local px=$1 w=$2
+	shift 2
+	P=$(freeport)
+	start_proxy "$px" "$w" "$P" "$@"
+	if [ -z "$SPAWNED" ]; then
+		say "$px: skipped with $w workers: it has one loop"
+		return 1
+	fi
+	PX=$SPAWNED
+	if ! wait_listen "$P"; then
+		say "$px: did not start; see $work/servers.log"
+		tail -n 5 "$work/servers.log" >&2
+		stop "$PX"
+		return 1
+	fi
+	return 0
+}
 
 for w in $WORKERS; do
 	for px in $PROXIES; do
@@ -247,33 +337,38 @@ for w in $WORKERS; do
 			say "lb-tcp: skipped: no $LB_TCP (build it, or set LB_TCP)"
 			continue
 		fi
-		P=$(freeport)
-		start_proxy "$px" "$w" "$P" "127.0.0.1:$B1" "127.0.0.1:$B2"
-		if [ -z "$SPAWNED" ]; then
-			say "$px: skipped with $w workers: it has one loop"
-			continue
-		fi
-		PX=$SPAWNED
-		if ! wait_listen "$P"; then
-			say "$px: did not start; see $work/servers.log"
-			tail -n 5 "$work/servers.log" >&2
+		if (has keepalive || has close) &&
+		    with_proxy "$px" "$w" "127.0.0.1:$B1" "127.0.0.1:$B2"; then
+			has keepalive && http keepalive "$px" "$w" "$P" "$PX"
+			has close && http close "$px" "$w" "$P" "$PX"
 			stop "$PX"
-			continue
 		fi
-		http keepalive "$px" "$w" "$P" "$PX"
-		http close "$px" "$w" "$P" "$PX"
-		stop "$PX"
 
-		IP=$(freeport)
-		spawn "$OCPU" iperf3 -s -p "$IP"
-		IPERF=$SPAWNED
-		wait_listen "$IP"
-		P=$(freeport)
-		start_proxy "$px" "$w" "$P" "127.0.0.1:$IP"
-		PX=$SPAWNED
-		wait_listen "$P" && bulk "$px" "$w" "$P" "$PX"
-		stop "$PX"
-		stop "$IPERF"
+		if has bulk; then
+			IP=$(freeport)
+			spawn "$OCPU" iperf3 -s -p "$IP"
+			IPERF=$SPAWNED
+			wait_listen "$IP"
+			if with_proxy "$px" "$w" "127.0.0.1:$IP"; then
+				bulk "$px" "$w" "$P" "$PX"
+				stop "$PX"
+			fi
+			stop "$IPERF"
+		fi
+
+		if has idle && [ "$IDLE" -gt 0 ]; then
+			IP=$(freeport)
+			spawn "$OCPU" "$work/idle" -s "$IP"
+			ISRV=$SPAWNED
+			wait_listen "$IP"
+			MAXCONN=$((IDLE_N + 20))
+			if with_proxy "$px" "$w" "127.0.0.1:$IP"; then
+				idle "$px" "$w" "$P" "$PX"
+				stop "$PX"
+			fi
+			MAXCONN=4096
+			stop "$ISRV"
+		fi
 	done
 done
 
@@ -281,7 +376,7 @@ done
 
 # The table: per case, per CPU-second of the proxy, and lb-tcp's ratio to
 # each anchor with the same case and workers (n/a without lb-tcp).
-printf '%s\n' "${RES[@]}" | awk -v dur="$DUR" '
+[ ${#RES[@]} -gt 0 ] && printf '%s\n' "${RES[@]}" | awk -v dur="$DUR" '
 function per(i) {	# work per proxy CPU-second, 0 when unknown
 	if (cpu[i] <= 0) return 0;
 	if (c[i] == "bulk") return g[i] * dur / (cpu[i] / 1000);
@@ -316,5 +411,37 @@ END {
 		    c[i], p[i], w[i], r[i], l[i], g[i], e[i],
 		    (p[i] == "direct") ? "-" : sprintf("%.2f", cpu[i] / 1000),
 		    fper(i), ratio
+	}
+}'
+
+# The idle table: RSS of the proxy's processes before and while holding
+# the connections, and that scaled to IDLE connections (when the open-file
+# limit held fewer: the per-connection slope times IDLE).
+[ ${#IRES[@]} -gt 0 ] && printf '%s\n' "${IRES[@]}" | awk -v want="$IDLE" '
+{ n++; p[n] = $1; w[n] = $2; c[n] = $3; r0[n] = $4; r1[n] = $5
+  est[n] = (c[n] > 0) ? r0[n] + (r1[n] - r0[n]) * want / c[n] : 0
+  key[$1 " " $2] = n }
+END {
+	print ""
+	printf "| idle | proxy | workers | conns held | RSS before MiB |" \
+	    " RSS held MiB | KiB per conn | RSS at %d MiB |" \
+	    " this / lb-tcp |\n", want
+	print "|---|---|---|---|---|---|---|---|---|"
+	for (i = 1; i <= n; i++) {
+		ratio = "n/a"
+		k = "lb-tcp " w[i]
+		if (p[i] == "lb-tcp")
+			ratio = "-"
+		else if ((k in key) && est[key[k]] > 0 && est[i] > 0)
+			ratio = sprintf("%.2fx", est[i] / est[key[k]])
+		per = "-"
+		at = "failed"
+		if (c[i] > 0) {
+			per = sprintf("%.2f", (r1[i] - r0[i]) / c[i])
+			at = sprintf("%.1f", est[i] / 1024)
+		}
+		printf "| idle | %s | %s | %d | %.1f | %.1f | %s | %s | %s |\n",
+		    p[i], w[i], c[i], r0[i] / 1024, r1[i] / 1024, per, at,
+		    ratio
 	}
 }'

@@ -141,6 +141,15 @@ evloop_del(struct evloop *ev, int fd)
 	return (epoll_ctl(ev->ev_epfd, EPOLL_CTL_DEL, fd, NULL));
 }
 
+void
+evloop_forget(struct evloop *ev, int fd)
+{
+	if (fd < 0 || (size_t)fd >= ev->ev_nh || !ev->ev_h[fd].h_on)
+		return;
+	ev->ev_h[fd].h_on = 0;
+	ev->ev_h[fd].h_gen++;
+}
+
 static void
 heap_swap(struct evloop *ev, size_t a, size_t b)
 {

@@ -40,6 +40,12 @@ int	evloop_add(struct evloop *ev, int fd, int what, evloop_fn fn,
 int	evloop_mod(struct evloop *ev, int fd, int what);
 /* Stop watching fd; call before close(fd).  Pending events are dropped. */
 int	evloop_del(struct evloop *ev, int fd);
+/*
+ * The same without a system call, for an fd the caller closes right
+ * after and whose file no other descriptor shares (no dup, no fork):
+ * the close takes it off epoll.
+ */
+void	evloop_forget(struct evloop *ev, int fd);
 
 /*
  * Arm t to call fn(arg) after ms milliseconds (re-arming moves it).

@@ -94,9 +94,18 @@ relay_start(struct relay *r, struct relay_ctx *ctx, int cfd, int sfd)
 	r->r_fd[0] = cfd;
 	r->r_fd[1] = sfd;
 	r->r_rd[0] = r->r_rd[1] = r->r_wr[0] = r->r_wr[1] = 1;
+	r->r_drain[0] = r->r_drain[1] = 1;
 	r->r_first = -1;
 	for (d = 0; d < 2; d++)
 		r->r_dir[d].rd_pipe[0] = r->r_dir[d].rd_pipe[1] = -1;
+}
+
+void
+relay_seen(struct relay *r, int side, int what)
+{
+	r->r_rd[side] = (what & (EVLOOP_READ | EVLOOP_HUP)) != 0;
+	r->r_wr[side] = (what & (EVLOOP_WRITE | EVLOOP_HUP)) != 0;
+	r->r_drain[side] = (what & EVLOOP_HUP) != 0;
 }
 
 int
@@ -162,8 +171,14 @@ pump(struct relay *r, int d)
 			return (reset_of(t));
 		}
 		if (h->rd_eof) {
+			/*
+			 * When the other way is over too, the relay ends and
+			 * relay_close() sends this FIN: t was read to its EOF,
+			 * so its close() is a FIN, not a reset.
+			 */
 			if (!h->rd_shut) {
-				shutdown(r->r_fd[t], SHUT_WR);
+				if (!r->r_dir[t].rd_shut)
+					shutdown(r->r_fd[t], SHUT_WR);
 				h->rd_shut = 1;
 			}
 			return (RELAY_OPEN);
@@ -209,6 +224,13 @@ pump(struct relay *r, int d)
 						return (RELAY_ERROR);
 					h->rd_pending += (size_t)w;
 				}
+				/*
+				 * Short: the socket is drained, and bytes that
+				 * come later raise a new edge.  Unless an EOF
+				 * may be behind them (see relay.h).
+				 */
+				if ((size_t)n < ctx->rc_bufsz && !r->r_drain[s])
+					r->r_rd[s] = 0;
 				continue;
 			}
 		}
@@ -223,6 +245,7 @@ pump(struct relay *r, int d)
 			continue;
 		if (errno == EAGAIN) {
 			r->r_rd[s] = 0;
+			r->r_drain[s] = 0;
 			pipe_put(ctx, h);
 			return (RELAY_OPEN);
 		}
@@ -241,6 +264,8 @@ relay_io(struct relay *r, int fd, int what)
 		side = fd == r->r_fd[0] ? 0 : 1;
 		if (what & (EVLOOP_READ | EVLOOP_HUP))
 			r->r_rd[side] = 1;
+		if (what & EVLOOP_HUP)
+			r->r_drain[side] = 1;
 		if (what & (EVLOOP_WRITE | EVLOOP_HUP))
 			r->r_wr[side] = 1;
 	}

@@ -20,7 +20,11 @@
  *
  * The owner registers both fds with its event loop (read and write,
  * edge-triggered) and hands each event to relay_io(); it never reads or
- * writes the fds itself while the relay runs.
+ * writes the fds itself while the relay runs.  A read shorter than the
+ * buffer counts as draining the socket (new bytes raise a new edge), so
+ * small messages cost no read that only says EAGAIN.  Not so at the
+ * start (edges before it are unknown) nor after EVLOOP_HUP (an EOF
+ * raises no edge of its own): then a side is read to EAGAIN or EOF.
  */
 
 #define RELAY_UP	0
@@ -58,6 +62,7 @@ struct relay {
 	struct relay_ctx *r_ctx;
 	int		 r_fd[2];
 	uint8_t		 r_rd[2], r_wr[2];	/* readiness, edge-triggered */
+	uint8_t		 r_drain[2];		/* read to EAGAIN or EOF, not less */
 	int		 r_first;		/* side whose EOF came first, -1 */
 	int		 r_end;			/* enum relay_end */
 	struct relay_dir r_dir[2];
@@ -76,6 +81,14 @@ void	relay_ctx_free(struct relay_ctx *ctx);
  * once (with what 0) to move what is already there.
  */
 void	relay_start(struct relay *r, struct relay_ctx *ctx, int cfd, int sfd);
+
+/*
+ * Optional, after relay_start(): the owner saw exactly the events what
+ * (EVLOOP_* bits, or-ed; 0 for none) on side's fd since it added the fd
+ * to its loop (which reports the state at adding), so readiness can start
+ * from them instead of from "ready every way": no read only to hear EAGAIN.
+ */
+void	relay_seen(struct relay *r, int side, int what);
 
 /*
  * Queue len bytes of buf to be written to side 1 before anything read

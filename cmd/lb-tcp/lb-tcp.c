@@ -81,6 +81,8 @@ struct conn {
 	int		 c_state;		/* enum conn_state */
 	int		 c_cfd, c_sfd;
 	int		 c_picked;
+	uint8_t		 c_seen[2];		/* events since evloop_add, by side */
+	uint8_t		 c_known;		/* c_seen[1] is all there was */
 	int		 c_attempts;
 	uint64_t	 c_start;		/* evloop ms */
 	uint64_t	 c_last;		/* last activity, evloop ms */
@@ -336,6 +338,7 @@ conn_get(struct worker *w)
 	v->c_next = v->c_prev = NULL;
 	v->c_cfd = v->c_sfd = -1;
 	v->c_picked = v->c_attempts = 0;
+	v->c_seen[0] = v->c_seen[1] = v->c_known = 0;
 	v->c_up = v->c_down = 0;
 	v->c_prelen = 0;
 	v->c_tried.bt_n = 0;
@@ -430,18 +433,19 @@ conn_finish(struct conn *c, int why)
 	evtimer_cancel(ev, &c->c_timer);
 	if (c->c_state == CONN_QUEUED)
 		queue_del(c);
+	/* Closed right below, and never shared: no EPOLL_CTL_DEL needed. */
 	if (c->c_state == CONN_RELAY) {
 		conn_count(c);
-		evloop_del(ev, c->c_cfd);
-		evloop_del(ev, c->c_sfd);
+		evloop_forget(ev, c->c_cfd);
+		evloop_forget(ev, c->c_sfd);
 		relay_close(&c->c_relay);
 	} else {
 		if (c->c_cfd != -1) {
-			evloop_del(ev, c->c_cfd);
+			evloop_forget(ev, c->c_cfd);
 			close(c->c_cfd);
 		}
 		if (c->c_sfd != -1) {
-			evloop_del(ev, c->c_sfd);
+			evloop_forget(ev, c->c_sfd);
 			close(c->c_sfd);
 		}
 	}
@@ -487,7 +491,7 @@ on_conn_timer(struct evloop *ev, void *arg)
 		balance_fail(c->c_bal, &c->c_pick);
 		balance_done(c->c_bal, &c->c_pick);
 		c->c_picked = 0;
-		evloop_del(ev, c->c_sfd);
+		evloop_forget(ev, c->c_sfd);
 		close(c->c_sfd);
 		c->c_sfd = -1;
 		log_info("%s: connect timed out", c->c_pick.bp_name);
@@ -523,6 +527,10 @@ conn_relay(struct conn *c)
 	}
 	c->c_state = CONN_RELAY;
 	relay_start(&c->c_relay, &w->w_relay, c->c_cfd, c->c_sfd);
+	/* Every event of the client so far came through conn_event(). */
+	relay_seen(&c->c_relay, 0, c->c_seen[0]);
+	if (c->c_known)
+		relay_seen(&c->c_relay, 1, c->c_seen[1]);
 	if (c->c_prelen > 0 && relay_preload(&c->c_relay, c->c_pre,
 	    c->c_prelen) == -1) {
 		conn_finish(c, END_ERROR);
@@ -631,6 +639,8 @@ conn_connect(struct conn *c)
 			continue;
 		}
 		c->c_sfd = fd;
+		c->c_seen[1] = 0;
+		c->c_known = pending;	/* else relay at once, events unseen */
 		if (evloop_add(w->w_ev, fd, EVLOOP_READ | EVLOOP_WRITE,
 		    conn_event, c) == -1) {
 			close(fd);
@@ -747,6 +757,8 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 	struct conn	*c = arg;
 	int		 e;
 
+	if (c->c_state != CONN_RELAY)
+		c->c_seen[fd == c->c_cfd ? 0 : 1] |= (uint8_t)what;
 	switch (c->c_state) {
 	case CONN_PROXYHDR:
 		if (fd == c->c_cfd)
@@ -759,14 +771,15 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 	case CONN_CONNECTING:
 		if (fd != c->c_sfd || !(what & (EVLOOP_WRITE | EVLOOP_HUP)))
 			return;		/* the relay will read it */
-		if (sock_connected(fd) == -1) {
+		/* Writable with no error or hang-up: no SO_ERROR to ask. */
+		if ((what & EVLOOP_HUP) && sock_connected(fd) == -1) {
 			log_info("%s: connect: %s", c->c_pick.bp_name,
 			    strerror(errno));
 			evtimer_cancel(ev, &c->c_timer);
 			balance_fail(c->c_bal, &c->c_pick);
 			balance_done(c->c_bal, &c->c_pick);
 			c->c_picked = 0;
-			evloop_del(ev, fd);
+			evloop_forget(ev, fd);
 			close(fd);
 			c->c_sfd = -1;
 			conn_connect(c);
