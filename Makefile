@@ -14,7 +14,8 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Werror
-CPPFLAGS += -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd -Icommon
+CPPFLAGS += -D_GNU_SOURCE -DLIBBSD_OVERLAY -DLIBBSD_OPENBSD_VIS \
+	    -isystem /usr/include/bsd -Icommon
 LDLIBS	+= -lbsd -lssl -lcrypto -lpthread
 
 ifeq ($(SANITIZE),1)

@@ -429,3 +429,22 @@ man_example() {
 	run -0 timeout 15 bash -c "while kill -0 $old 2>/dev/null; do sleep 0.02; done"
 	[ "$(fetch)" = s1 ]
 }
+
+@test "lb-tcp: connections of a process that died are taken off the counts" {
+	start_backend s1
+	lb-ctl -t "$T" add "${BE[s1]}" name=s1
+	start_lb -w 1 -a lc -t "$T" -l 127.0.0.1:0
+	coproc HOLD { exec lbt hold "$T" s1 4 3>&-; }
+	hold=$HOLD_PID
+	PIDS+=("$hold")
+	read -r -t 10 line <&"${HOLD[0]}"
+	[ "$line" = held ]
+	[ "$(lbt raw "$T" s1)" = 4 ]
+	kill -9 "$hold"
+	wait "$hold" || true
+	# no writer runs: lb-tcp itself takes them back within seconds
+	raw_is() { [ "$(lbt raw "$T" s1)" = "$1" ]; }
+	wait_for 5 raw_is 0
+	[ "$(fetch)" = s1 ]
+	stop_lb
+}

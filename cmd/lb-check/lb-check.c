@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#define LIBBSD_OPENBSD_VIS
 #include <vis.h>
 
 #include "dur.h"

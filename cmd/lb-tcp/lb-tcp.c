@@ -16,7 +16,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#define LIBBSD_OPENBSD_VIS	/* strvis() as OpenBSD has it */
 #include <vis.h>
 
 #include "addr.h"
@@ -1447,10 +1446,23 @@ main(int argc, char *argv[])
 			err(1, "pthread_create");
 
 	for (;;) {
-		if ((sig = sigwaitinfo(&sigs, NULL)) == -1) {
+		struct timespec	 tick = { 1, 0 };
+
+		/*
+		 * Once a second, take back the connections of processes that
+		 * died attached to our tables: least connections and maxconn
+		 * read the counters, which no reader corrects.
+		 */
+		if ((sig = sigtimedwait(&sigs, NULL, &tick)) == -1) {
+			if (errno == EAGAIN) {
+				table_reclaim(cf.table);
+				for (k = 1; k < cf.ntables; k++)
+					table_reclaim(cf.tables[k]);
+				continue;
+			}
 			if (errno == EINTR)
 				continue;
-			fatal("sigwaitinfo");
+			fatal("sigtimedwait");
 		}
 		if (sig != SIGHUP)
 			break;
