@@ -39,6 +39,7 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 
 @test "lb-check: the shared check logic passes its unit test" {
 	run -0 check_test
+	[[ "${lines[-1]}" =~ ^check_test:\ [0-9]+\ checks,\ 0\ failed$ ]]
 }
 
 @test "lb-check: a killed backend is down within interval x fall + timeout, a revived one up within interval x rise" {

@@ -8,18 +8,10 @@
 #include "balance.h"
 #include "blist.h"
 #include "table.h"
+#include "unit.h"
 
 static char	 e[256];
 static const char *path;
-static int	 failed;
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: %s: failed: %s\n", __FILE__,	\
-		    __LINE__, __func__, #c);				\
-		failed = 1;						\
-	}								\
-} while (0)
 
 /* A fresh table holding backends from "ADDR key=value" lines. */
 static struct table *
@@ -377,8 +369,5 @@ main(int argc, char *argv[])
 	t_slowstart();
 	t_live();
 	unlink(path);
-	if (failed)
-		return (1);
-	printf("ok\n");
-	return (0);
+	return (unit_done("balance_test"));
 }

@@ -1,6 +1,4 @@
 /* check_test: result words, rise/fall, agent words and status parsers. */
-#include <sys/mman.h>
-
 #include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,32 +7,18 @@
 
 #include "check.h"
 #include "table.h"
-
-static int	 fails;
-static char	*edge;			/* the last bytes before a PROT_NONE page */
-static size_t	 pagesz;
-
-#define T(c)	do { if (!(c)) { fails++; \
-	    fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); } } while (0)
-
-/* s copied to end right at a page that faults when read. */
-static const char *
-at_edge(const char *s, size_t n)
-{
-	memcpy(edge + pagesz - n, s, n);
-	return (edge + pagesz - n);
-}
+#include "unit.h"
 
 static int
 status(const char *s, int *code)
 {
-	return (check_http_status(at_edge(s, strlen(s)), strlen(s), code));
+	return (check_http_status(unit_place(s, strlen(s)), strlen(s), code));
 }
 
 static int
 agent(const char *s, int *share)
 {
-	return (check_agent_parse(at_edge(s, strlen(s)), strlen(s), share));
+	return (check_agent_parse(unit_place(s, strlen(s)), strlen(s), share));
 }
 
 static void
@@ -42,23 +26,23 @@ test_words(void)
 {
 	char	 b[64];
 
-	T(strcmp(check_result_word(CHECK_L4CON, "refused", b, sizeof(b)),
+	CHECK(strcmp(check_result_word(CHECK_L4CON, "refused", b, sizeof(b)),
 	    "L4CON:refused") == 0);
-	T(strcmp(check_result_word(CHECK_L6RSP, "certificate verify failed",
+	CHECK(strcmp(check_result_word(CHECK_L6RSP, "certificate verify failed",
 	    b, sizeof(b)), "L6RSP:certificate-verify-failed") == 0);
-	T(strcmp(check_result_word(CHECK_L4OK, NULL, b, sizeof(b)),
+	CHECK(strcmp(check_result_word(CHECK_L4OK, NULL, b, sizeof(b)),
 	    "L4OK") == 0);
-	T(strcmp(check_reason(CHECK_L7STS, "503", 0, b, sizeof(b)),
+	CHECK(strcmp(check_reason(CHECK_L7STS, "503", 0, b, sizeof(b)),
 	    "http: 503") == 0);
-	T(strcmp(check_reason(CHECK_L4TOUT, NULL, 1000, b, sizeof(b)),
+	CHECK(strcmp(check_reason(CHECK_L4TOUT, NULL, 1000, b, sizeof(b)),
 	    "connect: timeout after 1s") == 0);
-	T(strcmp(check_reason(CHECK_EXTOUT, NULL, 250, b, sizeof(b)),
+	CHECK(strcmp(check_reason(CHECK_EXTOUT, NULL, 250, b, sizeof(b)),
 	    "exec: killed after 250ms") == 0);
-	T(strcmp(check_reason(CHECK_EXFAIL, "exit 3", 0, b, sizeof(b)),
+	CHECK(strcmp(check_reason(CHECK_EXFAIL, "exit 3", 0, b, sizeof(b)),
 	    "exec: exit 3") == 0);
-	T(check_passed(CHECK_L7OK) && !check_passed(CHECK_L7RSP));
-	T(!check_passed(-1) && !check_passed(CHECK_NRESULTS));
-	T(strcmp(check_result_str(99), "?") == 0);
+	CHECK(check_passed(CHECK_L7OK) && !check_passed(CHECK_L7RSP));
+	CHECK(!check_passed(-1) && !check_passed(CHECK_NRESULTS));
+	CHECK(strcmp(check_result_str(99), "?") == 0);
 }
 
 static void
@@ -67,36 +51,36 @@ test_status(void)
 	struct check_status st;
 	int	 code = 0;
 
-	T(check_status_parse("200-399", &st) == 0);
-	T(check_status_match(&st, 200) && check_status_match(&st, 399));
-	T(!check_status_match(&st, 400) && !check_status_match(&st, 199));
-	T(check_status_parse("200,204,500-503", &st) == 0 && st.st_n == 3);
-	T(check_status_match(&st, 502) && !check_status_match(&st, 201));
-	T(check_status_parse("600", &st) == -1);
-	T(check_status_parse("399-200", &st) == -1);
-	T(check_status_parse("", &st) == -1);
-	T(check_status_parse("20", &st) == -1);
-	T(check_status_parse("200-", &st) == -1);
-	T(check_status_parse("2xx", &st) == -1);
-	T(check_status_parse("200,", &st) == -1);
-	T(check_status_parse("1,2,3,4,5,6,7,8,9", &st) == -1);
+	CHECK(check_status_parse("200-399", &st) == 0);
+	CHECK(check_status_match(&st, 200) && check_status_match(&st, 399));
+	CHECK(!check_status_match(&st, 400) && !check_status_match(&st, 199));
+	CHECK(check_status_parse("200,204,500-503", &st) == 0 && st.st_n == 3);
+	CHECK(check_status_match(&st, 502) && !check_status_match(&st, 201));
+	CHECK(check_status_parse("600", &st) == -1);
+	CHECK(check_status_parse("399-200", &st) == -1);
+	CHECK(check_status_parse("", &st) == -1);
+	CHECK(check_status_parse("20", &st) == -1);
+	CHECK(check_status_parse("200-", &st) == -1);
+	CHECK(check_status_parse("2xx", &st) == -1);
+	CHECK(check_status_parse("200,", &st) == -1);
+	CHECK(check_status_parse("1,2,3,4,5,6,7,8,9", &st) == -1);
 
-	T(status("HTTP/1.1 200 OK\r\n", &code) == 17 && code == 200);
-	T(status("HTTP/1.0 503\r\n", &code) == 14 && code == 503);
-	T(status("HTTP/1.1 20", &code) == -2);
-	T(status("HTTP/1.1 200", &code) == -2);
-	T(status("HTTP/1.1 200 OK", &code) == -2);
-	T(status("HTTP/", &code) == -2);
-	T(status("", &code) == -2);
-	T(status("SSH-2.0-OpenSSH\r\n", &code) == -1);
-	T(status("HTTP/2 200\r\n", &code) == -1);
-	T(status("HTTP/1.1 2x0 OK\r\n", &code) == -1);
-	T(status("HTTP/1.1 099 X\r\n", &code) == -1);
-	T(status("HTTP/1.1 2000 X\r\n", &code) == -1);
+	CHECK(status("HTTP/1.1 200 OK\r\n", &code) == 17 && code == 200);
+	CHECK(status("HTTP/1.0 503\r\n", &code) == 14 && code == 503);
+	CHECK(status("HTTP/1.1 20", &code) == -2);
+	CHECK(status("HTTP/1.1 200", &code) == -2);
+	CHECK(status("HTTP/1.1 200 OK", &code) == -2);
+	CHECK(status("HTTP/", &code) == -2);
+	CHECK(status("", &code) == -2);
+	CHECK(status("SSH-2.0-OpenSSH\r\n", &code) == -1);
+	CHECK(status("HTTP/2 200\r\n", &code) == -1);
+	CHECK(status("HTTP/1.1 2x0 OK\r\n", &code) == -1);
+	CHECK(status("HTTP/1.1 099 X\r\n", &code) == -1);
+	CHECK(status("HTTP/1.1 2000 X\r\n", &code) == -1);
 
-	T(check_http_head("HTTP/1.1 200 OK\r\n\r\nbody", 23) == 19);
-	T(check_http_head("HTTP/1.1 200 OK\n\nbody", 21) == 17);
-	T(check_http_head("HTTP/1.1 200 OK\r\nA: b\r\n", 23) == -2);
+	CHECK(check_http_head("HTTP/1.1 200 OK\r\n\r\nbody", 23) == 19);
+	CHECK(check_http_head("HTTP/1.1 200 OK\n\nbody", 21) == 17);
+	CHECK(check_http_head("HTTP/1.1 200 OK\r\nA: b\r\n", 23) == -2);
 }
 
 static void
@@ -104,20 +88,20 @@ test_agent(void)
 {
 	int	 share = -1;
 
-	T(agent("up", &share) == CHECK_AGENT_UP);
-	T(agent("DOWN\n", &share) == CHECK_AGENT_DOWN);
-	T(agent("drain 50%", &share) == (CHECK_AGENT_DRAIN |
+	CHECK(agent("up", &share) == CHECK_AGENT_UP);
+	CHECK(agent("DOWN\n", &share) == CHECK_AGENT_DOWN);
+	CHECK(agent("drain 50%", &share) == (CHECK_AGENT_DRAIN |
 	    CHECK_AGENT_SHARE) && share == 50);
-	T(agent(" maint,", &share) == CHECK_AGENT_MAINT);
-	T(agent("75%", &share) == CHECK_AGENT_SHARE && share == 75);
-	T(agent("0%", &share) == CHECK_AGENT_SHARE && share == 0);
+	CHECK(agent(" maint,", &share) == CHECK_AGENT_MAINT);
+	CHECK(agent("75%", &share) == CHECK_AGENT_SHARE && share == 75);
+	CHECK(agent("0%", &share) == CHECK_AGENT_SHARE && share == 0);
 	share = 7;
-	T(agent("101%", &share) == 0 && share == 7);
-	T(agent("%", &share) == 0);
-	T(agent("x%", &share) == 0);
-	T(agent("upper downer", &share) == 0);
-	T(agent("", &share) == 0);
-	T(agent("all good, up", &share) == CHECK_AGENT_UP);
+	CHECK(agent("101%", &share) == 0 && share == 7);
+	CHECK(agent("%", &share) == 0);
+	CHECK(agent("x%", &share) == 0);
+	CHECK(agent("upper downer", &share) == 0);
+	CHECK(agent("", &share) == 0);
+	CHECK(agent("all good, up", &share) == CHECK_AGENT_UP);
 }
 
 static void
@@ -128,56 +112,47 @@ test_step(void)
 
 	memset(&cs, 0, sizeof(cs));
 	/* From unknown, the first result decides. */
-	T(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
 	/* Up needs fall failures in a row; a pass starts the count again. */
-	T(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_UP);
-	T(check_changing(&cs));
-	T(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_UP);
-	T(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
-	T(!check_changing(&cs));
+	CHECK(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(check_changing(&cs));
+	CHECK(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(!check_changing(&cs));
 	for (i = 0; i < 2; i++)
-		T(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_UP);
-	T(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_DOWN);
-	T(!check_changing(&cs));
+		CHECK(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_DOWN);
+	CHECK(!check_changing(&cs));
 	/* Down needs rise passes in a row. */
-	T(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_DOWN);
-	T(check_changing(&cs));
-	T(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_DOWN);
-	T(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_DOWN);
-	T(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_DOWN);
+	CHECK(check_changing(&cs));
+	CHECK(check_step(&cs, 0, 0, 2, 3) == TABLE_HEALTH_DOWN);
+	CHECK(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_DOWN);
+	CHECK(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
 	/* Agent words act at once. */
-	T(check_step(&cs, 1, CHECK_AGENT_DRAIN, 2, 3) == TABLE_HEALTH_DRAIN);
-	T(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
-	T(check_step(&cs, 1, CHECK_AGENT_MAINT, 2, 3) == TABLE_HEALTH_DOWN);
-	T(check_step(&cs, 1, CHECK_AGENT_UP, 2, 3) == TABLE_HEALTH_UP);
-	T(check_step(&cs, 0, CHECK_AGENT_DOWN, 2, 3) == TABLE_HEALTH_DOWN);
+	CHECK(check_step(&cs, 1, CHECK_AGENT_DRAIN, 2, 3) ==
+	    TABLE_HEALTH_DRAIN);
+	CHECK(check_step(&cs, 1, 0, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(check_step(&cs, 1, CHECK_AGENT_MAINT, 2, 3) == TABLE_HEALTH_DOWN);
+	CHECK(check_step(&cs, 1, CHECK_AGENT_UP, 2, 3) == TABLE_HEALTH_UP);
+	CHECK(check_step(&cs, 0, CHECK_AGENT_DOWN, 2, 3) == TABLE_HEALTH_DOWN);
 	/* "up" from a failing command is not believed. */
-	T(check_step(&cs, 0, CHECK_AGENT_UP, 2, 3) == TABLE_HEALTH_DOWN);
+	CHECK(check_step(&cs, 0, CHECK_AGENT_UP, 2, 3) == TABLE_HEALTH_DOWN);
 	/* A passive mark: down, and probed fast until it rises. */
 	memset(&cs, 0, sizeof(cs));
 	cs.cs_health = TABLE_HEALTH_UP;
 	check_mark_down(&cs);
-	T(cs.cs_health == TABLE_HEALTH_DOWN && cs.cs_passive);
-	T(check_step(&cs, 1, 0, 1, 3) == TABLE_HEALTH_UP && !cs.cs_passive);
+	CHECK(cs.cs_health == TABLE_HEALTH_DOWN && cs.cs_passive);
+	CHECK(check_step(&cs, 1, 0, 1, 3) == TABLE_HEALTH_UP && !cs.cs_passive);
 }
 
 int
 main(void)
 {
-	pagesz = (size_t)sysconf(_SC_PAGESIZE);
-	edge = mmap(NULL, 2 * pagesz, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (edge == MAP_FAILED || mprotect(edge + pagesz, pagesz,
-	    PROT_NONE) == -1)
-		err(1, "mmap");
+	unit_init();
 	test_words();
 	test_status();
 	test_agent();
 	test_step();
-	if (fails) {
-		fprintf(stderr, "check_test: %d failed\n", fails);
-		return (1);
-	}
-	printf("check_test: ok\n");
-	return (0);
+	return (unit_done("check_test"));
 }

@@ -1,6 +1,4 @@
 /* http1_test: the request parser, its input right before a PROT_NONE page. */
-#include <sys/mman.h>
-
 #include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +6,9 @@
 #include <unistd.h>
 
 #include "http1.h"
+#include "unit.h"
 
 #define NHDR	8
-
-static size_t	 pagesz;
-static int	 failures;
 
 /*
  * Parse len bytes of s copied so that they end where a PROT_NONE page
@@ -22,31 +18,22 @@ static int
 parse_guarded(const char *s, size_t len, struct http1_req *req)
 {
 	static struct http1_header hdr[NHDR];
-	size_t		 pages = (len + pagesz - 1) / pagesz + 1, sz;
-	char		*m, *buf;
+	const char	*buf = unit_place(s, len);
 	int		 rc;
 
-	sz = pages * pagesz;
-	if ((m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE |
-	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
-		err(1, "mmap");
-	if (mprotect(m + sz - pagesz, pagesz, PROT_NONE) == -1)
-		err(1, "mprotect");
-	buf = m + sz - pagesz - len;
-	memcpy(buf, s, len);
 	req->rq_hdr = hdr;
 	req->rq_nhdr = NHDR;
 	rc = http1_parse_request(buf, len, req);
-	/* The pointers must point into the buffer: check, then unmap. */
-	if (rc > 0 && (req->rq_target < buf ||
-	    req->rq_target + req->rq_targetlen > buf + len)) {
-		printf("FAIL: target outside the buffer\n");
-		failures++;
+	/* The pointers must point into the buffer. */
+	if (rc > 0) {
+		ok(req->rq_target >= buf &&
+		    req->rq_target + req->rq_targetlen <= buf + len,
+		    "target outside the buffer");
+		ok(req->rq_nhdr == 0 || memcmp(req->rq_hdr[0].hh_name,
+		    s + (req->rq_hdr[0].hh_name - buf),
+		    req->rq_hdr[0].hh_namelen) == 0,
+		    "first field name not in the buffer");
 	}
-	if (rc > 0 && req->rq_nhdr > 0 && memcmp(req->rq_hdr[0].hh_name,
-	    s + (req->rq_hdr[0].hh_name - buf), req->rq_hdr[0].hh_namelen))
-		failures++;
-	munmap(m, sz);
 	return (rc);
 }
 
@@ -64,25 +51,20 @@ check(const char *name, const char *s, size_t len, int want,
 	int		 rc;
 
 	rc = parse_guarded(s, len, &req);
-	if (rc != want || (want == -1 && req.rq_error != werr) ||
-	    (want > 0 && ((req.rq_flags & wflags) != wflags ||
-	    req.rq_clen != wclen))) {
-		printf("FAIL %s: rc %d (want %d), error %d '%s' (want %d), "
-		    "flags %#x, clen %lld\n", name, rc, want, req.rq_error,
-		    http1_error_str(req.rq_error), werr, req.rq_flags,
-		    (long long)req.rq_clen);
-		failures++;
+	if (!ok(rc == want && (want != -1 || req.rq_error == werr) &&
+	    (want <= 0 || ((req.rq_flags & wflags) == wflags &&
+	    req.rq_clen == wclen)),
+	    "%s: rc %d (want %d), error %d '%s' (want %d), "
+	    "flags %#x, clen %lld", name, rc, want, req.rq_error,
+	    http1_error_str(req.rq_error), werr, req.rq_flags,
+	    (long long)req.rq_clen))
 		return;
-	}
 	for (i = 0; i < len; i++) {
 		rc = parse_guarded(s, i, &req);
-		if (want > 0 && (size_t)want <= i ? rc != want :
-		    (want > 0 ? rc != -2 : (rc != -2 && rc != -1))) {
-			printf("FAIL %s: prefix of %zu bytes gave %d\n", name,
-			    i, rc);
-			failures++;
+		if (!ok(want > 0 && (size_t)want <= i ? rc == want :
+		    (want > 0 ? rc == -2 : (rc == -2 || rc == -1)),
+		    "%s: prefix of %zu bytes gave %d", name, i, rc))
 			return;
-		}
 	}
 	printf("ok %s\n", name);
 }
@@ -110,8 +92,7 @@ fields(void)
 	    12) || req.rq_minor != 1 || req.rq_hostlen != 4 ||
 	    memcmp(req.rq_host, "h:80", 4) != 0 || (req.rq_flags &
 	    HTTP1_CLOSE)) {
-		printf("FAIL fields: rc %d nhdr %zu\n", rc, req.rq_nhdr);
-		failures++;
+		ok(0, "fields: rc %d nhdr %zu", rc, req.rq_nhdr);
 		return;
 	}
 	i = http1_find(&req, "x-a", 0);
@@ -119,8 +100,7 @@ fields(void)
 	    memcmp(hdr[1].hh_value, "a b", 3) != 0 ||
 	    hdr[2].hh_valuelen != 0 || hdr[3].hh_valuelen != 3 ||
 	    http1_find(&req, "x-a", 2) != -1) {
-		printf("FAIL fields: values\n");
-		failures++;
+		ok(0, "fields: values");
 		return;
 	}
 	printf("ok fields and values, OWS trimmed, body left alone\n");
@@ -147,8 +127,7 @@ mutate(void)
 		rc = parse_guarded(s, len, &req);
 		if (rc < -2 || rc == 0 || rc > (int)len ||
 		    (rc == -1 && req.rq_error == HTTP1_E_NONE)) {
-			printf("FAIL mutate: rc %d\n", rc);
-			failures++;
+			ok(0, "mutate: rc %d", rc);
 			return;
 		}
 	}
@@ -162,7 +141,7 @@ main(void)
 	char	 many[512];
 	int	 i, n;
 
-	pagesz = (size_t)sysconf(_SC_PAGESIZE);
+	unit_init();
 
 	OK("a simple GET", "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 0, -1);
 	OK("empty lines before the request line",
@@ -251,19 +230,11 @@ main(void)
 	n += snprintf(many + n, sizeof(many) - (size_t)n, "\r\n");
 	check("more fields than room", many, (size_t)n, -1, HTTP1_E_TOOMANY,
 	    0, 0);
-	if (http1_error_status(HTTP1_E_TOOMANY) != 431 ||
-	    http1_error_status(HTTP1_E_MAJOR) != 505 ||
-	    http1_error_status(HTTP1_E_FOLD) != 400) {
-		printf("FAIL statuses\n");
-		failures++;
-	}
+	ok(http1_error_status(HTTP1_E_TOOMANY) == 431 &&
+	    http1_error_status(HTTP1_E_MAJOR) == 505 &&
+	    http1_error_status(HTTP1_E_FOLD) == 400, "statuses");
 
 	fields();
 	mutate();
-	if (failures) {
-		printf("%d failed\n", failures);
-		return (1);
-	}
-	printf("all passed\n");
-	return (0);
+	return (unit_done("http1_test"));
 }

@@ -1,5 +1,4 @@
 /* proxyproto_test: the PROXY header parser and writer, byte by byte. */
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
@@ -7,51 +6,18 @@
 
 #include <err.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "proxyproto.h"
-
-#define AREA	(16 * 4096)
-
-static unsigned char	*guard;		/* a PROT_NONE page */
-static int		 checks, failed;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	checks++;
-	if (cond)
-		return;
-	failed++;
-	printf("not ok: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-/* Copy n bytes so that the last one sits right before the guard page. */
-static const char *
-place(const void *p, size_t n)
-{
-	unsigned char	*d = guard - n;
-
-	if (n > AREA)
-		errx(1, "input of %zu bytes is too long", n);
-	memcpy(d, p, n);
-	return ((const char *)d);
-}
+#include "unit.h"
 
 static int
 parse(const void *p, size_t n, struct proxyproto *pp)
 {
-	return (proxyproto_parse(place(p, n), n, pp));
+	return (proxyproto_parse(unit_place(p, n), n, pp));
 }
 
 /* Every strict prefix of a valid header asks for more. */
@@ -500,22 +466,12 @@ t_mutate(void)
 int
 main(void)
 {
-	unsigned char	*area;
-	long		 pg = sysconf(_SC_PAGESIZE);
-
-	area = mmap(NULL, AREA + (size_t)pg, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (area == MAP_FAILED)
-		err(1, "mmap");
-	guard = area + AREA;
-	if (mprotect(guard, (size_t)pg, PROT_NONE) == -1)
-		err(1, "mprotect");
+	unit_init();
 	t_v1();
 	t_v1_bad();
 	t_v2();
 	t_v2_bad();
 	t_write();
 	t_mutate();
-	printf("proxyproto_test: %d checks, %d failed\n", checks, failed);
-	return (failed != 0);
+	return (unit_done("proxyproto_test"));
 }

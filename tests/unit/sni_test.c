@@ -1,23 +1,17 @@
 /* sni_test: the ClientHello reader and the name matcher, byte by byte. */
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <err.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sni.h"
-
-#define AREA	(64 * 4096)
-
-static unsigned char	*guard;		/* a PROT_NONE page */
-static int		 checks, failed;
+#include "unit.h"
 
 /* A ClientHello that openssl 3.0 s_client -tls1_2 sent for www.example.com. */
 static const unsigned char openssl_hello[] = {
@@ -41,41 +35,13 @@ static const unsigned char openssl_hello[] = {
 	0x05, 0x02, 0x06, 0x02
 };
 
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	checks++;
-	if (cond)
-		return;
-	failed++;
-	printf("not ok: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-/* Copy n bytes so that the last one sits right before the guard page. */
-static const unsigned char *
-place(const void *p, size_t n)
-{
-	unsigned char	*d = guard - n;
-
-	if (n > AREA)
-		errx(1, "input of %zu bytes is too long", n);
-	memcpy(d, p, n);
-	return (d);
-}
-
 static char	 name[SNI_NAME_MAX];
 
 static int
 parse(const void *p, size_t n)
 {
 	name[0] = '\0';
-	return (sni_parse(place(p, n), n, name, sizeof(name)));
+	return (sni_parse(unit_place(p, n), n, name, sizeof(name)));
 }
 
 /* Every strict prefix of a valid ClientHello asks for more. */
@@ -228,12 +194,12 @@ t_valid(void)
 	memset(in, 'a', 255);
 	n = hello(h, (char *)in, 255, 0, 16384);
 	ok(parse(h, n) == (int)n && strlen(name) == 255, "255-byte name");
-	ok(sni_parse(place(h, n), n, name, 255) == -1,
+	ok(sni_parse(unit_place(h, n), n, name, 255) == -1,
 	    "255-byte name, 255-byte buffer");
 	n = hello(h, "abc", 3, 0, 16384);
-	ok(sni_parse(place(h, n), n, name, 4) == (int)n &&
+	ok(sni_parse(unit_place(h, n), n, name, 4) == (int)n &&
 	    strcmp(name, "abc") == 0, "3-byte name, 4-byte buffer");
-	ok(sni_parse(place(h, n), n, name, 3) == -1,
+	ok(sni_parse(unit_place(h, n), n, name, 3) == -1,
 	    "3-byte name, 3-byte buffer");
 }
 
@@ -433,22 +399,13 @@ check_file(const char *path, const char *want)
 		    "%s: %d of %zd bytes, name \"%s\"", path, r, n, name);
 	truncations(path, buf, (size_t)n);
 	printf("%s: %d of %zd bytes, name \"%s\"\n", path, r, n, name);
-	return (failed != 0);
+	return (unit_failed != 0);
 }
 
 int
 main(int argc, char *argv[])
 {
-	unsigned char	*area;
-	long		 pg = sysconf(_SC_PAGESIZE);
-
-	area = mmap(NULL, AREA + (size_t)pg, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (area == MAP_FAILED)
-		err(1, "mmap");
-	guard = area + AREA;
-	if (mprotect(guard, (size_t)pg, PROT_NONE) == -1)
-		err(1, "mprotect");
+	unit_init();
 	if (argc == 3 && strcmp(argv[1], "-c") == 0)
 		return (capture(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "-f") == 0)
@@ -461,6 +418,5 @@ main(int argc, char *argv[])
 	t_bad();
 	t_mutate();
 	t_match();
-	printf("sni_test: %d checks, %d failed\n", checks, failed);
-	return (failed != 0);
+	return (unit_done("sni_test"));
 }
