@@ -2,6 +2,7 @@
 # 02-readme: every example in the README runs.
 
 load helpers/lib
+load helpers/tcp
 
 # The README's sh blocks after "## Examples", with the table names made
 # this test's own.
@@ -22,12 +23,6 @@ balancing() {
 	    -e "s/-t shop\\b/-t $T/g"
 }
 
-start_http() {	# start_http NAME: a tsrv answering HTTP with its name
-	bg tsrv -1 -m http -n "$1" -l 127.0.0.1:0 > "$BATS_TEST_TMPDIR/$1"
-	wait_for 5 test -s "$BATS_TEST_TMPDIR/$1"
-	cat "$BATS_TEST_TMPDIR/$1"
-}
-
 @test "README: the two set-up commands are on its first screen" {
 	run -0 head -30 README.md
 	[[ "$output" == *"make demo"* ]]
@@ -45,8 +40,9 @@ start_http() {	# start_http NAME: a tsrv answering HTTP with its name
 }
 
 @test "README: the balancing examples run and balance" {
-	B1=$(start_http one)
-	B2=$(start_http two)
+	# tsrv answering HTTP with their names
+	start_backend one http; B1=${BE[one]}
+	start_backend two http; B2=${BE[two]}
 	[ -n "$(balancing)" ]
 	cd "$BATS_TEST_TMPDIR"
 	# whatever the examples leave running stops with them

@@ -2,46 +2,14 @@
 # 30-lb-tcp: the Layer 4 balancer, with tsrv backends and tcli clients.
 
 load helpers/lib
+load helpers/tcp
 bats_require_minimum_version 1.5.0
-
-declare -gA BE BEPID
-
-# start_backend NAME [MODE] [ADDR]: a tsrv; its address in BE[NAME]
-start_backend() {
-	local name=$1 mode=${2:-name} l=${3:-127.0.0.1:0}
-	local f="$BATS_TEST_TMPDIR/be.$name"
-	bg tsrv -1 -n "$name" -m "$mode" -l "$l" > "$f"
-	BEPID[$name]=$BG_PID
-	wait_for 5 test -s "$f"
-	BE[$name]=$(head -1 "$f")
-}
-
-# start_lb ARGS...: lb-tcp -1 ARGS; LB is its address, LBLOG its stdout
-start_lb() {
-	LBLOG="$BATS_TEST_TMPDIR/lb.$RANDOM"
-	bg lb-tcp -1 "$@" > "$LBLOG" 2> "$LBLOG.err"
-	LBPID=$BG_PID
-	wait_for 5 test -s "$LBLOG"
-	LB=$(head -1 "$LBLOG")
-}
 
 fetch() { timeout 10 tcli "$LB" < /dev/null; }
 
-# the log lines (the first line of LBLOG is the address)
-loglines() { tail -n +2 "$LBLOG"; }
-has_lines() { [ "$(loglines | wc -l)" -ge "$1" ]; }
-
 # predicates for wait_for, evaluated afresh on each try
-nlines_ge() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 fetch_is() { [ "$(fetch)" = "$1" ]; }
 estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]; }
-
-# stop_lb: TERM, and its exit status must be 0
-stop_lb() {
-	kill -TERM "$LBPID" 2>/dev/null || true
-	run -0 timeout 15 bash -c "while kill -0 $LBPID 2>/dev/null; do sleep 0.02; done"
-	wait "$LBPID"
-}
 
 @test "lb-tcp: round robin goes s1, s2, s3 in turn and logs each connection" {
 	start_backend s1; start_backend s2; start_backend s3

@@ -4,37 +4,8 @@
 # and a python client that sends its ClientHello in pieces.
 
 load helpers/lib
+load helpers/tcp
 bats_require_minimum_version 1.5.0
-
-declare -gA BE
-
-# start_tls NAME: an openssl s_server whose certificate says CN=NAME; its
-# address in BE[NAME], its certificate in $BATS_TEST_TMPDIR/NAME.crt
-start_tls() {
-	local name=$1 d=$BATS_TEST_TMPDIR
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-	    -keyout "$d/$name.key" -out "$d/$name.crt" -subj "/CN=$name" \
-	    -days 1 -nodes 2>/dev/null
-	bg openssl s_server -accept 127.0.0.1:0 -cert "$d/$name.crt" \
-	    -key "$d/$name.key" -www < /dev/null > "$d/$name.out" 2>&1
-	wait_for 10 grep -q '^ACCEPT ' "$d/$name.out"
-	BE[$name]=$(awk '/^ACCEPT / {print $2; exit}' "$d/$name.out")
-}
-
-# start_lb ARGS...: lb-tcp -1 ARGS; LB is its address, LBLOG its stdout
-start_lb() {
-	LBLOG="$BATS_TEST_TMPDIR/lb.$RANDOM"
-	bg lb-tcp -1 "$@" > "$LBLOG" 2> "$LBLOG.err"
-	LBPID=$BG_PID
-	wait_for 5 test -s "$LBLOG"
-	LB=$(head -1 "$LBLOG")
-}
-
-stop_lb() {
-	kill -TERM "$LBPID" 2>/dev/null || true
-	run -0 timeout 15 bash -c "while kill -0 $LBPID 2>/dev/null; do sleep 0.02; done"
-	wait "$LBPID"
-}
 
 # cn [NAME]: the CN of the certificate the backend lb-tcp chose showed,
 # asking for NAME (none without)
@@ -45,9 +16,6 @@ cn() {
 	    sed -n 's/^subject=CN = //p'
 }
 
-loglines() { tail -n +2 "$LBLOG"; }
-has_lines() { [ "$(loglines | wc -l)" -ge "$1" ]; }
-nlines_ge() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 nbad_is() { [ "$(grep -c $'\tbad-hello\t' "$LBLOG")" = "$1" ]; }
 
 # a table of the test's own, as a file: nothing to destroy afterwards

@@ -4,16 +4,8 @@
 # reads the one nginx's stream module sends.
 
 load helpers/lib
+load helpers/tcp
 bats_require_minimum_version 1.5.0
-
-# start_lb ARGS...: lb-tcp -1 ARGS; LB is its address, LBLOG its stdout
-start_lb() {
-	LBLOG="$BATS_TEST_TMPDIR/lb.$RANDOM"
-	bg lb-tcp -1 "$@" > "$LBLOG" 2> "$LBLOG.err"
-	LBPID=$BG_PID
-	wait_for 5 test -s "$LBLOG"
-	LB=$(head -1 "$LBLOG")
-}
 
 # free_port: a TCP port free a moment ago on 127.0.0.1.  nginx cannot
 # listen on port 0, so its stream listener takes one of these; another

@@ -2,17 +2,17 @@
 # 40-lb-check: health checks move backends between up and down.
 
 load helpers/lib
+load helpers/tcp
 
 # backend NAME [TSRV-FLAGS...]: a tsrv on a free port, added to $T as NAME;
 # its pid in PID_NAME, its address in ADDR_NAME.
 backend() {
-	local name=$1 f="$BATS_TEST_TMPDIR/$1.addr"
+	local name=$1
 	shift
-	bg tsrv -1 -n "$name" "$@" -l 127.0.0.1:0 > "$f"
-	wait_for 5 test -s "$f"
-	printf -v "PID_$name" %s "$BG_PID"
-	printf -v "ADDR_$name" %s "$(cat "$f")"
-	lb-ctl -t "$T" add "$(cat "$f")" name="$name"
+	start_tsrv "$name" "$@" -l 127.0.0.1:0
+	printf -v "PID_$name" %s "${BEPID[$name]}"
+	printf -v "ADDR_$name" %s "${BE[$name]}"
+	lb-ctl -t "$T" add "${BE[$name]}" name="$name"
 }
 
 # checker ARGS...: lb-check on $T in the background, its lines in $OUT.
@@ -127,14 +127,8 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 
 # s_server NAME: openssl s_server with a fresh certificate for backend.test
 s_server() {
-	local d="$BATS_TEST_TMPDIR"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/key.pem" -out "$d/cert.pem" -days 2 \
-	    -subj /CN=backend.test 2>/dev/null
-	bg openssl s_server -www -accept 127.0.0.1:0 \
-	    -cert "$d/cert.pem" -key "$d/key.pem" < /dev/null > "$d/ss.out" 2>&1
-	wait_for 5 grep -q '^ACCEPT ' "$d/ss.out"
-	lb-ctl -t "$T" add "$(sed -n 's/^ACCEPT //p' "$d/ss.out")" name="$1"
+	start_tls "$1" backend.test
+	lb-ctl -t "$T" add "${BE[$1]}" name="$1"
 }
 
 @test "lb-check: tls does a full handshake with openssl s_server" {
