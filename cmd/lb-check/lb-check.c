@@ -274,6 +274,8 @@ backend_del(struct backend *b)
 		else
 			probe_abort(b);
 	}
+	if (conf.cc_kind != CK_EXEC)
+		probe_forget(b);
 	free(b);
 }
 
