@@ -101,9 +101,11 @@ probe_close(struct backend *b)
 		b->b_ssl = NULL;
 	}
 	if (b->b_fd != -1) {
-		if (b->b_onloop)
-			evloop_del(ev, b->b_fd);
-		b->b_onloop = 0;
+		/*
+		 * A kept socket stays on the loop: the events of a probe
+		 * that is over find the backend idle, and what the loop
+		 * reports is polled when it reports it, never stale.
+		 */
 		memset(&un, 0, sizeof(un));
 		un.sa_family = AF_UNSPEC;
 		if (b->b_fdfam == AF_UNIX || b->b_fd >= probe_fdkeep() ||
@@ -201,8 +203,8 @@ probe_start(struct backend *b)
 		return;			/* over already */
 	evtimer_set(ev, &b->b_tmo, conf.cc_timeout, probe_timeout, b);
 	/* Edge-triggered: what is ready already is reported by the add. */
-	if (evloop_add(ev, fd, b->b_phase == PH_RECV ? EVLOOP_READ :
-	    EVLOOP_READ | EVLOOP_WRITE, probe_io, b) == -1) {
+	if (!b->b_onloop && evloop_add(ev, fd, EVLOOP_READ | EVLOOP_WRITE,
+	    probe_io, b) == -1) {
 		log_warn("epoll");
 		probe_close(b);
 		lbc_retry(b);
