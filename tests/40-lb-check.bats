@@ -207,6 +207,7 @@ gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.Z' "/proc/$1/status"; }
 # fds PID and kids PID: descriptors and children of a process
 fds() { ls "/proc/$1/fd" | wc -l; }
 kids() { cat /proc/"$1"/task/*/children | wc -w; }
+fds_are() { [ "$(fds "$1")" -eq "$2" ]; }
 quiet_at() { [ "$(kids "$1")" -eq 0 ] && [ "$(fds "$1")" -eq "$2" ]; }
 idle_fds() { [ "$(kids "$1")" -eq 0 ] && IDLE_FDS=$(fds "$1") && [ "$(kids "$1")" -eq 0 ]; }
 
@@ -417,4 +418,27 @@ for l in sys.stdin:
 	rc=0
 	wait "$CHECKER" || rc=$?
 	[ "$rc" -eq 1 ]
+}
+
+@test "lb-check: a backend keeps one socket from probe to probe, closed when it leaves the table" {
+	backend k1 -m http
+	backend k2 -m http
+	backend k3 -m http
+	checker -i 50ms -T 50ms -f 1 -v http
+	for b in k1 k2 k3; do
+		wait_for 5 seen $'\t'"$b"$'\t.*\tUP\tUP\thttp: 200\t'
+	done
+	base=$(fds "$CHECKER")
+	n=$(grep -c . "$OUT")
+	wait_for 10 more_than . $((n + 60))
+	# probes went on in that time, each on the backend's kept socket
+	[ "$(fds "$CHECKER")" -eq "$base" ]
+	# an http probe of a dead backend says the connect was refused
+	kill "$PID_k1"
+	wait "$PID_k1" || true
+	wait_for 5 seen $'\tk1\t.*\tUP\tDOWN\tconnect: refused\t'
+	# k2 and k3 leave the table: their sockets are closed
+	lb-ctl -t "$T" del k2 k3
+	wait_for 5 fds_are "$CHECKER" $((base - 2))
+	kill -0 "$CHECKER"
 }

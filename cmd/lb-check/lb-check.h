@@ -84,7 +84,10 @@ struct backend {
 	int		 b_phase;		/* enum ck_phase */
 	uint64_t	 b_start;
 	struct evtimer	 b_tmo;
-	int		 b_fd;
+	int		 b_fd;			/* kept from probe to probe */
+	int		 b_fdfam;		/* b_fd's address family */
+	int		 b_onloop;		/* b_fd is on the loop */
+	int		 b_conn;		/* b_fd is connected */
 	SSL		*b_ssl;
 	char		*b_buf;
 	size_t		 b_len;			/* bytes in b_buf */
@@ -129,6 +132,8 @@ void	lbc_release(struct backend *b);
 /* probe.c: tcp, http and tls probes on the loop. */
 void	probe_start(struct backend *b);
 void	probe_abort(struct backend *b);
+/* Close the socket kept for b's next probe. */
+void	probe_forget(struct backend *b);
 const char *probe_errword(int error);
 
 /* exec.c: exec checks as child processes. */

@@ -1,4 +1,5 @@
 /* probe: tcp, tls and http probes on non-blocking sockets, on the loop. */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 
 #define PROBE_BUFSZ	16384		/* of an http response: head and body */
 #define PROBE_CONNECTED	0x100		/* to probe_io(): beside EVLOOP_* */
+#define PROBE_START	0x200		/* to probe_io(): from probe_start() */
 
 static void	probe_io(struct evloop *, int, int, void *);
 static void	probe_timeout(struct evloop *, void *);
@@ -48,11 +50,50 @@ probe_errword(int error)
 	return (strerror(error));
 }
 
-/* Close what the probe holds; the peer sees a reset, not a TIME_WAIT. */
+/*
+ * How many descriptors kept sockets may take: those below half the
+ * limit; a socket above is closed after its probe.
+ */
+static int
+probe_fdkeep(void)
+{
+	static int	 keep;
+	struct rlimit	 rl;
+
+	if (keep == 0) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			keep = 512;
+		else if (rl.rlim_cur == RLIM_INFINITY ||
+		    rl.rlim_cur / 2 > INT32_MAX)
+			keep = INT32_MAX;
+		else
+			keep = (int)(rl.rlim_cur / 2);
+	}
+	return (keep);
+}
+
+void
+probe_forget(struct backend *b)
+{
+	if (b->b_fd == -1)
+		return;
+	if (b->b_onloop)
+		evloop_del(ev, b->b_fd);
+	b->b_onloop = 0;
+	close(b->b_fd);			/* SO_LINGER 0: a reset */
+	b->b_fd = -1;
+}
+
+/*
+ * End what the probe holds; the peer sees a reset, not a TIME_WAIT.  A
+ * disconnect (a connect to AF_UNSPEC) resets a tcp connection as a
+ * close with SO_LINGER 0 does, and keeps the socket for the backend's
+ * next probe: no socket(2), setsockopt(2) and close(2) per probe.
+ */
 static void
 probe_close(struct backend *b)
 {
-	struct linger	 l = { 1, 0 };
+	struct sockaddr	 un;
 
 	evtimer_cancel(ev, &b->b_tmo);
 	if (b->b_ssl != NULL) {
@@ -60,11 +101,18 @@ probe_close(struct backend *b)
 		b->b_ssl = NULL;
 	}
 	if (b->b_fd != -1) {
-		evloop_del(ev, b->b_fd);
-		setsockopt(b->b_fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-		close(b->b_fd);
-		b->b_fd = -1;
+		/*
+		 * A kept socket stays on the loop: the events of a probe
+		 * that is over find the backend idle, and what the loop
+		 * reports is polled when it reports it, never stale.
+		 */
+		memset(&un, 0, sizeof(un));
+		un.sa_family = AF_UNSPEC;
+		if (b->b_fdfam == AF_UNIX || b->b_fd >= probe_fdkeep() ||
+		    connect(b->b_fd, &un, sizeof(un)) == -1)
+			probe_forget(b);
 	}
+	b->b_conn = 0;
 	free(b->b_buf);
 	b->b_buf = NULL;
 	b->b_len = b->b_off = b->b_reqlen = b->b_head = 0;
@@ -89,20 +137,23 @@ probe_end(struct backend *b, int result, const char *wdetail,
 void
 probe_start(struct backend *b)
 {
-	int	 fd;
+	struct linger	 l = { 1, 0 };
+	int		 fd, fam = b->b_sa.a_ss.ss_family;
 
 	if (conf.cc_kind == CK_EXEC) {
 		exec_start(b);
 		return;
 	}
-	b->b_fd = -1;
+	if (b->b_fd != -1 && (!b->b_sa_ok || b->b_fdfam != fam))
+		probe_forget(b);
 	if (!b->b_sa_ok) {
 		b->b_phase = PH_CONNECT;
 		probe_end(b, CHECK_L4CON, "address", "bad address");
 		return;
 	}
-	fd = socket(b->b_sa.a_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	if (b->b_fd != -1)
+		goto connect;
+	fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
@@ -114,36 +165,52 @@ probe_start(struct backend *b)
 		    probe_errword(errno));
 		return;
 	}
+	/* A close resets: the peer keeps no TIME_WAIT either. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	b->b_fd = fd;
+	b->b_fdfam = fam;
+ connect:
+	fd = b->b_fd;
 	b->b_phase = PH_CONNECT;
-	evtimer_set(ev, &b->b_tmo, conf.cc_timeout, probe_timeout, b);
 	if (connect(fd, (struct sockaddr *)&b->b_sa.a_ss, b->b_sa.a_len) ==
 	    -1 && errno != EINPROGRESS && errno != EAGAIN) {
 		probe_end(b, CHECK_L4CON, probe_errword(errno),
 		    probe_errword(errno));
 		return;
 	}
-	/*
-	 * On loopback the handshake is often over before connect()
-	 * returns: a second call says so, and saves the loop a round.
-	 */
-	if (connect(fd, (struct sockaddr *)&b->b_sa.a_ss, b->b_sa.a_len) ==
-	    0 || errno == EISCONN) {
-		probe_io(ev, fd, EVLOOP_WRITE | PROBE_CONNECTED, b);
-		if (b->b_fd == -1)
-			return;		/* over already */
+	if (conf.cc_kind == CK_HTTP && !conf.cc_tls) {
+		/*
+		 * The request goes at once: send(2) says as well as a
+		 * second connect whether the connection is made, refused
+		 * or on its way.
+		 */
+		b->b_phase = PH_SEND;
+		probe_io(ev, fd, PROBE_START, b);
+	} else if (connect(fd, (struct sockaddr *)&b->b_sa.a_ss,
+	    b->b_sa.a_len) == 0 || errno == EISCONN) {
+		/*
+		 * On loopback the handshake is often over before connect()
+		 * returns: a second call says so, and saves the loop a round.
+		 */
+		probe_io(ev, fd, EVLOOP_WRITE | PROBE_CONNECTED | PROBE_START,
+		    b);
 	} else if (errno != EALREADY && errno != EINPROGRESS) {
 		probe_end(b, CHECK_L4CON, probe_errword(errno),
 		    probe_errword(errno));
 		return;
 	}
+	if (b->b_phase == PH_IDLE)
+		return;			/* over already */
+	evtimer_set(ev, &b->b_tmo, conf.cc_timeout, probe_timeout, b);
 	/* Edge-triggered: what is ready already is reported by the add. */
-	if (evloop_add(ev, fd, EVLOOP_READ | EVLOOP_WRITE, probe_io, b) ==
-	    -1) {
+	if (!b->b_onloop && evloop_add(ev, fd, EVLOOP_READ | EVLOOP_WRITE,
+	    probe_io, b) == -1) {
 		log_warn("epoll");
 		probe_close(b);
 		lbc_retry(b);
+		return;
 	}
+	b->b_onloop = 1;
 }
 
 static void
@@ -156,6 +223,9 @@ probe_timeout(struct evloop *loop, void *arg)
 	switch (b->b_phase) {
 	case PH_CONNECT:
 		r = CHECK_L4TOUT;
+		break;
+	case PH_SEND:
+		r = b->b_conn ? CHECK_L7TOUT : CHECK_L4TOUT;
 		break;
 	case PH_TLS:
 		r = CHECK_L6TOUT;
@@ -302,7 +372,6 @@ probe_io(struct evloop *loop, int fd, int what, void *arg)
 	int		 e, want;
 
 	(void)loop;
-	(void)what;
 	for (;;) {
 		switch (b->b_phase) {
 		case PH_CONNECT:
@@ -319,6 +388,7 @@ probe_io(struct evloop *loop, int fd, int what, void *arg)
 				    probe_errword(e));
 				return;
 			}
+			b->b_conn = 1;
 			if (conf.cc_kind == CK_TCP) {
 				probe_end(b, CHECK_L4OK, NULL, NULL);
 				return;
@@ -369,21 +439,37 @@ probe_io(struct evloop *loop, int fd, int what, void *arg)
 			while (b->b_off < b->b_reqlen) {
 				n = probe_write(b, b->b_buf + b->b_off,
 				    b->b_reqlen - b->b_off);
+				/* Not connected yet, or no room. */
 				if (n == -1 && errno == EAGAIN)
 					return;
 				if (n == -1 && errno == EINTR)
 					continue;
+				e = n == -1 ? errno : EPIPE;
+				if (n <= 0 && !b->b_conn) {
+					/* The connect failed. */
+					probe_end(b, CHECK_L4CON,
+					    probe_errword(e), probe_errword(e));
+					return;
+				}
 				if (n <= 0) {
 					probe_end(b, CHECK_L7RSP, "reset",
 					    "reset");
 					return;
 				}
+				b->b_conn = 1;
 				b->b_off += (size_t)n;
 			}
 			b->b_len = 0;
 			b->b_phase = PH_RECV;
 			break;
 		case PH_RECV:
+			/*
+			 * The answer takes a trip through the peer: no read
+			 * before the loop says there is something to read.
+			 */
+			if (b->b_ssl == NULL &&
+			    !(what & (EVLOOP_READ | EVLOOP_HUP)))
+				return;
 			for (;;) {
 				if (b->b_len == PROBE_BUFSZ) {
 					http_judge(b, 1);
