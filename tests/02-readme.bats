@@ -55,8 +55,9 @@ balancing() {
 	[ "${lines[2]}" = "$B1	0" ]
 	[ "${lines[3]}" = "$B2	0" ]
 	[ "${lines[4]}" = two ]
-	# lb-check -1: a line per backend, all up
-	[[ "$output" == *$'\na\tUP\n'* || "$output" == *$'\na\tUP' ]]
+	# lb-check -1: all up, then a line per backend
+	[ "${lines[5]}" = "all up" ]
+	[[ "$output" == *$'\na\tUP'* ]]
 	[[ "$output" == *$'\nb\tUP'* ]]
-	[ "${lines[-1]}" = "all up" ]
+	[ "${#lines[@]}" -eq 8 ]
 }
