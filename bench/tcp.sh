@@ -31,7 +31,7 @@ LIFE=$((DUR * 3 + 60))		# no server outlives this, whatever happens
 HZ=$(getconf CLK_TCK)
 STREAM_MOD=/usr/lib/nginx/modules/ngx_stream_module.so
 
-sh bench/deps.sh || exit 1
+sh tools/deps.sh bench/deps.list || exit 1
 work=$(mktemp -d /tmp/lb-bench.XXXXXX)
 PIDS=()
 RES=()				# case proxy workers rps p99 gbps cpu errors

@@ -1,34 +1,26 @@
 #!/bin/sh
-# deps.sh: install, from Debian's packages, whatever the build and tests need
-# and this machine lacks.  Quiet when nothing is missing.
+# deps.sh: install, from Debian's packages, what a list names and this
+# machine lacks.  Quiet when nothing is missing.
+#
+# usage: tools/deps.sh [LIST]   (default tools/deps.list: build and tests;
+#                                bench/deps.list: the benchmarks)
+# A list holds "PACKAGE TEST..." lines: PACKAGE is missing when a TEST (a
+# command on PATH, or an absolute path that must exist) fails.
 set -eu
 
+list=${1:-$(dirname "$0")/deps.list}
 missing=""
-need() {	# need PACKAGE TEST...: PACKAGE is missing when a test fails
-	pkg=$1; shift
-	for t in "$@"; do
+while read -r pkg tests; do
+	case $pkg in ''|'#'*) continue ;; esac
+	for t in $tests; do
 		case $t in
-		/*) [ -e "$t" ] || { missing="$missing $pkg"; return; } ;;
-		*) command -v "$t" >/dev/null 2>&1 ||
-			{ missing="$missing $pkg"; return; } ;;
+		/*) [ -e "$t" ] && continue ;;
+		*) command -v "$t" >/dev/null 2>&1 && continue ;;
 		esac
+		missing="$missing $pkg"
+		break
 	done
-}
-
-need build-essential cc make
-need libbsd-dev /usr/include/bsd/string.h
-need libssl-dev /usr/include/openssl/ssl.h
-need bats bats
-need mandoc mandoc
-need curl curl
-need openssl openssl
-need procps pgrep
-need iproute2 ss
-need python3 python3
-need nginx-light nginx
-need libnginx-mod-stream /usr/lib/nginx/modules/ngx_stream_module.so
-need tmux tmux
-need prometheus promtool
+done < "$list"
 
 [ -z "$missing" ] && exit 0
 echo "deps: installing$missing" >&2
@@ -36,8 +28,13 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Debian starts services it installs; nginx on port 80 is of no use here.
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Debian starts the services it installs; none of them is wanted here.
+for s in haproxy nginx iperf3 prometheus; do
+	if command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl stop "$s" 2>/dev/null || true
+	fi
+done
 if command -v nginx >/dev/null 2>&1 && [ -f /run/nginx.pid ]; then
 	$SUDO nginx -s stop 2>/dev/null || true
 fi
