@@ -14,7 +14,9 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Werror
+VERSION	 = 0.2
 CPPFLAGS += -D_GNU_SOURCE -DLIBBSD_OVERLAY -DLIBBSD_OPENBSD_VIS \
+	    -DLB_VERSION='"$(VERSION)"' \
 	    -isystem /usr/include/bsd -Icommon
 LDLIBS	+= -lbsd -lssl -lcrypto -lpthread
 

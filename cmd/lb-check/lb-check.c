@@ -17,7 +17,6 @@
 #include "log.h"
 #include "tlsctx.h"
 
-#define LB_VERSION	"0.1"
 #define LBC_TICK	100		/* ms between looks at the table */
 #define LBC_RETRY	50		/* ms before a probe that lacked fds */
 #define LBC_SLOT_MAX	20		/* ms: the widest grid probes start on */
@@ -49,7 +48,7 @@ static void	probe_fire(struct evloop *, void *);
 static void	flush(struct evloop *, void *);
 
 static void __attribute__((noreturn))
-usage_to(int status)
+usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: lb-check [-1hjqVv] [-c maxexec] [-D downinter] "
@@ -63,22 +62,6 @@ usage_to(int status)
 	    "              tls [sni=name] [verify=no]\n"
 	    "              exec command [arg ...]\n");
 	exit(status);
-}
-
-static void __attribute__((noreturn))
-usage(void)
-{
-	usage_to(2);
-}
-
-/* Bad usage: one line naming the value, exit 2. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usagex(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	verrx(2, fmt, ap);
 }
 
 static const char *
@@ -639,7 +622,7 @@ yesno(const char *key, const char *v)
 		return (1);
 	if (strcmp(v, "no") == 0)
 		return (0);
-	usagex("bad %s '%s': yes or no", key, v);
+	errx(2, "bad %s '%s': yes or no", key, v);
 }
 
 /* A value that goes into a request line or header: no blanks, no CTLs. */
@@ -649,10 +632,10 @@ token(const char *key, const char *v, int spaces)
 	const unsigned char *p;
 
 	if (*v == '\0')
-		usagex("bad %s '': empty", key);
+		errx(2, "bad %s '': empty", key);
 	for (p = (const unsigned char *)v; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !spaces))
-			usagex("bad %s '%s': no blanks or control characters",
+			errx(2, "bad %s '%s': no blanks or control characters",
 			    key, v);
 	return (v);
 }
@@ -669,15 +652,15 @@ parse_check(int argc, char **argv)
 	check_status_parse("200-399", &conf.cc_status);
 	if (argc == 0 || strcmp(argv[0], "tcp") == 0) {
 		if (argc > 1)
-			usagex("bad tcp option '%s': tcp takes none", argv[1]);
+			errx(2, "bad tcp option '%s': tcp takes none", argv[1]);
 		return;
 	}
 	if (strcmp(argv[0], "exec") == 0) {
 		conf.cc_kind = CK_EXEC;
 		if (argc < 2)
-			usagex("exec: a command is needed");
+			errx(2, "exec: a command is needed");
 		if ((conf.cc_prog = exec_which(argv[1])) == NULL)
-			usagex("exec: '%s': no such program", argv[1]);
+			errx(2, "exec: '%s': no such program", argv[1]);
 		conf.cc_argv = argv + 1;
 		return;
 	}
@@ -691,21 +674,21 @@ parse_check(int argc, char **argv)
 		conf.cc_kind = CK_TLS;
 		conf.cc_tls = 1;
 	} else
-		usagex("unknown check '%s': tcp, http, tls or exec", argv[0]);
+		errx(2, "unknown check '%s': tcp, http, tls or exec", argv[0]);
 	for (; i < argc; i++) {
 		kv = argv[i];
 		if ((v = strchr(kv, '=')) == NULL)
-			usagex("bad %s option '%s': key=value", argv[0], kv);
+			errx(2, "bad %s option '%s': key=value", argv[0], kv);
 		v++;
 		if (strncmp(kv, "sni=", 4) == 0)
 			conf.cc_sni = token("sni", v, 0);
 		else if (strncmp(kv, "verify=", 7) == 0)
 			conf.cc_verify = yesno("verify", v);
 		else if (conf.cc_kind != CK_HTTP)
-			usagex("bad tls option '%s': sni or verify", kv);
+			errx(2, "bad tls option '%s': sni or verify", kv);
 		else if (strncmp(kv, "status=", 7) == 0) {
 			if (check_status_parse(v, &conf.cc_status) == -1)
-				usagex("bad status range '%s': N or N-M, "
+				errx(2, "bad status range '%s': N or N-M, "
 				    "100 to 599, comma separated", v);
 		} else if (strncmp(kv, "body=", 5) == 0)
 			conf.cc_body = token("body", v, 1);
@@ -716,7 +699,7 @@ parse_check(int argc, char **argv)
 		else if (strncmp(kv, "tls=", 4) == 0)
 			conf.cc_tls = yesno("tls", v);
 		else
-			usagex("bad http option '%s': status, body, host, "
+			errx(2, "bad http option '%s': status, body, host, "
 			    "method, tls, sni or verify", kv);
 	}
 }
@@ -727,7 +710,7 @@ dur_opt(int opt, const char *name, const char *v)
 	uint64_t	 ms;
 
 	if (dur_parse(v, &ms) == -1 || ms == 0)
-		usagex("bad %s '%s': a duration above 0, as 250ms, 2s, 1m "
+		errx(2, "bad %s '%s': a duration above 0, as 250ms, 2s, 1m "
 		    "(-%c)", name, v, opt);
 	return (ms);
 }
@@ -776,7 +759,7 @@ main(int argc, char *argv[])
 		case 'c':
 			conf.cc_maxexec = (int)strtonum(optarg, 1, 1024, &e);
 			if (e != NULL)
-				usagex("bad exec limit '%s': 1 to 1024 (-c)",
+				errx(2, "bad exec limit '%s': 1 to 1024 (-c)",
 				    optarg);
 			break;
 		case 'D':
@@ -788,10 +771,10 @@ main(int argc, char *argv[])
 		case 'f':
 			conf.cc_fall = (int)strtonum(optarg, 1, 100, &e);
 			if (e != NULL)
-				usagex("bad fall '%s': 1 to 100", optarg);
+				errx(2, "bad fall '%s': 1 to 100", optarg);
 			break;
 		case 'h':
-			usage_to(0);
+			usage(0);
 		case 'i':
 			inter = optarg;
 			break;
@@ -802,7 +785,7 @@ main(int argc, char *argv[])
 			conf.cc_passive = (int)strtonum(optarg, 1, 1000000,
 			    &e);
 			if (e != NULL)
-				usagex("bad passive limit '%s': 1 to 1000000 "
+				errx(2, "bad passive limit '%s': 1 to 1000000 "
 				    "(-p)", optarg);
 			break;
 		case 'q':
@@ -811,7 +794,7 @@ main(int argc, char *argv[])
 		case 'r':
 			conf.cc_rise = (int)strtonum(optarg, 1, 100, &e);
 			if (e != NULL)
-				usagex("bad rise '%s': 1 to 100", optarg);
+				errx(2, "bad rise '%s': 1 to 100", optarg);
 			break;
 		case 'T':
 			timeout = optarg;
@@ -826,7 +809,7 @@ main(int argc, char *argv[])
 			opt_verbose = 1;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
@@ -842,7 +825,7 @@ main(int argc, char *argv[])
 	    (conf.cc_inter < 1000 ? conf.cc_inter : 1000);
 	if (conf.cc_inter > UINT32_MAX || conf.cc_fast > UINT32_MAX ||
 	    conf.cc_down > UINT32_MAX)
-		usagex("bad interval: at most 49 days");
+		errx(2, "bad interval: at most 49 days");
 	/* A tenth of the shortest interval, at most LBC_SLOT_MAX. */
 	lbc_slot = conf.cc_inter;
 	if (conf.cc_fast < lbc_slot)
@@ -855,15 +838,15 @@ main(int argc, char *argv[])
 	if (lbc_slot == 0)
 		lbc_slot = 1;
 	if (conf.cc_timeout > conf.cc_inter)
-		usagex("bad timeout '%s': longer than the interval %s",
+		errx(2, "bad timeout '%s': longer than the interval %s",
 		    timeout, inter ? inter : "2s");
 	parse_check(argc, argv);
 
 	if (conf.cc_table == NULL && (conf.cc_table = getenv("LB_TABLE")) ==
 	    NULL)
-		usagex("no table: give -t TABLE or set LB_TABLE");
+		errx(2, "no table: give -t TABLE or set LB_TABLE");
 	if (table_name_check(conf.cc_table, errbuf, sizeof(errbuf)) == -1)
-		usagex("%s", errbuf);
+		errx(2, "%s", errbuf);
 	if (conf.cc_tls && (conf.cc_ctx = tlsctx_client(conf.cc_verify,
 	    errbuf, sizeof(errbuf))) == NULL)
 		errx(1, "tls: %s", errbuf);

@@ -10,7 +10,6 @@
 #include "log.h"
 #include "table.h"
 
-#define LB_VERSION	"0.1"
 
 static const char *tname;
 static char	 errbuf[512];
@@ -26,7 +25,7 @@ close_table(void)
 }
 
 static void __attribute__((noreturn))
-usage_to(int status)
+usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: lb-ctl [-hV] [-t table] create [-m mode] [-n slots]\n"
@@ -39,22 +38,6 @@ usage_to(int status)
 	    "       lb-ctl [-t table] sync [file]\n"
 	    "       lb-ctl [-t table] dump\n");
 	exit(status);
-}
-
-static void __attribute__((noreturn))
-usage(void)
-{
-	usage_to(2);
-}
-
-/* Bad usage: one line naming the value, exit 2. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usagex(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	verrx(2, fmt, ap);
 }
 
 static struct table *
@@ -95,7 +78,7 @@ cmd_create(int argc, char **argv)
 			m = strtol(optarg, &end, 8);
 			if (*optarg == '\0' || *end != '\0' || m <= 0 ||
 			    m > 0777 || errno)
-				usagex("bad mode '%s': octal, 1 to 0777",
+				errx(2, "bad mode '%s': octal, 1 to 0777",
 				    optarg);
 			mode = (mode_t)m;
 			break;
@@ -103,15 +86,15 @@ cmd_create(int argc, char **argv)
 			slots = (uint32_t)strtonum(optarg, 1, TABLE_CAP_MAX,
 			    &e);
 			if (e != NULL)
-				usagex("bad slot count '%s': 1 to %u", optarg,
+				errx(2, "bad slot count '%s': 1 to %u", optarg,
 				    TABLE_CAP_MAX);
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(2);
 	if ((t = table_open(tname, TABLE_RDWR | TABLE_CREATE | TABLE_EXCL,
 	    slots, mode, errbuf, sizeof(errbuf))) == NULL)
 		errx(1, "table %s: %s", tname, errbuf);
@@ -124,7 +107,7 @@ cmd_destroy(int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 1)
-		usage();
+		usage(2);
 	if (table_destroy(tname, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "table %s: %s", tname, errbuf);
 	return (0);
@@ -138,9 +121,9 @@ cmd_add(int argc, char **argv)
 	int		 i;
 
 	if (argc < 2)
-		usage();
+		usage(2);
 	if (blist_words(argv + 1, argc - 1, &e, errbuf, sizeof(errbuf)) == -1)
-		usagex("%s", errbuf);
+		errx(2, "%s", errbuf);
 	/* Look the name up before the lock: DNS may be slow. */
 	if (blist_resolve(&e, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
@@ -174,7 +157,7 @@ find_all(struct table *t, char **names, int n, int *idx)
 	for (i = 0; i < n; i++) {
 		if (blist_name_check(names[i], e, sizeof(e)) == -1) {
 			table_abort(t);
-			usagex("%s", e);
+			errx(2, "%s", e);
 		}
 		if ((idx[i] = table_find(t, names[i])) == -1) {
 			table_abort(t);
@@ -193,7 +176,7 @@ cmd_each(int argc, char **argv)
 	int		*idx, i, del = strcmp(argv[0], "del") == 0;
 
 	if (argc < 2)
-		usage();
+		usage(2);
 	memset(&e, 0, sizeof(e));
 	e.ble_set = BLIST_STATE;
 	/* The command is the verb of its state: enable makes enabled. */
@@ -224,13 +207,13 @@ cmd_set(int argc, char **argv)
 	int		 i, idx;
 
 	if (argc < 3)
-		usage();
+		usage(2);
 	memset(&e, 0, sizeof(e));
 	if (blist_name_check(argv[1], errbuf, sizeof(errbuf)) == -1)
-		usagex("%s", errbuf);
+		errx(2, "%s", errbuf);
 	for (i = 2; i < argc; i++)
 		if (blist_kv(&e, argv[i], 1, errbuf, sizeof(errbuf)) == -1)
-			usagex("%s", errbuf);
+			errx(2, "%s", errbuf);
 	if (e.ble_set & BLIST_ADDR &&
 	    blist_resolve(&e, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
@@ -265,7 +248,7 @@ cmd_sync(int argc, char **argv)
 	int		*idx, s;
 
 	if (argc > 2)
-		usage();
+		usage(2);
 	if (argc == 2)
 		path = argv[1];
 	if (strcmp(path, "-") != 0 && (fp = fopen(path, "r")) == NULL)
@@ -323,7 +306,7 @@ cmd_dump(int argc, char **argv)
 
 	(void)argv;
 	if (argc != 1)
-		usage();
+		usage(2);
 	memset(&s, 0, sizeof(s));
 	t = open_table(TABLE_RDONLY);
 	if (table_snapshot(t, &s, errbuf, sizeof(errbuf)) == -1)
@@ -371,7 +354,7 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "+hVt:")) != -1) {
 		switch (ch) {
 		case 'h':
-			usage_to(0);
+			usage(0);
 		case 't':
 			tname = optarg;
 			break;
@@ -379,19 +362,19 @@ main(int argc, char *argv[])
 			printf("lb-ctl %s\n", LB_VERSION);
 			return (0);
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		usage();
+		usage(2);
 	if (tname == NULL && (tname = getenv("LB_TABLE")) == NULL)
-		usagex("no table: give -t TABLE or set LB_TABLE");
+		errx(2, "no table: give -t TABLE or set LB_TABLE");
 	if (table_name_check(tname, errbuf, sizeof(errbuf)) == -1)
-		usagex("%s", errbuf);
+		errx(2, "%s", errbuf);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			return (cmds[i].fn(argc, argv));
-	usagex("unknown command '%s'", argv[0]);
+	errx(2, "unknown command '%s'", argv[0]);
 }

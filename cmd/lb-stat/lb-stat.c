@@ -17,7 +17,6 @@
 #include "log.h"
 #include "table.h"
 
-#define LB_VERSION	"0.2"
 
 static int	 failed;
 static void	(*sig_fn)(struct evloop *, int);

@@ -30,7 +30,6 @@
 #include "sock.h"
 #include "table.h"
 
-#define LB_VERSION	"0.1"
 #define CONN_CHUNK	256		/* connections allocated at a time */
 #define LOG_BUFSZ	65536
 #define LOG_FLUSH_MS	100
@@ -166,7 +165,7 @@ static void	do_accept(struct worker *w);
 static void	hello_read(struct conn *c);
 
 static void __attribute__((noreturn))
-usage_to(int status)
+usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: lb-tcp [-1hjpqVv] [-a rr|lc|p2c|source|maglev] "
@@ -177,22 +176,6 @@ usage_to(int status)
 	    "[-t table]\n"
 	    "              [-w workers] -l [addr]:port [backend ...]\n");
 	exit(status);
-}
-
-static void __attribute__((noreturn))
-usage(void)
-{
-	usage_to(2);
-}
-
-/* Bad usage: one line naming the value, exit 2. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usagex(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	verrx(2, fmt, ap);
 }
 
 /* ---- the access log ---- */
@@ -1113,20 +1096,20 @@ route_add(char *arg)
 	size_t		 k;
 
 	if ((eq = strchr(arg, '=')) == NULL)
-		usagex("bad route '%s': PATTERN=TABLE", arg);
+		errx(2, "bad route '%s': PATTERN=TABLE", arg);
 	*eq = '\0';
 	p = strncmp(arg, "*.", 2) == 0 ? arg + 2 : arg;
 	if (*p == '\0' || strlen(arg) >= SNI_NAME_MAX ||
 	    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789-_.") != strlen(p)) {
 		*eq = '=';
-		usagex("bad route pattern in '%s': a name or *.name", arg);
+		errx(2, "bad route pattern in '%s': a name or *.name", arg);
 	}
 	if (table_name_check(eq + 1, ebuf, sizeof(ebuf)) == -1)
-		usagex("%s", ebuf);
+		errx(2, "%s", ebuf);
 	for (k = 0; k < cf.nroutes; k++)
 		if (strcasecmp(cf.routes[k].rt_pattern, arg) == 0)
-			usagex("route pattern '%s' named twice", arg);
+			errx(2, "route pattern '%s' named twice", arg);
 	if ((r = reallocarray(cf.routes, cf.nroutes + 1,
 	    sizeof(*r))) == NULL)
 		err(1, NULL);
@@ -1183,7 +1166,7 @@ dur_arg(const char *s, int ch)
 	uint64_t	 ms;
 
 	if (dur_parse(s, &ms) == -1)
-		usagex("bad duration for -%c '%s': like 250ms, 2s, 1m", ch, s);
+		errx(2, "bad duration for -%c '%s': like 250ms, 2s, 1m", ch, s);
 	return (ms);
 }
 
@@ -1219,7 +1202,7 @@ main(int argc, char *argv[])
 			break;
 		case 'a':
 			if ((cf.algo = balance_algo_parse(optarg)) == -1)
-				usagex("bad algorithm '%s': rr, lc, p2c, "
+				errx(2, "bad algorithm '%s': rr, lc, p2c, "
 				    "source or maglev", optarg);
 			break;
 		case 'c':
@@ -1244,7 +1227,7 @@ main(int argc, char *argv[])
 			cf.queue_len = (uint32_t)strtonum(optarg, 0, 1000000,
 			    &e);
 			if (e != NULL)
-				usagex("bad queue length '%s': 0 to 1000000",
+				errx(2, "bad queue length '%s': 0 to 1000000",
 				    optarg);
 			break;
 		case 'P':
@@ -1253,7 +1236,7 @@ main(int argc, char *argv[])
 			else if (strcmp(optarg, "v2") == 0)
 				cf.proxy_out = 2;
 			else
-				usagex("bad PROXY version '%s': v1 or v2",
+				errx(2, "bad PROXY version '%s': v1 or v2",
 				    optarg);
 			break;
 		case 'p':
@@ -1269,7 +1252,7 @@ main(int argc, char *argv[])
 			cf.retries = (int)strtonum(optarg, 0,
 			    BALANCE_TRIED_MAX - 1, &e);
 			if (e != NULL)
-				usagex("bad retries '%s': 0 to %d", optarg,
+				errx(2, "bad retries '%s': 0 to %d", optarg,
 				    BALANCE_TRIED_MAX - 1);
 			break;
 		case 'S':
@@ -1290,40 +1273,40 @@ main(int argc, char *argv[])
 		case 'w':
 			cf.nworkers = (int)strtonum(optarg, 1, 256, &e);
 			if (e != NULL)
-				usagex("bad workers '%s': 1 to 256", optarg);
+				errx(2, "bad workers '%s': 1 to 256", optarg);
 			break;
 		case 'h':
-			usage_to(0);
+			usage(0);
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	log_init("lb-tcp", cf.verbose);
 	if (cf.listen_spec == NULL)
-		usagex("no listener: give -l [addr]:port");
+		errx(2, "no listener: give -l [addr]:port");
 	if (addr_check(cf.listen_spec, ADDR_PASSIVE, ebuf, sizeof(ebuf)) == -1)
-		usagex("bad listen address '%s': %s", cf.listen_spec, ebuf);
+		errx(2, "bad listen address '%s': %s", cf.listen_spec, ebuf);
 	if (cf.table_spec != NULL && table_name_check(cf.table_spec, ebuf,
 	    sizeof(ebuf)) == -1)
-		usagex("%s", ebuf);
+		errx(2, "%s", ebuf);
 	if (cf.idle_ms == 0 || cf.conn_ms == 0)
-		usagex("timeouts must be above zero");
+		errx(2, "timeouts must be above zero");
 
 	/* Backends: syntax first (usage), then names (run time). */
 	nargs = (size_t)argc;
 	if (nargs == 0 && cf.file == NULL && cf.table_spec == NULL &&
 	    cf.nroutes == 0)
-		usagex("no backends: name some, or give -f file or -t table");
+		errx(2, "no backends: name some, or give -f file or -t table");
 	if (nargs > 0 && (v = calloc(nargs, sizeof(*v))) == NULL)
 		err(1, NULL);
 	for (k = 0; k < nargs; k++) {
 		if (blist_words(&argv[k], 1, &v[k], ebuf, sizeof(ebuf)) == -1)
-			usagex("bad backend '%s': %s", argv[k], ebuf);
+			errx(2, "bad backend '%s': %s", argv[k], ebuf);
 		for (i = 0; i < (int)k; i++)
 			if (strcmp(v[i].ble_name, v[k].ble_name) == 0)
-				usagex("backend '%s' named twice", argv[k]);
+				errx(2, "backend '%s' named twice", argv[k]);
 	}
 	for (k = 0; k < nargs; k++)
 		if (blist_resolve(&v[k], ebuf, sizeof(ebuf)) == -1)
