@@ -41,6 +41,25 @@ add(struct table *t, const char *name, const char *addr)
 	return (i);
 }
 
+/* Add backend "a" in a change of its own: its slot, its uid in *uid. */
+static int
+add_a(struct table *t, uint64_t *uid)
+{
+	struct table_snap s;
+	int		 i;
+
+	if (table_begin(t, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	i = add(t, "a", "127.0.0.1:1");
+	table_commit(t);
+	memset(&s, 0, sizeof(s));
+	if (table_snapshot(t, &s, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	*uid = s.sn_be[i].be_uid;
+	table_snap_free(&s);
+	return (i);
+}
+
 /* Two processes: read-modify-write one value, and add distinct names. */
 static int
 t_race(const char *path)
@@ -178,12 +197,8 @@ t_reclaim(const char *path)
 	int		 k, st, fails = 0;
 	int64_t		 raw;
 
-	table_begin(t, e, sizeof(e));
-	k = add(t, "a", "127.0.0.1:1");
-	table_commit(t);
+	k = add_a(t, &uid);
 	memset(&s, 0, sizeof(s));
-	table_snapshot(t, &s, e, sizeof(e));
-	uid = s.sn_be[k].be_uid;
 	if (table_register(t, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	table_conn_begin(t, (uint32_t)k, uid);	/* ours: stays */
@@ -225,12 +240,8 @@ t_reuse(const char *path)
 	uint64_t	 uid;
 	int		 a, b, fails = 0;
 
-	table_begin(t, e, sizeof(e));
-	a = add(t, "a", "127.0.0.1:1");
-	table_commit(t);
+	a = add_a(t, &uid);
 	memset(&s, 0, sizeof(s));
-	table_snapshot(t, &s, e, sizeof(e));
-	uid = s.sn_be[a].be_uid;
 	table_register(t, e, sizeof(e));
 	table_conn_begin(t, (uint32_t)a, uid);
 	table_begin(t, e, sizeof(e));
@@ -313,18 +324,12 @@ static int
 t_stale(const char *path)
 {
 	struct table	*t = open_rw(path, 1);
-	struct table_snap s;
 	uint64_t	 uid;
 	pid_t		 pid;
 	int		 k, st;
 	int64_t		 a;
 
-	table_begin(t, e, sizeof(e));
-	add(t, "a", "127.0.0.1:1");
-	table_commit(t);
-	memset(&s, 0, sizeof(s));
-	table_snapshot(t, &s, e, sizeof(e));
-	uid = s.sn_be[0].be_uid;
+	add_a(t, &uid);
 	table_begin(t, e, sizeof(e));
 	table_free(t, 0);
 	table_commit(t);
@@ -349,7 +354,6 @@ t_stale(const char *path)
 	waitpid(pid, &st, 0);
 	a = atomic_load(&table_counters(t, 0)->c_active);
 	printf("stale: active %lld after 3000 reuses\n", (long long)a);
-	table_snap_free(&s);
 	table_close(t);
 	return (a != 0 || st != 0);
 }
@@ -366,12 +370,8 @@ t_regreuse(const char *path)
 	char		 c;
 	int64_t		 a;
 
-	table_begin(t, e, sizeof(e));
-	add(t, "a", "127.0.0.1:1");
-	table_commit(t);
+	add_a(t, &uid);
 	memset(&s, 0, sizeof(s));
-	table_snapshot(t, &s, e, sizeof(e));
-	uid = s.sn_be[0].be_uid;
 	if ((pid = fork()) == 0) {
 		struct table *d = open_rw(path, 0);
 
