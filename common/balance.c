@@ -32,8 +32,8 @@ struct balance;
 
 /* An algorithm: pick() returns an index into b_be of an eligible one. */
 struct balance_ops {
-	const char	*bo_name;
 	int		 bo_load;		/* needs live counts */
+	int		 bo_key;		/* picks by the client's key */
 	void		(*bo_build)(struct balance *);
 	int		(*bo_pick)(struct balance *, int grp, uint64_t hash);
 };
@@ -315,11 +315,12 @@ maglev_pick(struct balance *b, int grp, uint64_t hash)
 }
 
 static const struct balance_ops balance_ops[BALANCE_NALGOS] = {
-	{ "rr",		0, NULL,		rr_pick },
-	{ "lc",		1, NULL,		lc_pick },
-	{ "p2c",	1, NULL,		p2c_pick },
-	{ "source",	0, NULL,		source_pick },
-	{ "maglev",	0, maglev_build,	maglev_pick },
+	/* in the order of algo_names[] */
+	{ 0, 0, NULL,		rr_pick },
+	{ 1, 0, NULL,		lc_pick },
+	{ 1, 0, NULL,		p2c_pick },
+	{ 0, 1, NULL,		source_pick },
+	{ 0, 1, maglev_build,	maglev_pick },
 };
 
 struct balance *
@@ -552,7 +553,7 @@ balance_pick(struct balance *b, const void *key, size_t keylen,
 		ex = *tried;
 	else
 		ex.bt_n = 0;
-	if (keylen > 0)
+	if (keylen > 0 && b->b_ops->bo_key)
 		hash = hash_bytes(key, keylen, 0);
 	for (attempt = 0; attempt < 4 + BALANCE_TRIED_MAX; attempt++) {
 		if (refresh(b) == -1)
@@ -624,15 +625,4 @@ balance_ok(struct balance *b, const struct balance_pick *p)
 	if (atomic_load_explicit(&c->c_consec_fail, memory_order_relaxed))
 		atomic_store_explicit(&c->c_consec_fail, 0,
 		    memory_order_relaxed);
-}
-
-int
-balance_count(struct balance *b, uint32_t *primary, uint32_t *backup)
-{
-	int	 rc;
-
-	rc = refresh(b);
-	*primary = b->b_ng[0];
-	*backup = b->b_ng[1];
-	return (rc);
 }

@@ -78,10 +78,4 @@ void	balance_done(struct balance *b, const struct balance_pick *p);
 void	balance_fail(struct balance *b, const struct balance_pick *p);
 void	balance_ok(struct balance *b, const struct balance_pick *p);
 
-/*
- * How many candidates the last rebuild found (non-backup and backup),
- * for diagnostics.  Rebuilds first if the table moved.
- */
-int	balance_count(struct balance *b, uint32_t *primary, uint32_t *backup);
-
 #endif

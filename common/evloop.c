@@ -115,21 +115,6 @@ evloop_add(struct evloop *ev, int fd, int what, evloop_fn fn, void *arg)
 }
 
 int
-evloop_mod(struct evloop *ev, int fd, int what)
-{
-	struct epoll_event e;
-
-	if (fd < 0 || (size_t)fd >= ev->ev_nh || !ev->ev_h[fd].h_on) {
-		errno = ENOENT;
-		return (-1);
-	}
-	memset(&e, 0, sizeof(e));
-	e.events = to_epoll(what);
-	e.data.u64 = pack(fd, ev->ev_h[fd].h_gen);
-	return (epoll_ctl(ev->ev_epfd, EPOLL_CTL_MOD, fd, &e));
-}
-
-int
 evloop_del(struct evloop *ev, int fd)
 {
 	if (fd < 0 || (size_t)fd >= ev->ev_nh || !ev->ev_h[fd].h_on) {

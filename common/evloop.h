@@ -37,7 +37,6 @@ void	evloop_free(struct evloop *ev);
  */
 int	evloop_add(struct evloop *ev, int fd, int what, evloop_fn fn,
 	    void *arg);
-int	evloop_mod(struct evloop *ev, int fd, int what);
 /* Stop watching fd; call before close(fd).  Pending events are dropped. */
 int	evloop_del(struct evloop *ev, int fd);
 /*

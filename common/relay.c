@@ -13,7 +13,6 @@
 
 #define RELAY_BUFSZ	16384
 #define RELAY_CHUNK	65536		/* a pipe's default capacity */
-#define RELAY_PIPESZ	(1 << 20)	/* asked for: fewer splices for bulk */
 
 int
 relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool)
@@ -22,7 +21,6 @@ relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool)
 	ctx->rc_bufsz = bufsz ? bufsz : RELAY_BUFSZ;
 	if (ctx->rc_bufsz > RELAY_CHUNK)
 		ctx->rc_bufsz = RELAY_CHUNK;
-	ctx->rc_maxpool = maxpool;
 	ctx->rc_pipesz = RELAY_CHUNK;
 	if ((ctx->rc_buf = malloc(ctx->rc_bufsz)) == NULL)
 		return (-1);
@@ -185,7 +183,7 @@ pump(struct relay *r, int d)
 		}
 		if (!r->r_rd[s])
 			return (RELAY_OPEN);
-		if (h->rd_splice && !ctx->rc_nosplice) {
+		if (h->rd_splice) {
 			if (h->rd_pipe[0] == -1 && pipe_get(ctx,
 			    h->rd_pipe) == -1)
 				return (RELAY_ERROR);

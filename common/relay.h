@@ -42,11 +42,10 @@ enum relay_end {
 /* Per thread: the pipe pool and the copy buffer, shared by its relays. */
 struct relay_ctx {
 	int		(*rc_pipes)[2];
-	size_t		 rc_npipes, rc_cappipes, rc_maxpool;
+	size_t		 rc_npipes, rc_cappipes;
 	size_t		 rc_pipesz;		/* a pipe's size; set it larger after init */
 	char		*rc_buf;
 	size_t		 rc_bufsz;
-	int		 rc_nosplice;		/* always copy */
 };
 
 struct relay_dir {

@@ -944,6 +944,8 @@ table_active(const struct table *t, const struct table_snap *s, uint32_t i)
 		return (0);
 	a = atomic_load_explicit(&((struct table_counters *)(t->t_base +
 	    t->t_off_ctr) + i)->c_active, memory_order_relaxed);
+	if (s->sn_dead == 0)		/* the usual case, on every pick */
+		return (a < 0 ? 0 : a);
 	/*
 	 * Only while the entry is still the dead one's: once reclaimed, or
 	 * taken by a new process, its row is no longer the dead one's.

@@ -16,7 +16,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <vis.h>
 
 #include "addr.h"
 #include "balance.h"
@@ -204,18 +203,17 @@ on_flush(struct evloop *ev, void *arg)
 	log_flush(arg);
 }
 
+/* The time of ts to the second, formatted once a second. */
 static const char *
-log_time(struct worker *w)
+log_time(struct worker *w, const struct timespec *ts)
 {
-	struct timespec	 ts;
 	struct tm	 tm;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != w->w_tsec) {
-		gmtime_r(&ts.tv_sec, &tm);
+	if (ts->tv_sec != w->w_tsec) {
+		gmtime_r(&ts->tv_sec, &tm);
 		strftime(w->w_tbuf, sizeof(w->w_tbuf), "%Y-%m-%dT%H:%M:%S",
 		    &tm);
-		w->w_tsec = ts.tv_sec;
+		w->w_tsec = ts->tv_sec;
 	}
 	return (w->w_tbuf);
 }
@@ -225,9 +223,8 @@ log_conn(struct conn *c, int why)
 {
 	struct worker	*w = c->c_w;
 	struct timespec	 ts;
-	char		 client[ADDR_STRLEN], sni[4 * SNI_NAME_MAX + 16];
-	const char	*be = c->c_picked || c->c_attempts ? c->c_pick.bp_name :
-			    "-";
+	char		 client[ADDR_STRLEN], sni[SNI_NAME_MAX + 16];
+	const char	*be = c->c_attempts > 0 ? c->c_pick.bp_name : "-";
 	uint64_t	 up, down, ms;
 	int		 n;
 
@@ -242,29 +239,24 @@ log_conn(struct conn *c, int why)
 	ms = evloop_now(w->w_ev) - c->c_start;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* -s: one more field, the server name asked for; "-" for none. */
+	/* sni_parse() let only A-Z a-z 0-9 - _ . through: no escaping. */
 	sni[0] = '\0';
-	if (cf.nroutes > 0) {
-		if (cf.json)
-			strlcpy(sni, ",\"sni\":\"", sizeof(sni));
-		else
-			strlcpy(sni, "\t", sizeof(sni));
-		if (c->c_sni != NULL)
-			strvis(sni + strlen(sni), c->c_sni, VIS_WHITE | VIS_DQ);
-		else
-			strlcat(sni, cf.json ? "" : "-", sizeof(sni));
-		if (cf.json)
-			strlcat(sni, "\"", sizeof(sni));
-	}
+	if (cf.nroutes > 0 && cf.json)
+		snprintf(sni, sizeof(sni), ",\"sni\":\"%s\"",
+		    c->c_sni != NULL ? c->c_sni : "");
+	else if (cf.nroutes > 0)
+		snprintf(sni, sizeof(sni), "\t%s",
+		    c->c_sni != NULL ? c->c_sni : "-");
 	if (cf.json)
 		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
 		    "{\"time\":\"%s.%03ldZ\",\"client\":\"%s\",\"backend\":"
 		    "\"%s\",\"up\":%llu,\"down\":%llu,\"ms\":%llu,\"end\":"
-		    "\"%s\"%s}\n", log_time(w), ts.tv_nsec / 1000000, client,
+		    "\"%s\"%s}\n", log_time(w, &ts), ts.tv_nsec / 1000000, client,
 		    be, (unsigned long long)up, (unsigned long long)down,
 		    (unsigned long long)ms, end_names[why], sni);
 	else
 		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
-		    "%s.%03ldZ\t%s\t%s\t%llu\t%llu\t%llu\t%s%s\n", log_time(w),
+		    "%s.%03ldZ\t%s\t%s\t%llu\t%llu\t%llu\t%s%s\n", log_time(w, &ts),
 		    ts.tv_nsec / 1000000, client, be, (unsigned long long)up,
 		    (unsigned long long)down, (unsigned long long)ms,
 		    end_names[why], sni);
@@ -454,6 +446,23 @@ conn_finish(struct conn *c, int why)
 		evloop_stop(ev);
 }
 
+/* The backend picked did not connect: count it failed, let it go. */
+static void
+conn_unpick(struct conn *c)
+{
+	int	 saved = errno;
+
+	balance_fail(c->c_bal, &c->c_pick);
+	balance_done(c->c_bal, &c->c_pick);
+	c->c_picked = 0;
+	if (c->c_sfd != -1) {
+		evloop_forget(c->c_w->w_ev, c->c_sfd);
+		close(c->c_sfd);
+		c->c_sfd = -1;
+	}
+	errno = saved;			/* the caller may still look at it */
+}
+
 static void
 on_conn_timer(struct evloop *ev, void *arg)
 {
@@ -470,12 +479,7 @@ on_conn_timer(struct evloop *ev, void *arg)
 		break;
 	case CONN_CONNECTING:
 		/* A silent backend: count it failed and try the next. */
-		balance_fail(c->c_bal, &c->c_pick);
-		balance_done(c->c_bal, &c->c_pick);
-		c->c_picked = 0;
-		evloop_forget(ev, c->c_sfd);
-		close(c->c_sfd);
-		c->c_sfd = -1;
+		conn_unpick(c);
 		log_info("%s: connect timed out", c->c_pick.bp_name);
 		conn_connect(c);
 		break;
@@ -611,9 +615,7 @@ conn_connect(struct conn *c)
 		if ((fd = sock_connect(&c->c_pick.bp_addr, &pending)) == -1) {
 			log_info("%s: connect: %s", c->c_pick.bp_name,
 			    strerror(errno));
-			balance_fail(c->c_bal, &c->c_pick);
-			balance_done(c->c_bal, &c->c_pick);
-			c->c_picked = 0;
+			conn_unpick(c);
 			if (errno == EMFILE || errno == ENFILE) {
 				conn_finish(c, END_ERROR);
 				return;
@@ -719,7 +721,8 @@ hello_read(struct conn *c)
 	}
 	if (r > 0) {
 		/* Without memory it goes on, unlogged, but routed. */
-		c->c_sni = strdup(name);
+		if (!cf.quiet)		/* read by the log alone */
+			c->c_sni = strdup(name);
 		for (i = 0; i < cf.nroutes; i++)
 			if (sni_match(cf.routes[i].rt_pattern, name))
 				break;
@@ -758,12 +761,7 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 			log_info("%s: connect: %s", c->c_pick.bp_name,
 			    strerror(errno));
 			evtimer_cancel(ev, &c->c_timer);
-			balance_fail(c->c_bal, &c->c_pick);
-			balance_done(c->c_bal, &c->c_pick);
-			c->c_picked = 0;
-			evloop_forget(ev, fd);
-			close(fd);
-			c->c_sfd = -1;
+			conn_unpick(c);
 			conn_connect(c);
 			return;
 		}
