@@ -1,5 +1,4 @@
 /* lb-check: probe every backend of a table and write its health there. */
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <err.h>
@@ -15,6 +14,7 @@
 #include "dur.h"
 #include "lb-check.h"
 #include "log.h"
+#include "sock.h"
 #include "tlsctx.h"
 
 #define LBC_TICK	100		/* ms between looks at the table */
@@ -421,8 +421,7 @@ lbc_result(struct backend *b, int result, const char *wdetail,
 	b->b_phase = PH_IDLE;
 	ms = (uint32_t)(now - b->b_start);
 	check_result_word(result, wdetail, word, sizeof(word));
-	if (result == CHECK_EXFAIL && rdetail != NULL &&
-	    strcmp(rdetail, "maint") == 0)
+	if (result == CHECK_EXFAIL && (agent & CHECK_AGENT_MAINT))
 		strlcpy(reason, "maint", sizeof(reason));
 	else
 		check_reason(result, rdetail, conf.cc_timeout, reason,
@@ -738,7 +737,6 @@ one_checker(void)
 int
 main(int argc, char *argv[])
 {
-	struct rlimit	 rl;
 	sigset_t	 mask;
 	const char	*e, *inter = NULL, *fast = NULL, *down = NULL,
 			*timeout = NULL;
@@ -861,10 +859,7 @@ main(int argc, char *argv[])
 		err(1, NULL);
 
 	/* A probe per backend at once: take every descriptor we may. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	sock_nofile_raise();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

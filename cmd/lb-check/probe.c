@@ -1,5 +1,4 @@
 /* probe: tcp, tls and http probes on non-blocking sockets, on the loop. */
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -13,6 +12,7 @@
 
 #include "lb-check.h"
 #include "log.h"
+#include "sock.h"
 #include "tlsctx.h"
 
 #define PROBE_BUFSZ	16384		/* of an http response: head and body */
@@ -58,16 +58,13 @@ static int
 probe_fdkeep(void)
 {
 	static int	 keep;
-	struct rlimit	 rl;
+	long		 lim;
 
+	/* main() raised the limit already: this only reads it. */
 	if (keep == 0) {
-		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-			keep = 512;
-		else if (rl.rlim_cur == RLIM_INFINITY ||
-		    rl.rlim_cur / 2 > INT32_MAX)
-			keep = INT32_MAX;
-		else
-			keep = (int)(rl.rlim_cur / 2);
+		lim = sock_nofile_raise();
+		keep = lim <= 0 ? 512 : lim / 2 > INT32_MAX ? INT32_MAX :
+		    (int)(lim / 2);
 	}
 	return (keep);
 }
@@ -137,7 +134,6 @@ probe_end(struct backend *b, int result, const char *wdetail,
 void
 probe_start(struct backend *b)
 {
-	struct linger	 l = { 1, 0 };
 	int		 fd, fam = b->b_sa.a_ss.ss_family;
 
 	if (conf.cc_kind == CK_EXEC) {
@@ -166,7 +162,7 @@ probe_start(struct backend *b)
 		return;
 	}
 	/* A close resets: the peer keeps no TIME_WAIT either. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	sock_reset(fd);
 	b->b_fd = fd;
 	b->b_fdfam = fam;
  connect:

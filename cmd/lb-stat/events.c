@@ -227,13 +227,6 @@ events_tick(struct evloop *ev, void *arg)
 	evtimer_set(ev, &x->e_timer, x->e_interval, events_tick, x);
 }
 
-static void
-events_signal(struct evloop *ev, int signo)
-{
-	(void)signo;
-	evloop_stop(ev);
-}
-
 int
 events_run(const char *name, uint64_t interval, long long count)
 {
@@ -250,7 +243,7 @@ events_run(const char *name, uint64_t interval, long long count)
 	if (src_open(&x->e_src, name, e, sizeof(e)) == -1)
 		fatalx("table %s: %s", name, e);
 	if ((ev = evloop_new()) == NULL ||
-	    sig_watch(ev, sigs, 2, events_signal) == -1)
+	    sig_watch(ev, sigs, 2, sig_stop) == -1)
 		fatal("events");
 	stdout_watch(ev);
 	keep(x);

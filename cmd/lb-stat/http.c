@@ -16,6 +16,7 @@
 #include "http1.h"
 #include "lb-stat.h"
 #include "log.h"
+#include "sock.h"
 
 #define HTTP_MAXCONN	128		/* more are accepted and closed */
 #define HTTP_BUFSZ	8192		/* a request head must fit */
@@ -391,20 +392,13 @@ http_accept(struct evloop *ev, int lfd, int what, void *arg)
 	}
 }
 
-static void
-http_signal(struct evloop *ev, int signo)
-{
-	(void)signo;
-	evloop_stop(ev);
-}
-
 int
 http_serve(const char *name, const char *spec, int print_addr)
 {
 	static const int sigs[] = { SIGINT, SIGTERM };
 	struct addr	 a;
 	char		 e[256], buf[ADDR_STRLEN];
-	int		 fd, on = 1;
+	int		 fd;
 
 	memset(&S, 0, sizeof(S));
 	S.s_name = name;
@@ -413,24 +407,14 @@ http_serve(const char *name, const char *spec, int print_addr)
 	if (src_open(&S.s_src, name, e, sizeof(e)) == -1)
 		errx(1, "table %s: %s", name, e);
 	S.s_have = 1;
-	if ((fd = socket(a.a_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (a.a_ss.ss_family != AF_UNIX &&
-	    (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1))
-		err(1, "setsockopt");
-	if (bind(fd, (struct sockaddr *)&a.a_ss, a.a_len) == -1)
-		err(1, "%s", spec);
-	if (listen(fd, 128) == -1)
-		err(1, "listen");
+	if ((fd = sock_listen(&a, 128, e, sizeof(e))) == -1)
+		errx(1, "%s", e);
 	if ((S.s_ev = evloop_new()) == NULL ||
-	    sig_watch(S.s_ev, sigs, 2, http_signal) == -1 ||
+	    sig_watch(S.s_ev, sigs, 2, sig_stop) == -1 ||
 	    evloop_add(S.s_ev, fd, EVLOOP_READ, http_accept, NULL) == -1)
 		err(1, "evloop");
 	if (print_addr) {
-		a.a_len = sizeof(a.a_ss);
-		if (getsockname(fd, (struct sockaddr *)&a.a_ss, &a.a_len) == -1)
+		if (a.a_ss.ss_family != AF_UNIX && sock_bound(fd, &a) == -1)
 			err(1, "getsockname");
 		printf("%s\n", addr_fmt(&a, buf, sizeof(buf)));
 		if (fflush(stdout) == EOF)

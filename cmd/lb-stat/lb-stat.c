@@ -45,6 +45,13 @@ sig_read(struct evloop *ev, int fd, int what, void *arg)
  * Deliver the signals signo[0..n) to fn(ev, signo) from the loop, through
  * a signalfd: no work in a handler.  Returns 0 or -1.
  */
+void
+sig_stop(struct evloop *ev, int signo)
+{
+	(void)signo;
+	evloop_stop(ev);
+}
+
 int
 sig_watch(struct evloop *ev, const int *signo, size_t n,
     void (*fn)(struct evloop *, int))

@@ -111,6 +111,8 @@ void	 rater_close(struct rater *ra);
 
 /* lb-stat.c */
 struct evloop;
+/* A sig_watch() handler that stops the loop: TERM and INT, in most views. */
+void	 sig_stop(struct evloop *ev, int signo);
 int	 sig_watch(struct evloop *ev, const int *signo, size_t n,
 	    void (*fn)(struct evloop *ev, int signo));
 void	 stdout_watch(struct evloop *ev);

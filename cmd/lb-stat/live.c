@@ -244,13 +244,16 @@ spark(struct line *l, const struct hist *h, enum measure m, int w)
 static const char *
 state_of(const struct row *r, const char **color)
 {
-	if (strcmp(r->v[C_ADMIN], "enabled") != 0) {
-		*color = strcmp(r->v[C_ADMIN], "maint") == 0 ? "35" : "33";
+	/* The states as numbers, as the row keeps them for metrics. */
+	int	 admin = (int)r->metric[C_ADMIN], health = (int)r->metric[C_HEALTH];
+
+	if (admin != TABLE_ADMIN_ENABLED) {
+		*color = admin == TABLE_ADMIN_MAINT ? "35" : "33";
 		return (r->v[C_ADMIN]);
 	}
-	if (strcmp(r->v[C_HEALTH], "up") == 0)
+	if (health == TABLE_HEALTH_UP)
 		*color = "32";
-	else if (strcmp(r->v[C_HEALTH], "down") == 0)
+	else if (health == TABLE_HEALTH_DOWN)
 		*color = "31;1";
 	else
 		*color = "33";
@@ -350,9 +353,9 @@ draw(void)
 		bout += r->metric[C_BOUT_RATE];
 		if ((int)strlen(r->v[C_SVNAME]) > longest)
 			longest = (int)strlen(r->v[C_SVNAME]);
-		if (strcmp(r->v[C_HEALTH], "up") == 0)
+		if ((int)r->metric[C_HEALTH] == TABLE_HEALTH_UP)
 			up++;
-		else if (strcmp(r->v[C_HEALTH], "down") == 0)
+		else if ((int)r->metric[C_HEALTH] == TABLE_HEALTH_DOWN)
 			down++;
 	}
 	localtime_r(&t, &tm);

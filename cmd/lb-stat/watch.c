@@ -46,13 +46,6 @@ watch_tick(struct evloop *ev, void *arg)
 	evtimer_set(ev, &w->w_timer, w->w_interval, watch_tick, w);
 }
 
-static void
-watch_signal(struct evloop *ev, int signo)
-{
-	(void)signo;
-	evloop_stop(ev);
-}
-
 int
 watch_lines(const char *name, uint64_t interval, long long count)
 {
@@ -67,7 +60,7 @@ watch_lines(const char *name, uint64_t interval, long long count)
 	if (rater_open(&w->w_ra, name, e, sizeof(e)) == -1)
 		fatalx("table %s: %s", name, e);
 	if ((ev = evloop_new()) == NULL ||
-	    sig_watch(ev, sigs, 2, watch_signal) == -1)
+	    sig_watch(ev, sigs, 2, sig_stop) == -1)
 		fatal("watch");
 	stdout_watch(ev);
 	/* The header says the first samples are taken. */
