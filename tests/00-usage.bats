@@ -19,11 +19,14 @@ programs() { ls "$LB_BIN" | grep '^lb-'; }
 	done
 }
 
-@test "every program: an unknown flag is one line on stderr and exit 2" {
+@test "every program: an unknown flag is named, then the usage, exit 2" {
 	for p in $(programs); do
 		run -2 --separate-stderr "$p" -Z
 		[ -z "$output" ] || { echo "$p wrote to stdout"; false; }
-		[[ "$stderr" == *"$p"* ]] || { echo "$p: $stderr"; false; }
+		[[ "${stderr_lines[0]}" == *"$p: invalid option -- 'Z'" ]] ||
+		    { echo "$p: $stderr"; false; }
+		[[ "${stderr_lines[1]}" == "usage: $p "* ]] ||
+		    { echo "$p: $stderr"; false; }
 	done
 }
 

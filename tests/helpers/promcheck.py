@@ -61,6 +61,8 @@ def main():
     done, current = set(), None
     series = set()
     data = sys.stdin.read()
+    if not data.strip():
+        errs.append('no metrics at all')   # a failed scrape reads empty
     if data and not data.endswith('\n'):
         errs.append('output does not end with a newline')
     for lineno, line in enumerate(data.splitlines(), 1):

@@ -39,8 +39,8 @@ parse_guarded(const char *s, size_t len, struct http1_req *req)
 
 /*
  * A complete head must parse to its length (want > 0) or fail with err
- * (want -1); every shorter prefix must ask for more, or fail already
- * when the whole fails.
+ * (want -1), with exactly the flags wflags; every shorter prefix must
+ * ask for more, or fail already when the whole fails.
  */
 static void
 check(const char *name, const char *s, size_t len, int want,
@@ -52,7 +52,7 @@ check(const char *name, const char *s, size_t len, int want,
 
 	rc = parse_guarded(s, len, &req);
 	if (!ok(rc == want && (want != -1 || req.rq_error == werr) &&
-	    (want <= 0 || ((req.rq_flags & wflags) == wflags &&
+	    (want <= 0 || (req.rq_flags == wflags &&
 	    req.rq_clen == wclen)),
 	    "%s: rc %d (want %d), error %d '%s' (want %d), "
 	    "flags %#x, clen %lld", name, rc, want, req.rq_error,

@@ -282,9 +282,11 @@ t_hostile(const char *path)
 {
 	struct table	*t = open_rw(path, 8);
 	pid_t		 pid;
-	int		 k, st, fd;
-	char		 name[32];
+	int		 k, st, fd, p[2];
+	char		 name[32], c;
 
+	if (pipe(p) == -1)
+		err(1, "pipe");
 	if ((pid = fork()) == 0) {
 		volatile uint32_t *hw0, *hw1;
 		uint8_t *m;
@@ -296,12 +298,16 @@ t_hostile(const char *path)
 		/* the two buffers of an 8-slot table start at 4096, 8192 */
 		hw0 = (volatile uint32_t *)(m + 4096);
 		hw1 = (volatile uint32_t *)(m + 8192);
-		for (k = 0; k < 2000000; k++) {
+		if (write(p[1], "go", 1) != 1)
+			_exit(1);
+		for (k = 0; ; k++) {		/* until killed */
 			*hw0 = k % 2 ? 0x7fffffff : 0;
 			*hw1 = k % 3 ? 0xffffffff : 1;
 		}
-		_exit(0);
 	}
+	/* Write only once the scribbler is at work. */
+	if (read(p[0], &c, 1) != 1)
+		errx(1, "the scribbler did not start");
 	for (k = 0; k < 3000; k++) {
 		if (table_begin(t, e, sizeof(e)) == -1)
 			errx(1, "%s", e);
@@ -314,8 +320,13 @@ t_hostile(const char *path)
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
-	printf("hostile: 3000 changes while another process scribbled\n");
 	table_close(t);
+	/* It scribbled all along: it was killed, it did not give up. */
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) {
+		printf("hostile: the scribbler stopped early\n");
+		return (1);
+	}
+	printf("hostile: 3000 changes while another process scribbled\n");
 	return (0);
 }
 
