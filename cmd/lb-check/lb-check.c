@@ -13,6 +13,7 @@
 
 #include "dur.h"
 #include "lb-check.h"
+#include "json.h"
 #include "log.h"
 #include "sock.h"
 #include "tlsctx.h"
@@ -73,31 +74,6 @@ state_str(int h)
 	return (h >= 0 && h < TABLE_HEALTH_NSTATES ? names[h] : "?");
 }
 
-/* A JSON string, quoted and escaped, into buf. */
-static char *
-json_str(const char *s, char *buf, size_t len)
-{
-	size_t	 o = 0;
-
-	if (len < 3)
-		return (buf);
-	buf[o++] = '"';
-	for (; *s != '\0' && o + 8 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return (buf);
-}
-
 /*
  * One line on stdout: a change of health, a -v result, or a -1 line.
  * Flushed at once: scripts read it as it comes.
@@ -119,15 +95,16 @@ emit(const struct backend *b, int old, int new, const char *reason,
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (int)(now.tv_nsec / 1000000) % 1000);
 	if (opt_json) {
-		fprintf(out, "{\"time\":\"%s\",\"table\":%s", ts,
-		    json_str(conf.cc_table, tv, sizeof(tv)));
-		fprintf(out, ",\"backend\":%s", json_str(b->b_name, nv,
-		    sizeof(nv)));
-		fprintf(out, ",\"addr\":%s", json_str(b->b_addr, av,
-		    sizeof(av)));
-		fprintf(out, ",\"old\":\"%s\",\"new\":\"%s\",\"reason\":%s,"
-		    "\"ms\":%u}\n", state_str(old), state_str(new),
-		    json_str(reason, rv, sizeof(rv)), ms);
+		fprintf(out, "{\"time\":\"%s\",\"table\":", ts);
+		json_str(out, conf.cc_table);
+		fputs(",\"backend\":", out);
+		json_str(out, b->b_name);
+		fputs(",\"addr\":", out);
+		json_str(out, b->b_addr);
+		fprintf(out, ",\"old\":\"%s\",\"new\":\"%s\",\"reason\":",
+		    state_str(old), state_str(new));
+		json_str(out, reason);
+		fprintf(out, ",\"ms\":%u}\n", ms);
 	} else {
 		strnvis(tv, conf.cc_table, sizeof(tv), VIS_TAB | VIS_NL |
 		    VIS_CSTYLE);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json.h"
 #include "table.h"
 
 enum fmt { FMT_AUTO, FMT_TSV, FMT_JSON, FMT_PROM };
@@ -85,7 +86,6 @@ extern int	 opt_noheader;
 extern enum fmt	 opt_fmt;
 
 /* rows.c */
-void	 json_str(FILE *fp, const char *s);
 void	 clean(char *dst, size_t len, const char *src);
 void	 fill_row(struct table *t, const struct table_snap *s, uint32_t i,
 	    struct row *r);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "evloop.h"
+#include "json.h"
 #include "lb-stat.h"
 
 /*
@@ -89,24 +90,6 @@ const struct view view_rate = { rate_cols,
 
 int	 opt_noheader;
 enum fmt opt_fmt = FMT_AUTO;
-
-/* Print s as a JSON string: quotes, backslashes and controls escaped. */
-void
-json_str(FILE *fp, const char *s)
-{
-	const unsigned char *p;
-
-	fputc('"', fp);
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
-	}
-	fputc('"', fp);
-}
 
 /* Print s as a Prometheus label value. */
 static void
