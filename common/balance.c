@@ -23,6 +23,8 @@ struct balance_be {
 	int64_t		 bb_load;		/* active, read for this pick */
 	uint64_t	 bb_upsince;		/* ramping since (ms), 0: not */
 	uint64_t	 bb_hash;		/* of the name, for maglev */
+	uint32_t	 bb_fails;		/* local: failed connects in a row */
+	uint64_t	 bb_until;		/* local: skipped until (monotonic ms) */
 	uint8_t		 bb_backup;
 	struct addr	 bb_addr;
 	char		 bb_name[TABLE_NAME_MAX + 1];
@@ -58,6 +60,8 @@ struct balance {
 	uint64_t	 b_ramp_until, b_ramp_last;
 	uint64_t	 b_rng;
 	uint32_t	 b_next;
+	uint32_t	 b_ejfails;		/* balance_eject() */
+	uint64_t	 b_ejms;
 };
 
 static const char *const algo_names[] = { "rr", "lc", "p2c", "source",
@@ -106,6 +110,15 @@ hash_bytes(const void *p, size_t n, uint64_t seed)
 		h *= 0x100000001b3ULL;
 	}
 	return (fmix64(h));
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
 static uint64_t
@@ -477,8 +490,11 @@ refresh(struct balance *b)
 		/* Both sets are in slot order: a merge finds the old one. */
 		while (o < b->b_nold && b->b_old[o].bb_slot < i)
 			o++;
-		if (o < b->b_nold && b->b_old[o].bb_uid == be->bb_uid)
+		if (o < b->b_nold && b->b_old[o].bb_uid == be->bb_uid) {
 			be->bb_cur = b->b_old[o].bb_cur;
+			be->bb_fails = b->b_old[o].bb_fails;
+			be->bb_until = b->b_old[o].bb_until;
+		}
 		b->b_grp[be->bb_backup][b->b_ng[be->bb_backup]++] = n;
 		n++;
 	}
@@ -518,14 +534,25 @@ eligible(struct balance *b, const struct balance_tried *ex, uint32_t *ng,
     int *full)
 {
 	struct balance_be *be;
-	uint32_t	 i;
+	uint64_t	 now = 0;
+	uint32_t	 i, skipped = 0;
+	int		 skip = b->b_ejfails > 0;
 
+ again:
 	ng[0] = ng[1] = 0;
 	for (i = 0; i < b->b_n; i++) {
 		be = &b->b_be[i];
 		b->b_ok[i] = 0;
 		if (tried_has(ex, be->bb_uid) || be->bb_ew <= 0)
 			continue;
+		if (skip && be->bb_until != 0) {
+			if (now == 0)
+				now = mono_ms();
+			if (now < be->bb_until) {
+				skipped++;
+				continue;
+			}
+		}
 		if (b->b_ops->bo_load || be->bb_maxconn > 0)
 			be->bb_load = table_active(b->b_t, &b->b_snap,
 			    be->bb_slot);
@@ -537,15 +564,33 @@ eligible(struct balance *b, const struct balance_tried *ex, uint32_t *ng,
 		b->b_ok[i] = 1;
 		ng[be->bb_backup]++;
 	}
+	/* Every one left is being skipped: try them anyway. */
+	if (skip && skipped > 0 && ng[0] + ng[1] == 0) {
+		skip = 0;
+		goto again;
+	}
+}
+
+uint64_t
+balance_hash(const void *key, size_t keylen)
+{
+	return (keylen > 0 ? hash_bytes(key, keylen, 0) : 0);
 }
 
 int
 balance_pick(struct balance *b, const void *key, size_t keylen,
     struct balance_tried *tried, struct balance_pick *out)
 {
+	return (balance_pick_hash(b, b->b_ops->bo_key ? balance_hash(key,
+	    keylen) : 0, tried, out));
+}
+
+int
+balance_pick_hash(struct balance *b, uint64_t hash,
+    struct balance_tried *tried, struct balance_pick *out)
+{
 	struct balance_tried ex;
 	struct balance_be *be;
-	uint64_t	 hash = 0;
 	uint32_t	 ng[2], attempt;
 	int		 i, grp, full = 0;
 
@@ -553,8 +598,6 @@ balance_pick(struct balance *b, const void *key, size_t keylen,
 		ex = *tried;
 	else
 		ex.bt_n = 0;
-	if (keylen > 0 && b->b_ops->bo_key)
-		hash = hash_bytes(key, keylen, 0);
 	for (attempt = 0; attempt < 4 + BALANCE_TRIED_MAX; attempt++) {
 		if (refresh(b) == -1)
 			break;
@@ -579,6 +622,7 @@ balance_pick(struct balance *b, const void *key, size_t keylen,
 			full = 1;
 			continue;
 		}
+		out->bp_cand = (uint32_t)i;
 		out->bp_slot = be->bb_slot;
 		out->bp_uid = be->bb_uid;
 		out->bp_addr = be->bb_addr;
@@ -604,10 +648,40 @@ balance_done(struct balance *b, const struct balance_pick *p)
 }
 
 void
+balance_eject(struct balance *b, uint32_t fails, uint64_t ms)
+{
+	b->b_ejfails = fails;
+	b->b_ejms = ms;
+}
+
+/* The candidate of p in the current set, or NULL. */
+static struct balance_be *
+cand_of(struct balance *b, const struct balance_pick *p)
+{
+	uint32_t	 i;
+
+	if (p->bp_cand < b->b_n && b->b_be[p->bp_cand].bb_uid == p->bp_uid)
+		return (&b->b_be[p->bp_cand]);
+	for (i = 0; i < b->b_n; i++)
+		if (b->b_be[i].bb_uid == p->bp_uid)
+			return (&b->b_be[i]);
+	return (NULL);
+}
+
+void
 balance_fail(struct balance *b, const struct balance_pick *p)
 {
 	struct table_counters *c;
+	struct balance_be *be;
 
+	if (b->b_ejfails > 0 && (be = cand_of(b, p)) != NULL &&
+	    ++be->bb_fails >= b->b_ejfails) {
+		if (be->bb_until == 0 || mono_ms() >= be->bb_until)
+			log_info("%s: %u connect failures in a row: skipped "
+			    "for %llu ms", be->bb_name, be->bb_fails,
+			    (unsigned long long)b->b_ejms);
+		be->bb_until = mono_ms() + b->b_ejms;
+	}
 	if ((c = table_counters(b->b_t, p->bp_slot)) == NULL)
 		return;
 	atomic_fetch_add_explicit(&c->c_fail, 1, memory_order_relaxed);
@@ -618,7 +692,12 @@ void
 balance_ok(struct balance *b, const struct balance_pick *p)
 {
 	struct table_counters *c;
+	struct balance_be *be;
 
+	if (b->b_ejfails > 0 && (be = cand_of(b, p)) != NULL) {
+		be->bb_fails = 0;
+		be->bb_until = 0;
+	}
 	if ((c = table_counters(b->b_t, p->bp_slot)) == NULL)
 		return;
 	/* A load first: most connects find the run already at zero. */

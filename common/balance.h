@@ -32,6 +32,7 @@ struct balance_tried {
 
 /* What balance_pick() chose: the caller's copy, valid after rebuilds. */
 struct balance_pick {
+	uint32_t	 bp_cand;		/* the balancer's own index (a hint) */
 	uint32_t	 bp_slot;
 	uint64_t	 bp_uid;
 	struct addr	 bp_addr;
@@ -67,6 +68,25 @@ void	balance_free(struct balance *b);
 int	balance_pick(struct balance *b, const void *key, size_t keylen,
 	    struct balance_tried *tried, struct balance_pick *out);
 int	balance_why(const struct balance *b);
+
+/*
+ * The hash of a client's key (0 for none), and a pick by it: what
+ * balance_pick() does in two steps, for a caller that keeps the hash.
+ */
+uint64_t balance_hash(const void *key, size_t keylen);
+int	balance_pick_hash(struct balance *b, uint64_t hash,
+	    struct balance_tried *tried, struct balance_pick *out);
+
+/*
+ * Passive health, local to this balancer: after fails connect failures
+ * in a row, a backend is skipped for ms milliseconds (then tried again;
+ * one more failure skips it again at once), as nginx's max_fails and
+ * fail_timeout do.  The table's health is not touched: that is the
+ * checker's.  When every candidate is being skipped they are all tried
+ * anyway: a chance beats a certain failure.  fails 0 turns it off (the
+ * default).
+ */
+void	balance_eject(struct balance *b, uint32_t fails, uint64_t ms);
 
 /* The connection of p ended: take it off the table's live count. */
 void	balance_done(struct balance *b, const struct balance_pick *p);

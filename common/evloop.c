@@ -26,6 +26,7 @@ struct evloop {
 	size_t		 ev_nh;
 	struct evtimer	**ev_heap;	/* 1-based min-heap on et_at */
 	size_t		 ev_nheap, ev_heapcap;
+	struct evdefer	*ev_dhead, **ev_dtail;	/* deferred calls, in order */
 };
 
 uint64_t
@@ -49,6 +50,7 @@ evloop_new(void)
 		return (NULL);
 	}
 	ev->ev_now = evloop_clock();
+	ev->ev_dtail = &ev->ev_dhead;
 	return (ev);
 }
 
@@ -124,6 +126,80 @@ evloop_del(struct evloop *ev, int fd)
 	ev->ev_h[fd].h_on = 0;
 	ev->ev_h[fd].h_gen++;
 	return (epoll_ctl(ev->ev_epfd, EPOLL_CTL_DEL, fd, NULL));
+}
+
+int
+evloop_handler(struct evloop *ev, int fd, evloop_fn fn, void *arg)
+{
+	if (fd < 0 || (size_t)fd >= ev->ev_nh || !ev->ev_h[fd].h_on) {
+		errno = ENOENT;
+		return (-1);
+	}
+	ev->ev_h[fd].h_fn = fn;
+	ev->ev_h[fd].h_arg = arg;
+	return (0);
+}
+
+void
+evloop_defer(struct evloop *ev, struct evdefer *d, evdefer_fn fn, void *arg)
+{
+	if (d->ed_on)
+		return;
+	d->ed_on = 1;
+	d->ed_fn = fn;
+	d->ed_arg = arg;
+	d->ed_next = NULL;
+	*ev->ev_dtail = d;
+	ev->ev_dtail = &d->ed_next;
+}
+
+void
+evloop_undefer(struct evloop *ev, struct evdefer *d)
+{
+	struct evdefer	**pp;
+
+	if (!d->ed_on)
+		return;
+	for (pp = &ev->ev_dhead; *pp != NULL; pp = &(*pp)->ed_next)
+		if (*pp == d) {
+			*pp = d->ed_next;
+			if (ev->ev_dtail == &d->ed_next)
+				ev->ev_dtail = pp;
+			break;
+		}
+	d->ed_on = 0;
+	d->ed_next = NULL;
+}
+
+/*
+ * Run the calls deferred so far; those they defer wait for the next
+ * round, so that one that re-defers itself cannot starve the loop.
+ */
+static void
+run_deferred(struct evloop *ev)
+{
+	struct evdefer	*d, *batch;
+
+	batch = ev->ev_dhead;
+	ev->ev_dhead = NULL;
+	ev->ev_dtail = &ev->ev_dhead;
+	while ((d = batch) != NULL && !ev->ev_stop) {
+		batch = d->ed_next;
+		d->ed_next = NULL;
+		d->ed_on = 0;
+		d->ed_fn(ev, d->ed_arg);
+	}
+	/* Stopped part way: what is left goes back in front, in order. */
+	if (batch != NULL) {
+		struct evdefer **tail = &batch;
+
+		while (*tail != NULL)
+			tail = &(*tail)->ed_next;
+		*tail = ev->ev_dhead;
+		if (ev->ev_dhead == NULL)
+			ev->ev_dtail = tail;
+		ev->ev_dhead = batch;
+	}
 }
 
 void
@@ -253,8 +329,11 @@ evloop_run(struct evloop *ev)
 			if (ev->ev_stop)
 				return (0);
 		}
-		timeout = -1;
-		if (ev->ev_nheap > 0) {
+		run_deferred(ev);
+		if (ev->ev_stop)
+			return (0);
+		timeout = ev->ev_dhead != NULL ? 0 : -1;
+		if (timeout == -1 && ev->ev_nheap > 0) {
 			uint64_t at = ev->ev_heap[1]->et_at, d;
 
 			d = at > ev->ev_now ? at - ev->ev_now : 0;
@@ -285,6 +364,7 @@ evloop_run(struct evloop *ev)
 				what |= EVLOOP_HUP;
 			h->h_fn(ev, fd, what, h->h_arg);
 		}
+		run_deferred(ev);
 	}
 	return (0);
 }

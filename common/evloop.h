@@ -47,6 +47,34 @@ int	evloop_del(struct evloop *ev, int fd);
 void	evloop_forget(struct evloop *ev, int fd);
 
 /*
+ * Hand fd's events to another handler, without a system call (the
+ * interest stays what evloop_add() set).  Returns 0, or -1 when fd is
+ * not watched.
+ */
+int	evloop_handler(struct evloop *ev, int fd, evloop_fn fn, void *arg);
+
+/*
+ * Deferred work: a call made at the end of the loop's current round,
+ * after the events of the round are handled and before it waits again.
+ * For work that must not run inside the handler that wants it (a
+ * teardown that is not re-entrant), and for bytes already in memory that
+ * no event will announce (a TLS library's buffered records, pipelined
+ * requests).  An evdefer lives in its owner's struct, like a timer: zero
+ * it once.  Deferring one already queued does nothing; a deferred call
+ * may defer again (it runs in the next round, not in this one).
+ */
+typedef void	(*evdefer_fn)(struct evloop *ev, void *arg);
+struct evdefer {
+	struct evdefer	*ed_next;
+	evdefer_fn	 ed_fn;
+	void		*ed_arg;
+	int		 ed_on;
+};
+void	evloop_defer(struct evloop *ev, struct evdefer *d, evdefer_fn fn,
+	    void *arg);
+void	evloop_undefer(struct evloop *ev, struct evdefer *d);
+
+/*
  * Arm t to call fn(arg) after ms milliseconds (re-arming moves it).
  * Returns 0, or -1 when memory ran out (t is then not armed).
  */

@@ -264,8 +264,11 @@ while True:
 	wait "$cli" || true
 	cat "$loop.err"
 	[[ "$(cat "$loop.err")" == *" failed 0" ]]
-	# the table is the second's now: still there
-	[ -e "/dev/shm/lb.tcp-127.0.0.1-${LB##*:}" ]
+	# the second made a table of its own beside the first's, never
+	# sharing it; the first's went with the first
+	[ "$LBTABLE" = "tcp-127.0.0.1-${LB##*:}.2" ]
+	[ -e "/dev/shm/lb.$LBTABLE" ]
+	[ ! -e "/dev/shm/lb.tcp-127.0.0.1-${LB##*:}" ]
 	run -0 fetch
 	[[ "$output" == s[12] ]]
 }
@@ -397,7 +400,8 @@ man_example() {
 	[ "$(fetch)" = s2 ] || [ "$(fetch)" = s2 ]
 	stop_lb
 	# the restart
-	start_lb -l 127.0.0.1:0 "${BE[s1]}"
+	run -0 man_example "lb-tcp -l :8080 127.0.0.1:9001 & old="
+	start_lb $output
 	old=$LBPID
 	LISTEN=$LB
 	run -0 man_example "lb-tcp -l :8080 127.0.0.1:9001 & new="

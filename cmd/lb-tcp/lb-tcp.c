@@ -1,15 +1,9 @@
 /* lb-tcp: the Layer 4 balancer: accept, pick a backend, splice both ways. */
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <netinet/in.h>
-#include <linux/filter.h>
 
 #include <err.h>
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,32 +12,34 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "alog.h"
 #include "balance.h"
 #include "blist.h"
+#include "dial.h"
 #include "dur.h"
 #include "evloop.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "relay.h"
+#include "slab.h"
 #include "sni.h"
 #include "sock.h"
 #include "table.h"
+#include "tableset.h"
+#include "worker.h"
 
 #define CONN_CHUNK	256		/* connections allocated at a time */
-#define LOG_BUFSZ	65536
 #define LOG_FLUSH_MS	100
-#define ACCEPT_PAUSE_MS	100		/* out of descriptors: try again after */
-#define QUEUE_POLL_MS	20		/* a queued connection looks again */
-#define HANDOVER_MS	200		/* on TERM: keep accepting this long */
-#define PIPE_POOL	256		/* idle pipes kept per worker */
+#define LOG_LINE_MAX	1024
+#define PIPE_POOL	256		/* idle pipes kept per worker, at most */
 #define HELLO_MAX	16384		/* -s: most read of a ClientHello */
+#define CONN_FDS	6		/* two sockets, a pipe each way */
 
 enum conn_state {
 	CONN_FREE,
 	CONN_PROXYHDR,			/* -p: reading the client's PROXY header */
 	CONN_HELLO,			/* -s: peeking at the ClientHello */
-	CONN_QUEUED,			/* every backend at maxconn: waiting */
-	CONN_CONNECTING,
+	CONN_DIAL,			/* picking, queued or connecting */
 	CONN_RELAY
 };
 
@@ -70,59 +66,52 @@ static const char *const end_names[] = {
 	"queue-timeout", "stopped", "error", "bad-proxy", "bad-hello"
 };
 
-struct worker;
+struct lbw;
+
+/*
+ * A worker's balancer over one table of the set.  A table made again
+ * under its name gets a new one; the old one lives on while connections
+ * picked from it are open.
+ */
+struct wtab {
+	struct table	*wt_t;
+	struct balance	*wt_bal;
+	struct dial_queue wt_q;
+	long		 wt_uses;
+	int		 wt_retired;
+};
 
 struct conn {
-	struct worker	*c_w;
-	struct conn	*c_next, *c_prev;	/* free list or queue */
+	void		*c_link;		/* the slab's while free */
+	struct lbw	*c_w;
 	int		 c_state;		/* enum conn_state */
-	int		 c_cfd, c_sfd;
-	int		 c_picked;
-	uint8_t		 c_seen[2];		/* events since evloop_add, by side */
-	uint8_t		 c_known;		/* c_seen[1] is all there was */
-	int		 c_attempts;
+	int		 c_cfd;
+	uint8_t		 c_seen;		/* client events since evloop_add */
 	uint64_t	 c_start;		/* evloop ms */
 	uint64_t	 c_last;		/* last activity, evloop ms */
 	uint64_t	 c_up, c_down;		/* bytes already counted */
 	struct evtimer	 c_timer;
 	struct addr	 c_client;
 	struct addr	 c_dst;			/* the address it reached (-P) */
-	struct balance_tried c_tried;
-	struct balance_pick c_pick;
+	struct wtab	*c_wt;			/* the table it was routed to */
+	struct dial	 c_dial;
 	struct relay	 c_relay;
-	/* The table it was routed to (-s), and the server name it asked. */
-	struct balance	*c_bal;
-	struct table	*c_table;
-	char		*c_sni;
-	/* Bytes to send the backend first: the PROXY header hook. */
+	char		*c_sni;			/* the server name it asked (-s) */
 	size_t		 c_prelen;
-	char		 c_pre[128];
+	char		 c_pre[128];		/* sent to the backend first (-P) */
 };
 
-struct worker {
-	int		 w_id;
-	pthread_t	 w_thread;
+/* One worker's own: everything here is touched by its thread alone. */
+struct lbw {
+	struct worker	*w_worker;
 	struct evloop	*w_ev;
-	int		 w_lfd;			/* -1 once closed */
-	int		 w_lshared;		/* the fd is another worker's too */
-	int		 w_efd;			/* eventfd: stop */
-	struct balance	*w_bal;
-	struct balance	**w_rbal;		/* -s: per table; [0]: w_bal */
-	unsigned char	*w_hello;		/* -s: HELLO_MAX bytes */
+	struct slab	 w_conns;
 	struct relay_ctx w_relay;
-	struct conn	*w_free;
-	struct conn	**w_chunks;
-	size_t		 w_nchunks;
-	uint64_t	 w_active;		/* conns not free */
-	struct conn	*w_qhead, *w_qtail;
-	uint64_t	 w_nqueued;
-	int		 w_stopping;
-	int		 w_paused;
-	int		 w_inqueue;
-	struct evtimer	 w_accept_timer, w_queue_timer, w_flush_timer;
-	struct evtimer	 w_stop_timer;
-	char		*w_log;
-	size_t		 w_loglen;
+	struct alog_w	*w_log;
+	struct evtimer	 w_flush;
+	unsigned char	*w_hello;		/* -s: HELLO_MAX bytes */
+	struct wtab	**w_tab;		/* by tableset index */
+	uint64_t	 w_ver;			/* of the tableset, last seen */
 	time_t		 w_tsec;
 	char		 w_tbuf[32];
 };
@@ -131,7 +120,7 @@ struct worker {
 struct route {
 	char		*rt_pattern;
 	const char	*rt_table;
-	size_t		 rt_tab;		/* index in cf.tables */
+	size_t		 rt_tab;		/* index in the tableset */
 };
 
 /* Set before the workers start, read-only after. */
@@ -140,28 +129,29 @@ static struct {
 	int		 json, quiet, verbose, print_addr;
 	int		 proxy_in, proxy_out;
 	int		 nworkers;
-	int		 retries;
-	uint32_t	 queue_len;
-	uint64_t	 conn_ms, idle_ms, queue_ms, grace_ms, slowstart_ms;
+	uint32_t	 eject_fails;
+	uint64_t	 eject_ms;
+	uint64_t	 idle_ms, grace_ms, slowstart_ms;
+	size_t		 pipe_pool;
+	mode_t		 mode;
+	struct dial_conf dial;
 	const char	*listen_spec, *table_spec, *file;
 	struct addr	 listen;
-	struct table	*table;
-	char		 table_name[TABLE_NAME_MAX + 1];
-	int		 own_table;
-	/* -s: routes by server name, in order; tables[0] is table. */
+	struct tableset	*ts;
+	struct alog	*log;
+	/* -s: routes by server name, in order; table 0 is the default */
 	struct route	*routes;
 	size_t		 nroutes;
-	struct table	**tables;
-	size_t		 ntables;
+	/* -f: the backends of the command line, then the file's */
+	struct blist_entry *v;
+	size_t		 nargs, n;
+	char		**fnames;
+	size_t		 nfnames;
 } cf;
 
-static struct worker	*workers;
-
-static void	conn_connect(struct conn *c);
-static int	end_of(int relay_end);
 static void	conn_event(struct evloop *, int, int, void *);
-static void	do_accept(struct worker *w);
 static void	hello_read(struct conn *c);
+static void	dial_done(struct dial *d, int result);
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -169,43 +159,30 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: lb-tcp [-1hjpqVv] [-a rr|lc|p2c|source|maglev] "
 	    "[-c timeout] [-f file]\n"
-	    "              [-g grace] [-i timeout] [-n queue] [-P v1|v2] "
-	    "[-Q timeout]\n"
-	    "              [-r retries] [-S duration] [-s pattern=table] "
-	    "[-t table]\n"
-	    "              [-w workers] -l [addr]:port [backend ...]\n");
+	    "              [-g grace] [-i timeout] [-m mode] [-n queue] "
+	    "[-P v1|v2]\n"
+	    "              [-Q timeout] [-r retries] [-S duration] "
+	    "[-s pattern=table]\n"
+	    "              [-t table] [-w workers] [-x fails/time] "
+	    "-l [addr]:port\n"
+	    "              [backend ...]\n");
 	exit(status);
 }
 
 /* ---- the access log ---- */
 
 static void
-log_flush(struct worker *w)
-{
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < w->w_loglen) {
-		n = write(STDOUT_FILENO, w->w_log + off, w->w_loglen - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;		/* nobody reads: drop it */
-		off += (size_t)n;
-	}
-	w->w_loglen = 0;
-}
-
-static void
 on_flush(struct evloop *ev, void *arg)
 {
-	(void)ev;
-	log_flush(arg);
+	struct lbw	*w = arg;
+
+	if (alog_flush(w->w_log))
+		evtimer_set(ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);
 }
 
 /* The time of ts to the second, formatted once a second. */
 static const char *
-log_time(struct worker *w, const struct timespec *ts)
+log_time(struct lbw *w, const struct timespec *ts)
 {
 	struct tm	 tm;
 
@@ -221,17 +198,18 @@ log_time(struct worker *w, const struct timespec *ts)
 static void
 log_conn(struct conn *c, int why)
 {
-	struct worker	*w = c->c_w;
+	struct lbw	*w = c->c_w;
 	struct timespec	 ts;
-	char		 client[ADDR_STRLEN], sni[SNI_NAME_MAX + 16];
-	const char	*be = c->c_attempts > 0 ? c->c_pick.bp_name : "-";
+	char		 client[ADDR_STRLEN], sni[SNI_NAME_MAX + 16], *p;
+	const char	*be = c->c_dial.d_attempts > 0 ?
+			    c->c_dial.d_pick.bp_name : "-";
 	uint64_t	 up, down, ms;
 	int		 n;
 
 	if (cf.quiet)
 		return;
-	if (w->w_loglen > LOG_BUFSZ - 2048)
-		log_flush(w);
+	if ((p = alog_begin(w->w_log, LOG_LINE_MAX)) == NULL)
+		return;
 	addr_fmt(&c->c_client, client, sizeof(client));
 	up = c->c_state == CONN_RELAY ? relay_bytes(&c->c_relay, RELAY_UP) : 0;
 	down = c->c_state == CONN_RELAY ? relay_bytes(&c->c_relay,
@@ -248,23 +226,72 @@ log_conn(struct conn *c, int why)
 		snprintf(sni, sizeof(sni), "\t%s",
 		    c->c_sni != NULL ? c->c_sni : "-");
 	if (cf.json)
-		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
+		n = snprintf(p, LOG_LINE_MAX,
 		    "{\"time\":\"%s.%03ldZ\",\"client\":\"%s\",\"backend\":"
 		    "\"%s\",\"up\":%llu,\"down\":%llu,\"ms\":%llu,\"end\":"
 		    "\"%s\"%s}\n", log_time(w, &ts), ts.tv_nsec / 1000000, client,
 		    be, (unsigned long long)up, (unsigned long long)down,
 		    (unsigned long long)ms, end_names[why], sni);
 	else
-		n = snprintf(w->w_log + w->w_loglen, LOG_BUFSZ - w->w_loglen,
+		n = snprintf(p, LOG_LINE_MAX,
 		    "%s.%03ldZ\t%s\t%s\t%llu\t%llu\t%llu\t%s%s\n", log_time(w, &ts),
 		    ts.tv_nsec / 1000000, client, be, (unsigned long long)up,
 		    (unsigned long long)down, (unsigned long long)ms,
 		    end_names[why], sni);
-	if (n > 0 && (size_t)n < LOG_BUFSZ - w->w_loglen)
-		w->w_loglen += (size_t)n;
-	if (w->w_flush_timer.et_idx == 0)
-		evtimer_set(w->w_ev, &w->w_flush_timer, LOG_FLUSH_MS, on_flush,
-		    w);
+	if (n > 0 && n < LOG_LINE_MAX)
+		alog_commit(w->w_log, (size_t)n);
+	if (w->w_flush.et_idx == 0)
+		evtimer_set(w->w_ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);
+}
+
+/* ---- the tables, as this worker balances over them ---- */
+
+static struct wtab *
+wtab_new(struct lbw *w, size_t i)
+{
+	struct wtab	*wt;
+
+	if ((wt = calloc(1, sizeof(*wt))) == NULL)
+		return (NULL);
+	wt->wt_t = tableset_table(cf.ts, i);
+	if ((wt->wt_bal = balance_new(wt->wt_t, cf.algo,
+	    cf.slowstart_ms)) == NULL) {
+		free(wt);
+		return (NULL);
+	}
+	balance_eject(wt->wt_bal, cf.eject_fails, cf.eject_ms);
+	dial_queue_init(&wt->wt_q, w->w_ev, wt->wt_bal, &cf.dial);
+	tableset_hold(cf.ts, wt->wt_t);
+	return (wt);
+}
+
+static void
+wtab_free(struct wtab *wt)
+{
+	dial_queue_fini(&wt->wt_q);
+	balance_free(wt->wt_bal);
+	tableset_drop(cf.ts, wt->wt_t);
+	free(wt);
+}
+
+/* A table was made again: balance over the new one from now on. */
+static void
+wtab_follow(struct lbw *w)
+{
+	struct wtab	*wt;
+	size_t		 i;
+
+	w->w_ver = tableset_version(cf.ts);
+	for (i = 0; i < tableset_count(cf.ts); i++) {
+		if (tableset_table(cf.ts, i) == w->w_tab[i]->wt_t ||
+		    (wt = wtab_new(w, i)) == NULL)
+			continue;
+		if (w->w_tab[i]->wt_uses == 0)
+			wtab_free(w->w_tab[i]);
+		else
+			w->w_tab[i]->wt_retired = 1;
+		w->w_tab[i] = wt;
+	}
 }
 
 /* ---- connections ---- */
@@ -285,61 +312,20 @@ end_of(int relay_end)
 	return (END_ERROR);
 }
 
-static struct conn *
-conn_get(struct worker *w)
+static int
+end_of_dial(int result)
 {
-	struct conn	*v, **nc;
-	size_t		 i;
-
-	if (w->w_free == NULL) {
-		if ((v = calloc(CONN_CHUNK, sizeof(*v))) == NULL)
-			return (NULL);
-		if ((nc = reallocarray(w->w_chunks, w->w_nchunks + 1,
-		    sizeof(*nc))) == NULL) {
-			free(v);
-			return (NULL);
-		}
-		w->w_chunks = nc;
-		w->w_chunks[w->w_nchunks++] = v;
-		for (i = 0; i < CONN_CHUNK; i++) {
-			v[i].c_w = w;
-			v[i].c_next = w->w_free;
-			w->w_free = &v[i];
-		}
+	switch (result) {
+	case DIAL_NO_BACKEND:
+		return (END_NO_BACKEND);
+	case DIAL_QUEUE_FULL:
+		return (END_QUEUE_FULL);
+	case DIAL_QUEUE_TIMEOUT:
+		return (END_QUEUE_TIMEOUT);
+	case DIAL_CONNECT_FAIL:
+		return (END_CONNECT_FAIL);
 	}
-	v = w->w_free;
-	w->w_free = v->c_next;
-	v->c_next = v->c_prev = NULL;
-	v->c_cfd = v->c_sfd = -1;
-	v->c_picked = v->c_attempts = 0;
-	v->c_seen[0] = v->c_seen[1] = v->c_known = 0;
-	v->c_up = v->c_down = 0;
-	v->c_prelen = 0;
-	v->c_tried.bt_n = 0;
-	v->c_pick.bp_name[0] = '\0';
-	v->c_bal = w->w_bal;
-	v->c_table = cf.table;
-	v->c_sni = NULL;
-	memset(&v->c_timer, 0, sizeof(v->c_timer));
-	w->w_active++;
-	return (v);
-}
-
-static void
-queue_del(struct conn *c)
-{
-	struct worker	*w = c->c_w;
-
-	if (c->c_prev != NULL)
-		c->c_prev->c_next = c->c_next;
-	else
-		w->w_qhead = c->c_next;
-	if (c->c_next != NULL)
-		c->c_next->c_prev = c->c_prev;
-	else
-		w->w_qtail = c->c_prev;
-	c->c_next = c->c_prev = NULL;
-	w->w_nqueued--;
+	return (END_ERROR);
 }
 
 /* Count bytes moved since last time into the table's live counters. */
@@ -353,7 +339,8 @@ conn_count(struct conn *c)
 	down = relay_bytes(&c->c_relay, RELAY_DOWN);
 	if (up == c->c_up && down == c->c_down)
 		return;
-	if ((tc = table_counters(c->c_table, c->c_pick.bp_slot)) != NULL) {
+	if ((tc = table_counters(c->c_wt->wt_t,
+	    c->c_dial.d_pick.bp_slot)) != NULL) {
 		if (up != c->c_up)
 			atomic_fetch_add_explicit(&tc->c_bytes_in, up - c->c_up,
 			    memory_order_relaxed);
@@ -366,101 +353,34 @@ conn_count(struct conn *c)
 }
 
 static void
-queue_run(struct worker *w)
-{
-	struct conn	*c;
-	uint64_t	 before;
-
-	/* Not again from a connection it ends on the way. */
-	if (w->w_inqueue)
-		return;
-	w->w_inqueue = 1;
-	/* In order: stop at the first that must wait on. */
-	while ((c = w->w_qhead) != NULL) {
-		before = w->w_nqueued;
-		queue_del(c);
-		conn_connect(c);
-		if (w->w_nqueued >= before)
-			break;
-	}
-	w->w_inqueue = 0;
-}
-
-static void
-on_queue_poll(struct evloop *ev, void *arg)
-{
-	struct worker	*w = arg;
-
-	queue_run(w);
-	if (w->w_qhead != NULL)
-		evtimer_set(ev, &w->w_queue_timer, QUEUE_POLL_MS,
-		    on_queue_poll, w);
-}
-
-static void
 conn_finish(struct conn *c, int why)
 {
-	struct worker	*w = c->c_w;
+	struct lbw	*w = c->c_w;
 	struct evloop	*ev = w->w_ev;
+	struct wtab	*wt = c->c_wt;
 
 	log_conn(c, why);
 	evtimer_cancel(ev, &c->c_timer);
-	if (c->c_state == CONN_QUEUED)
-		queue_del(c);
 	/* Closed right below, and never shared: no EPOLL_CTL_DEL needed. */
 	if (c->c_state == CONN_RELAY) {
 		conn_count(c);
 		evloop_forget(ev, c->c_cfd);
-		evloop_forget(ev, c->c_sfd);
+		evloop_forget(ev, c->c_dial.d_fd);
 		relay_close(&c->c_relay);
+		dial_release(&c->c_dial);
 	} else {
-		if (c->c_cfd != -1) {
-			evloop_forget(ev, c->c_cfd);
-			close(c->c_cfd);
-		}
-		if (c->c_sfd != -1) {
-			evloop_forget(ev, c->c_sfd);
-			close(c->c_sfd);
-		}
+		evloop_forget(ev, c->c_cfd);
+		close(c->c_cfd);
+		if (c->c_state == CONN_DIAL)
+			dial_cancel(&c->c_dial);
 	}
-	if (c->c_picked)
-		balance_done(c->c_bal, &c->c_pick);
-	c->c_picked = 0;
+	if (--wt->wt_uses == 0 && wt->wt_retired)
+		wtab_free(wt);
 	free(c->c_sni);
 	c->c_sni = NULL;
-	c->c_cfd = c->c_sfd = -1;
 	c->c_state = CONN_FREE;
-	c->c_prev = NULL;
-	c->c_next = w->w_free;
-	w->w_free = c;
-	w->w_active--;
-	/* A slot may have come free: the queue goes first. */
-	if (w->w_qhead != NULL)
-		queue_run(w);
-	if (w->w_paused) {
-		w->w_paused = 0;
-		evtimer_cancel(ev, &w->w_accept_timer);
-		do_accept(w);
-	}
-	if (w->w_stopping && w->w_lfd == -1 && w->w_active == 0)
-		evloop_stop(ev);
-}
-
-/* The backend picked did not connect: count it failed, let it go. */
-static void
-conn_unpick(struct conn *c)
-{
-	int	 saved = errno;
-
-	balance_fail(c->c_bal, &c->c_pick);
-	balance_done(c->c_bal, &c->c_pick);
-	c->c_picked = 0;
-	if (c->c_sfd != -1) {
-		evloop_forget(c->c_w->w_ev, c->c_sfd);
-		close(c->c_sfd);
-		c->c_sfd = -1;
-	}
-	errno = saved;			/* the caller may still look at it */
+	slab_put(&w->w_conns, c);
+	worker_conn_end(w->w_worker);
 }
 
 static void
@@ -473,15 +393,6 @@ on_conn_timer(struct evloop *ev, void *arg)
 	case CONN_PROXYHDR:
 	case CONN_HELLO:
 		conn_finish(c, END_TIMEOUT);
-		break;
-	case CONN_QUEUED:
-		conn_finish(c, END_QUEUE_TIMEOUT);
-		break;
-	case CONN_CONNECTING:
-		/* A silent backend: count it failed and try the next. */
-		conn_unpick(c);
-		log_info("%s: connect timed out", c->c_pick.bp_name);
-		conn_connect(c);
 		break;
 	case CONN_RELAY:
 		/* Re-armed lazily: activity only stamps c_last. */
@@ -498,12 +409,11 @@ on_conn_timer(struct evloop *ev, void *arg)
 static void
 conn_relay(struct conn *c)
 {
-	struct worker	*w = c->c_w;
+	struct lbw	*w = c->c_w;
+	struct dial	*d = &c->c_dial;
+	ssize_t		 n;
 	int		 e;
 
-	ssize_t		 n;
-
-	balance_ok(c->c_bal, &c->c_pick);
 	if (cf.proxy_out) {
 		n = proxyproto_write(cf.proxy_out,
 		    (const struct sockaddr *)&c->c_client.a_ss,
@@ -512,11 +422,12 @@ conn_relay(struct conn *c)
 		c->c_prelen = n > 0 ? (size_t)n : 0;
 	}
 	c->c_state = CONN_RELAY;
-	relay_start(&c->c_relay, &w->w_relay, c->c_cfd, c->c_sfd);
+	evloop_handler(w->w_ev, d->d_fd, conn_event, c);
+	relay_start(&c->c_relay, &w->w_relay, c->c_cfd, d->d_fd);
 	/* Every event of the client so far came through conn_event(). */
-	relay_seen(&c->c_relay, 0, c->c_seen[0]);
-	if (c->c_known)
-		relay_seen(&c->c_relay, 1, c->c_seen[1]);
+	relay_seen(&c->c_relay, 0, c->c_seen);
+	if (d->d_known)
+		relay_seen(&c->c_relay, 1, d->d_seen);
 	if (c->c_prelen > 0 && relay_preload(&c->c_relay, c->c_pre,
 	    c->c_prelen) == -1) {
 		conn_finish(c, END_ERROR);
@@ -528,6 +439,17 @@ conn_relay(struct conn *c)
 		conn_finish(c, end_of(e));
 	else
 		conn_count(c);
+}
+
+static void
+dial_done(struct dial *d, int result)
+{
+	struct conn	*c = d->d_arg;
+
+	if (result == DIAL_OK)
+		conn_relay(c);
+	else
+		conn_finish(c, end_of_dial(result));
 }
 
 /* The key of the hash algorithms: the client's address, port left out. */
@@ -548,98 +470,25 @@ conn_key(const struct conn *c, size_t *len)
 	return (NULL);
 }
 
-/*
- * Pick a backend and connect; a refusal tries the next, up to the retry
- * limit.  Every backend full: the connection waits in the queue.
- */
+/* Routed (or not): pick a backend and connect. */
 static void
-conn_connect(struct conn *c)
+conn_dial(struct conn *c, size_t tab)
 {
-	struct worker	*w = c->c_w;
+	struct lbw	*w = c->c_w;
 	const void	*key;
 	size_t		 keylen;
-	int		 fd, pending;
 
-	key = conn_key(c, &keylen);
-	for (;;) {
-		if (c->c_attempts > cf.retries) {
-			conn_finish(c, END_CONNECT_FAIL);
-			return;
-		}
-		if (balance_pick(c->c_bal, key, keylen, &c->c_tried,
-		    &c->c_pick) == -1) {
-			if (c->c_attempts > 0)
-				conn_finish(c, END_CONNECT_FAIL);
-			else if (balance_why(c->c_bal) != BALANCE_FULL)
-				conn_finish(c, END_NO_BACKEND);
-			else if (cf.queue_len == 0 || cf.queue_ms == 0 ||
-			    (w->w_nqueued >= cf.queue_len &&
-			    c->c_state != CONN_QUEUED))
-				conn_finish(c, END_QUEUE_FULL);
-			else {
-				/* Back in line, at the head if it was there. */
-				if (c->c_state != CONN_QUEUED) {
-					c->c_state = CONN_QUEUED;
-					evtimer_set(w->w_ev, &c->c_timer,
-					    cf.queue_ms, on_conn_timer, c);
-					c->c_prev = w->w_qtail;
-					c->c_next = NULL;
-					if (w->w_qtail != NULL)
-						w->w_qtail->c_next = c;
-					else
-						w->w_qhead = c;
-					w->w_qtail = c;
-				} else {
-					c->c_prev = NULL;
-					c->c_next = w->w_qhead;
-					if (w->w_qhead != NULL)
-						w->w_qhead->c_prev = c;
-					else
-						w->w_qtail = c;
-					w->w_qhead = c;
-				}
-				w->w_nqueued++;
-				if (w->w_queue_timer.et_idx == 0)
-					evtimer_set(w->w_ev, &w->w_queue_timer,
-					    QUEUE_POLL_MS, on_queue_poll, w);
-			}
-			return;
-		}
-		if (c->c_state == CONN_QUEUED) {
-			/* queue_run() took it out: its wait is over. */
-			evtimer_cancel(w->w_ev, &c->c_timer);
-			c->c_state = CONN_CONNECTING;
-		}
-		c->c_picked = 1;
-		c->c_attempts++;
-		if ((fd = sock_connect(&c->c_pick.bp_addr, &pending)) == -1) {
-			log_info("%s: connect: %s", c->c_pick.bp_name,
-			    strerror(errno));
-			conn_unpick(c);
-			if (errno == EMFILE || errno == ENFILE) {
-				conn_finish(c, END_ERROR);
-				return;
-			}
-			continue;
-		}
-		c->c_sfd = fd;
-		c->c_seen[1] = 0;
-		c->c_known = pending;	/* else relay at once, events unseen */
-		if (evloop_add(w->w_ev, fd, EVLOOP_READ | EVLOOP_WRITE,
-		    conn_event, c) == -1) {
-			close(fd);
-			c->c_sfd = -1;
-			conn_finish(c, END_ERROR);
-			return;
-		}
-		if (!pending) {
-			conn_relay(c);
-			return;
-		}
-		c->c_state = CONN_CONNECTING;
-		evtimer_set(w->w_ev, &c->c_timer, cf.conn_ms, on_conn_timer, c);
-		return;
+	evtimer_cancel(w->w_ev, &c->c_timer);
+	if (tab != 0) {
+		/* The default table was taken when accepted. */
+		c->c_wt->wt_uses--;
+		c->c_wt = w->w_tab[tab];
+		c->c_wt->wt_uses++;
 	}
+	c->c_state = CONN_DIAL;
+	key = conn_key(c, &keylen);
+	c->c_dial.d_arg = c;
+	dial_start(&c->c_dial, &c->c_wt->wt_q, key, keylen, dial_done);
 }
 
 /*
@@ -649,7 +498,7 @@ conn_connect(struct conn *c)
 static void
 proxy_read(struct conn *c)
 {
-	struct worker	*w = c->c_w;
+	struct lbw	*w = c->c_w;
 	struct proxyproto pp;
 	ssize_t		 n;
 	int		 r;
@@ -684,9 +533,7 @@ proxy_read(struct conn *c)
 		hello_read(c);
 		return;
 	}
-	evtimer_cancel(w->w_ev, &c->c_timer);
-	c->c_state = CONN_CONNECTING;
-	conn_connect(c);
+	conn_dial(c, 0);
 }
 
 /*
@@ -698,10 +545,10 @@ proxy_read(struct conn *c)
 static void
 hello_read(struct conn *c)
 {
-	struct worker	*w = c->c_w;
+	struct lbw	*w = c->c_w;
 	char		 name[SNI_NAME_MAX];
 	ssize_t		 n;
-	size_t		 i;
+	size_t		 i, tab = 0;
 	int		 r;
 
 	n = recv(c->c_cfd, w->w_hello, HELLO_MAX, MSG_PEEK);
@@ -726,14 +573,10 @@ hello_read(struct conn *c)
 		for (i = 0; i < cf.nroutes; i++)
 			if (sni_match(cf.routes[i].rt_pattern, name))
 				break;
-		if (i < cf.nroutes) {
-			c->c_bal = w->w_rbal[cf.routes[i].rt_tab];
-			c->c_table = cf.tables[cf.routes[i].rt_tab];
-		}
+		if (i < cf.nroutes)
+			tab = cf.routes[i].rt_tab;
 	}
-	evtimer_cancel(w->w_ev, &c->c_timer);
-	c->c_state = CONN_CONNECTING;
-	conn_connect(c);
+	conn_dial(c, tab);
 }
 
 static void
@@ -742,31 +585,14 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 	struct conn	*c = arg;
 	int		 e;
 
-	if (c->c_state != CONN_RELAY)
-		c->c_seen[fd == c->c_cfd ? 0 : 1] |= (uint8_t)what;
 	switch (c->c_state) {
 	case CONN_PROXYHDR:
-		if (fd == c->c_cfd)
-			proxy_read(c);
+		c->c_seen |= (uint8_t)what;
+		proxy_read(c);
 		return;
 	case CONN_HELLO:
-		if (fd == c->c_cfd)
-			hello_read(c);
-		return;
-	case CONN_CONNECTING:
-		if (fd != c->c_sfd || !(what & (EVLOOP_WRITE | EVLOOP_HUP)))
-			return;		/* the relay will read it */
-		/* Writable with no error or hang-up: no SO_ERROR to ask. */
-		if ((what & EVLOOP_HUP) && sock_connected(fd) == -1) {
-			log_info("%s: connect: %s", c->c_pick.bp_name,
-			    strerror(errno));
-			evtimer_cancel(ev, &c->c_timer);
-			conn_unpick(c);
-			conn_connect(c);
-			return;
-		}
-		evtimer_cancel(ev, &c->c_timer);
-		conn_relay(c);
+		c->c_seen |= (uint8_t)what;
+		hello_read(c);
 		return;
 	case CONN_RELAY:
 		c->c_last = evloop_now(ev);
@@ -776,214 +602,133 @@ conn_event(struct evloop *ev, int fd, int what, void *arg)
 			conn_count(c);
 		return;
 	default:
-		/* Queued: the client's bytes wait in the kernel. */
+		/* Dialing: the client's bytes wait in the kernel. */
+		c->c_seen |= (uint8_t)what;
 		return;
 	}
 }
 
-/* ---- the listener ---- */
+/* ---- the worker's side ---- */
 
-static void
-on_accept_timer(struct evloop *ev, void *arg)
+static int
+lbw_init(struct worker *wk)
 {
-	struct worker	*w = arg;
+	struct lbw	*w;
+	size_t		 i;
 
-	(void)ev;
-	w->w_paused = 0;
-	do_accept(w);
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return (-1);
+	w->w_worker = wk;
+	w->w_ev = worker_loop(wk);
+	slab_init(&w->w_conns, sizeof(struct conn), CONN_CHUNK);
+	if (relay_ctx_init(&w->w_relay, 0, cf.pipe_pool) == -1)
+		return (-1);
+	w->w_log = alog_worker(cf.log, worker_id(wk));
+	if (cf.nroutes > 0 && (w->w_hello = malloc(HELLO_MAX)) == NULL)
+		return (-1);
+	if ((w->w_tab = calloc(tableset_count(cf.ts),
+	    sizeof(*w->w_tab))) == NULL)
+		return (-1);
+	w->w_ver = tableset_version(cf.ts);
+	for (i = 0; i < tableset_count(cf.ts); i++)
+		if ((w->w_tab[i] = wtab_new(w, i)) == NULL)
+			return (-1);
+	worker_set_data(wk, w);
+	return (0);
 }
 
 static void
-do_accept(struct worker *w)
+lbw_accept(struct worker *wk, int li, int fd, const struct addr *peer)
 {
+	struct lbw	*w = worker_data(wk);
 	struct conn	*c;
-	struct addr	 a;
-	int		 fd;
 
-	while (w->w_lfd != -1 && !w->w_paused) {
-		a.a_len = sizeof(a.a_ss);
-		fd = accept4(w->w_lfd, (struct sockaddr *)&a.a_ss, &a.a_len,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				/* Leave them in the backlog; look again soon. */
-				if (!w->w_paused)
-					log_info("accept: %s: pausing",
-					    strerror(errno));
-				w->w_paused = 1;
-				evtimer_set(w->w_ev, &w->w_accept_timer,
-				    ACCEPT_PAUSE_MS, on_accept_timer, w);
-			}
-			return;
-		}
-		if ((c = conn_get(w)) == NULL) {
-			close(fd);
-			continue;
-		}
-		c->c_cfd = fd;
-		c->c_client = a;
-		c->c_start = evloop_now(w->w_ev);
-		c->c_state = cf.proxy_in ? CONN_PROXYHDR : CONN_CONNECTING;
-		if (cf.proxy_out) {
-			c->c_dst.a_len = sizeof(c->c_dst.a_ss);
-			if (getsockname(fd, (struct sockaddr *)&c->c_dst.a_ss,
-			    &c->c_dst.a_len) == -1)
-				c->c_dst.a_ss.ss_family = AF_UNSPEC;
-		}
-		if (evloop_add(w->w_ev, fd, EVLOOP_READ | EVLOOP_WRITE,
-		    conn_event, c) == -1) {
-			conn_finish(c, END_ERROR);
-			continue;
-		}
-		if (cf.proxy_in || cf.nroutes > 0) {
-			evtimer_set(w->w_ev, &c->c_timer, cf.conn_ms,
-			    on_conn_timer, c);
-			if (cf.proxy_in)
-				proxy_read(c);
-			else {
-				c->c_state = CONN_HELLO;
-				hello_read(c);
-			}
-		} else
-			conn_connect(c);
-	}
-}
-
-static void
-on_listen(struct evloop *ev, int fd, int what, void *arg)
-{
-	(void)ev;
-	(void)fd;
-	(void)what;
-	do_accept(arg);
-}
-
-/* ---- stopping ---- */
-
-static void
-on_grace(struct evloop *ev, void *arg)
-{
-	struct worker	*w = arg;
-	struct conn	*c;
-	size_t		 i, k;
-
-	/* Whatever is still open is cut. */
-	for (i = 0; i < w->w_nchunks; i++)
-		for (k = 0; k < CONN_CHUNK; k++) {
-			c = &w->w_chunks[i][k];
-			if (c->c_state != CONN_FREE)
-				conn_finish(c, END_STOPPED);
-		}
-	evloop_stop(ev);
-}
-
-static void
-on_handover(struct evloop *ev, void *arg)
-{
-	struct worker	*w = arg;
-
-	/* The last who came in are served; then no more. */
-	do_accept(w);
-	evloop_del(ev, w->w_lfd);
-	if (!w->w_lshared)
-		close(w->w_lfd);
-	w->w_lfd = -1;
-	evtimer_cancel(ev, &w->w_accept_timer);
-	if (w->w_active == 0) {
-		evloop_stop(ev);
+	(void)li;
+	if ((c = slab_get(&w->w_conns)) == NULL) {
+		close(fd);
+		worker_conn_end(wk);
 		return;
 	}
-	evtimer_set(ev, &w->w_stop_timer, cf.grace_ms > HANDOVER_MS ?
-	    cf.grace_ms - HANDOVER_MS : 0, on_grace, w);
-}
-
-static void
-on_stop(struct evloop *ev, int fd, int what, void *arg)
-{
-	struct worker	*w = arg;
-	uint64_t	 v;
-
-	(void)what;
-	if (read(fd, &v, sizeof(v)) != sizeof(v) || w->w_stopping)
-		return;
-	w->w_stopping = 1;
-	/*
-	 * A new instance on the same port takes new connections from now
-	 * on (see steer_away()); keep accepting a moment for those already
-	 * on their way to us, so that none is refused.
-	 */
-	evtimer_set(ev, &w->w_stop_timer, cf.grace_ms < HANDOVER_MS ?
-	    cf.grace_ms : HANDOVER_MS, on_handover, w);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct worker	*w = arg;
-
-	if (evloop_run(w->w_ev) == -1)
-		fatal("worker %d: epoll", w->w_id);
-	log_flush(w);
-	return (NULL);
-}
-
-/*
- * Ask the kernel to hand new connections on our port to the sockets
- * bound after ours (a new instance's): a classic BPF program that
- * returns the index of the first of them.  With none, the index is out
- * of range and the kernel hashes as usual.
- */
-static void
-steer_away(int fd, int nsocks)
-{
-	struct sock_filter code[] = {
-		{ BPF_RET | BPF_K, 0, 0, (uint32_t)nsocks },
-	};
-	struct sock_fprog prog = { 1, code };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
-	    sizeof(prog)) == -1)
-		log_info("SO_ATTACH_REUSEPORT_CBPF: %s", strerror(errno));
-}
-
-/* ---- the table ---- */
-
-/* The table's name when lb-tcp makes its own: tcp-PORT, tcp-HOST-PORT. */
-static void
-own_name(const struct addr *bound, char *buf, size_t len)
-{
-	char	 s[ADDR_STRLEN], *p;
-	const char *spec = cf.listen_spec;
-	size_t	 n;
-
-	if (strncmp(spec, "unix:", 5) == 0)
-		snprintf(s, sizeof(s), "unix-%s", spec + 5);
-	else if (spec[0] == ':')
-		snprintf(s, sizeof(s), "%d", addr_port(bound));
-	else {
-		addr_fmt(bound, s, sizeof(s));
-		/* "[::1]:80" -> "::1-80" */
-		if ((p = strrchr(s, ':')) != NULL)
-			*p = '-';
-		for (p = s; *p; p++)
-			if (*p == '[' || *p == ']') {
-				memmove(p, p + 1, strlen(p));
-				p--;
-			}
+	if (tableset_version(cf.ts) != w->w_ver)
+		wtab_follow(w);
+	c->c_w = w;
+	c->c_cfd = fd;
+	c->c_seen = 0;
+	c->c_client = *peer;
+	c->c_start = evloop_now(w->w_ev);
+	c->c_up = c->c_down = 0;
+	c->c_prelen = 0;
+	c->c_sni = NULL;
+	c->c_wt = w->w_tab[0];
+	c->c_wt->wt_uses++;
+	memset(&c->c_timer, 0, sizeof(c->c_timer));
+	memset(&c->c_dial, 0, sizeof(c->c_dial));
+	c->c_dial.d_fd = -1;
+	c->c_state = cf.proxy_in ? CONN_PROXYHDR : cf.nroutes > 0 ?
+	    CONN_HELLO : CONN_DIAL;
+	if (cf.proxy_out) {
+		c->c_dst.a_len = sizeof(c->c_dst.a_ss);
+		if (getsockname(fd, (struct sockaddr *)&c->c_dst.a_ss,
+		    &c->c_dst.a_len) == -1)
+			c->c_dst.a_ss.ss_family = AF_UNSPEC;
 	}
-	n = strlen(s);
-	if (n > TABLE_NAME_MAX - 4)
-		s[TABLE_NAME_MAX - 4] = '\0';
-	snprintf(buf, len, "tcp-%.60s", s);
-	for (p = buf; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
-		    *p == '_'))
-			*p = '_';
+	if (evloop_add(w->w_ev, fd, EVLOOP_READ | EVLOOP_WRITE, conn_event,
+	    c) == -1) {
+		c->c_state = CONN_PROXYHDR;
+		conn_finish(c, END_ERROR);
+		return;
+	}
+	if (c->c_state == CONN_DIAL) {
+		conn_dial(c, 0);
+		return;
+	}
+	evtimer_set(w->w_ev, &c->c_timer, cf.dial.dc_conn_ms, on_conn_timer,
+	    c);
+	if (cf.proxy_in)
+		proxy_read(c);
+	else
+		hello_read(c);
 }
+
+static void
+cut_one(void *p, void *arg)
+{
+	struct conn	*c = p;
+
+	(void)arg;
+	if (c->c_state != CONN_FREE)
+		conn_finish(c, END_STOPPED);
+}
+
+static void
+lbw_cut(struct worker *wk)
+{
+	struct lbw	*w = worker_data(wk);
+
+	slab_walk(&w->w_conns, cut_one, NULL);
+}
+
+static void
+lbw_fini(struct worker *wk)
+{
+	struct lbw	*w = worker_data(wk);
+	size_t		 i;
+
+	if (w == NULL)
+		return;
+	evtimer_cancel(w->w_ev, &w->w_flush);
+	alog_flush(w->w_log);
+	for (i = 0; i < tableset_count(cf.ts); i++)
+		wtab_free(w->w_tab[i]);
+	free(w->w_tab);
+	free(w->w_hello);
+	relay_ctx_free(&w->w_relay);
+	slab_free(&w->w_conns);
+	free(w);
+	worker_set_data(wk, NULL);
+}
+
+/* ---- the backend list ---- */
 
 /*
  * Bring the backends of the command line and the file (v[0..n)) into
@@ -993,10 +738,9 @@ own_name(const struct addr *bound, char *buf, size_t len)
  * it are removed.  Returns 0 or -1 with err.
  */
 static int
-table_load(struct blist_entry *v, size_t n, int sync, char **prev,
-    size_t nprev, char *err, size_t errlen)
+table_load(struct table *t, struct blist_entry *v, size_t n, int sync,
+    char **prev, size_t nprev, char *err, size_t errlen)
 {
-	struct table	*t = cf.table;
 	struct table_backend *be;
 	size_t		 k, j;
 	uint32_t	 i;
@@ -1080,7 +824,56 @@ file_read(struct blist_entry **v, size_t *n, char *err, size_t errlen)
 	return (0);
 }
 
-/* ---- main ---- */
+/* Remember the names the file gave, to remove them when they go. */
+static void
+file_names(void)
+{
+	size_t	 k;
+
+	for (k = 0; k < cf.nfnames; k++)
+		free(cf.fnames[k]);
+	cf.nfnames = 0;
+	for (k = cf.nargs; k < cf.n; k++) {
+		if ((cf.fnames = reallocarray(cf.fnames, cf.nfnames + 1,
+		    sizeof(*cf.fnames))) == NULL ||
+		    (cf.fnames[cf.nfnames++] = strdup(cf.v[k].ble_name)) ==
+		    NULL)
+			fatal("backend names");
+	}
+}
+
+/* ---- the main thread ---- */
+
+static void
+on_tick(void *arg)
+{
+	(void)arg;
+	tableset_tick(cf.ts);
+}
+
+static void
+on_hup(void *arg)
+{
+	char	 ebuf[512];
+	size_t	 n = cf.nargs;
+
+	(void)arg;
+	if (cf.file == NULL) {
+		log_info("HUP: no -f file to read");
+		return;
+	}
+	/* A bad file leaves the table as it was. */
+	if (file_read(&cf.v, &n, ebuf, sizeof(ebuf)) == -1 ||
+	    table_load(tableset_table(cf.ts, 0), cf.v, n,
+	    tableset_is_own(cf.ts, 0), cf.fnames, cf.nfnames, ebuf,
+	    sizeof(ebuf)) == -1) {
+		log_warnx("HUP: %s", ebuf);
+		return;
+	}
+	cf.n = n;
+	file_names();
+	log_info("HUP: %zu backends from %s", n - cf.nargs, cf.file);
+}
 
 /*
  * -s PATTERN=TABLE: add a route.  A pattern is a server name or "*." and
@@ -1117,47 +910,6 @@ route_add(char *arg)
 	cf.nroutes++;
 }
 
-/*
- * Attach the tables of the routes (made if missing, as with -t, and
- * left behind); a table named more than once is opened once.
- */
-static void
-route_tables(void)
-{
-	struct table	*t;
-	size_t		 k, j;
-	char		 ebuf[512];
-
-	if ((cf.tables = calloc(cf.nroutes + 1, sizeof(*cf.tables))) == NULL)
-		err(1, NULL);
-	cf.tables[0] = cf.table;
-	cf.ntables = 1;
-	for (k = 0; k < cf.nroutes; k++) {
-		if (strcmp(cf.routes[k].rt_table, cf.table_name) == 0) {
-			cf.routes[k].rt_tab = 0;
-			continue;
-		}
-		for (j = 0; j < k; j++)
-			if (strcmp(cf.routes[j].rt_table,
-			    cf.routes[k].rt_table) == 0)
-				break;
-		if (j < k) {
-			cf.routes[k].rt_tab = cf.routes[j].rt_tab;
-			continue;
-		}
-		if ((t = table_open(cf.routes[k].rt_table, TABLE_RDWR |
-		    TABLE_CREATE, 0, 0, ebuf, sizeof(ebuf))) == NULL)
-			errx(1, "table %s: %s", cf.routes[k].rt_table, ebuf);
-		if (table_register(t, ebuf, sizeof(ebuf)) == -1)
-			errx(1, "table %s: %s", cf.routes[k].rt_table, ebuf);
-		cf.routes[k].rt_tab = cf.ntables;
-		cf.tables[cf.ntables++] = t;
-	}
-	for (k = 0; k < cf.nroutes; k++)
-		log_info("route %s: table %s", cf.routes[k].rt_pattern,
-		    table_name(cf.tables[cf.routes[k].rt_tab]));
-}
-
 static uint64_t
 dur_arg(const char *s, int ch)
 {
@@ -1168,32 +920,63 @@ dur_arg(const char *s, int ch)
 	return (ms);
 }
 
-int
-main(int argc, char *argv[])
+/* -x FAILS/TIME: skip a backend locally after FAILS failures in a row. */
+static void
+eject_arg(const char *s)
 {
-	struct blist_entry *v = NULL;
-	struct addr	 bound;
-	struct worker	*w;
-	sigset_t	 sigs;
 	const char	*e;
-	char		 ebuf[512], as[ADDR_STRLEN], **fnames = NULL;
-	size_t		 n = 0, nargs, k, nfnames = 0;
-	long		 ncpu, nofile;
-	int		 ch, i, sig, lfd, shared_fd = -1, sync;
+	char		 n[16], *slash;
 
-	log_init("lb-tcp", 0);
+	if (strcmp(s, "0") == 0) {
+		cf.eject_fails = 0;
+		return;
+	}
+	if ((slash = strchr(s, '/')) == NULL ||
+	    (size_t)(slash - s) >= sizeof(n))
+		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0", s);
+	memcpy(n, s, (size_t)(slash - s));
+	n[slash - s] = '\0';
+	cf.eject_fails = (uint32_t)strtonum(n, 1, 1000, &e);
+	if (e != NULL || dur_parse(slash + 1, &cf.eject_ms) == -1 ||
+	    cf.eject_ms == 0)
+		errx(2, "bad -x '%s': FAILS (1 to 1000)/TIME, like 3/10s, "
+		    "or 0", s);
+}
+
+static mode_t
+mode_arg(const char *s)
+{
+	char	*end;
+	long	 m;
+
+	errno = 0;
+	m = strtol(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || m <= 0 || m > 0777 || errno)
+		errx(2, "bad mode '%s': octal, 1 to 0777", s);
+	return ((mode_t)m);
+}
+
+static void
+parse_args(int argc, char *argv[])
+{
+	const char	*e;
+	int		 ch;
+	long		 ncpu;
+
 	cf.algo = BALANCE_RR;
-	cf.retries = 3;
-	cf.queue_len = 1024;
-	cf.conn_ms = 5000;
+	cf.dial.dc_retries = 3;
+	cf.dial.dc_queue_len = 1024;
+	cf.dial.dc_conn_ms = 5000;
+	cf.dial.dc_queue_ms = 5000;
 	cf.idle_ms = 300000;
-	cf.queue_ms = 5000;
 	cf.grace_ms = 10000;
+	cf.eject_fails = 3;
+	cf.eject_ms = 10000;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cf.nworkers = ncpu > 0 ? (int)ncpu : 1;
 
 	while ((ch = getopt(argc, argv,
-	    "1a:c:f:g:hi:jl:n:P:pQ:qr:S:s:t:Vvw:")) != -1) {
+	    "1a:c:f:g:hi:jl:m:n:P:pQ:qr:S:s:t:Vvw:x:")) != -1) {
 		switch (ch) {
 		case '1':
 			cf.print_addr = 1;
@@ -1204,7 +987,7 @@ main(int argc, char *argv[])
 				    "source or maglev", optarg);
 			break;
 		case 'c':
-			cf.conn_ms = dur_arg(optarg, ch);
+			cf.dial.dc_conn_ms = dur_arg(optarg, ch);
 			break;
 		case 'f':
 			cf.file = optarg;
@@ -1221,9 +1004,12 @@ main(int argc, char *argv[])
 		case 'l':
 			cf.listen_spec = optarg;
 			break;
+		case 'm':
+			cf.mode = mode_arg(optarg);
+			break;
 		case 'n':
-			cf.queue_len = (uint32_t)strtonum(optarg, 0, 1000000,
-			    &e);
+			cf.dial.dc_queue_len = (uint32_t)strtonum(optarg, 0,
+			    1000000, &e);
 			if (e != NULL)
 				errx(2, "bad queue length '%s': 0 to 1000000",
 				    optarg);
@@ -1241,13 +1027,13 @@ main(int argc, char *argv[])
 			cf.proxy_in = 1;
 			break;
 		case 'Q':
-			cf.queue_ms = dur_arg(optarg, ch);
+			cf.dial.dc_queue_ms = dur_arg(optarg, ch);
 			break;
 		case 'q':
 			cf.quiet = 1;
 			break;
 		case 'r':
-			cf.retries = (int)strtonum(optarg, 0,
+			cf.dial.dc_retries = (int)strtonum(optarg, 0,
 			    BALANCE_TRIED_MAX - 1, &e);
 			if (e != NULL)
 				errx(2, "bad retries '%s': 0 to %d", optarg,
@@ -1264,7 +1050,7 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			printf("lb-tcp %s\n", LB_VERSION);
-			return (0);
+			exit(0);
 		case 'v':
 			cf.verbose++;
 			break;
@@ -1273,12 +1059,98 @@ main(int argc, char *argv[])
 			if (e != NULL)
 				errx(2, "bad workers '%s': 1 to 256", optarg);
 			break;
+		case 'x':
+			eject_arg(optarg);
+			break;
 		case 'h':
 			usage(0);
 		default:
 			usage(2);
 		}
 	}
+}
+
+/* Backends: syntax first (usage), then names (run time). */
+static void
+backends(int argc, char *argv[])
+{
+	char	 ebuf[512];
+	size_t	 k, i;
+
+	cf.nargs = (size_t)argc;
+	if (cf.nargs == 0 && cf.file == NULL && cf.table_spec == NULL &&
+	    cf.nroutes == 0)
+		errx(2, "no backends: name some, or give -f file or -t table");
+	if (cf.nargs > 0 && (cf.v = calloc(cf.nargs, sizeof(*cf.v))) == NULL)
+		err(1, NULL);
+	for (k = 0; k < cf.nargs; k++) {
+		if (blist_words(&argv[k], 1, &cf.v[k], ebuf,
+		    sizeof(ebuf)) == -1)
+			errx(2, "bad backend '%s': %s", argv[k], ebuf);
+		for (i = 0; i < k; i++)
+			if (strcmp(cf.v[i].ble_name, cf.v[k].ble_name) == 0)
+				errx(2, "backend '%s' named twice", argv[k]);
+	}
+	for (k = 0; k < cf.nargs; k++)
+		if (blist_resolve(&cf.v[k], ebuf, sizeof(ebuf)) == -1)
+			errx(1, "%s", ebuf);
+	cf.n = cf.nargs;
+	if (cf.file != NULL) {
+		if (file_read(&cf.v, &cf.n, ebuf, sizeof(ebuf)) == -1)
+			errx(1, "%s", ebuf);
+		if (cf.n == cf.nargs && cf.table_spec == NULL &&
+		    cf.nargs == 0 && cf.nroutes == 0)
+			errx(1, "%s: no backends", cf.file);
+	}
+}
+
+/* The table (ours, named after the listener, or -t) and the routes'. */
+static void
+tables(const struct addr *bound)
+{
+	char	 ebuf[600];
+	size_t	 k;
+	int	 i;
+
+	if ((cf.ts = tableset_new(cf.mode)) == NULL)
+		err(1, NULL);
+	if (cf.table_spec == NULL)
+		i = tableset_own(cf.ts, "tcp", cf.listen_spec, bound, ebuf,
+		    sizeof(ebuf));
+	else
+		i = tableset_add(cf.ts, cf.table_spec, ebuf, sizeof(ebuf));
+	if (i == -1)
+		errx(1, "%s", ebuf);
+	if (table_load(tableset_table(cf.ts, 0), cf.v, cf.n,
+	    tableset_is_own(cf.ts, 0), NULL, 0, ebuf, sizeof(ebuf)) == -1)
+		errx(1, "%s", ebuf);
+	file_names();
+	for (k = 0; k < cf.nroutes; k++) {
+		if ((i = tableset_add(cf.ts, cf.routes[k].rt_table, ebuf,
+		    sizeof(ebuf))) == -1)
+			errx(1, "%s", ebuf);
+		cf.routes[k].rt_tab = (size_t)i;
+		log_info("route %s: table %s", cf.routes[k].rt_pattern,
+		    tableset_name(cf.ts, (size_t)i));
+	}
+}
+
+static const struct worker_ops lbw_ops = {
+	lbw_init, lbw_accept, lbw_cut, lbw_fini, on_tick, on_hup
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct worker_conf wc;
+	const struct addr *bound;
+	char		 ebuf[512], as[ADDR_STRLEN];
+	long		 nofile;
+
+	/* From the first instruction: a TERM now waits for the loop. */
+	worker_signals();
+	log_init("lb-tcp", 0);
+	parse_args(argc, argv);
 	argc -= optind;
 	argv += optind;
 	log_init("lb-tcp", cf.verbose);
@@ -1289,236 +1161,50 @@ main(int argc, char *argv[])
 	if (cf.table_spec != NULL && table_name_check(cf.table_spec, ebuf,
 	    sizeof(ebuf)) == -1)
 		errx(2, "%s", ebuf);
-	if (cf.idle_ms == 0 || cf.conn_ms == 0)
+	if (cf.idle_ms == 0 || cf.dial.dc_conn_ms == 0)
 		errx(2, "timeouts must be above zero");
-
-	/* Backends: syntax first (usage), then names (run time). */
-	nargs = (size_t)argc;
-	if (nargs == 0 && cf.file == NULL && cf.table_spec == NULL &&
-	    cf.nroutes == 0)
-		errx(2, "no backends: name some, or give -f file or -t table");
-	if (nargs > 0 && (v = calloc(nargs, sizeof(*v))) == NULL)
-		err(1, NULL);
-	for (k = 0; k < nargs; k++) {
-		if (blist_words(&argv[k], 1, &v[k], ebuf, sizeof(ebuf)) == -1)
-			errx(2, "bad backend '%s': %s", argv[k], ebuf);
-		for (i = 0; i < (int)k; i++)
-			if (strcmp(v[i].ble_name, v[k].ble_name) == 0)
-				errx(2, "backend '%s' named twice", argv[k]);
-	}
-	for (k = 0; k < nargs; k++)
-		if (blist_resolve(&v[k], ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
-	n = nargs;
-	if (cf.file != NULL) {
-		if (file_read(&v, &n, ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
-		if (n == nargs && cf.table_spec == NULL && nargs == 0 &&
-		    cf.nroutes == 0)
-			errx(1, "%s: no backends", cf.file);
-	}
-
+	backends(argc, argv);
 	if (addr_resolve(cf.listen_spec, ADDR_PASSIVE, &cf.listen, ebuf,
 	    sizeof(ebuf)) == -1)
 		errx(1, "listen address %s", ebuf);
+
+	/* Idle pipes are descriptors too: fewer when there are few. */
 	nofile = sock_nofile_raise();
-	log_info("open files: %ld", nofile);
-
-	if ((workers = calloc((size_t)cf.nworkers, sizeof(*workers))) == NULL)
-		err(1, NULL);
-	/* Listeners first: port 0 is settled by the first of them. */
-	for (i = 0; i < cf.nworkers; i++) {
-		w = &workers[i];
-		w->w_id = i;
-		if (cf.listen.a_ss.ss_family == AF_UNIX && shared_fd != -1) {
-			w->w_lfd = shared_fd;
-			w->w_lshared = 1;
-			continue;
-		}
-		if ((lfd = sock_listen(&cf.listen, SOCK_BACKLOG, ebuf,
-		    sizeof(ebuf))) == -1)
-			errx(1, "listen %s", ebuf);
-		if (i == 0) {
-			if (sock_bound(lfd, &bound) == -1)
-				err(1, "getsockname");
-			if (cf.listen.a_ss.ss_family != AF_UNIX)
-				cf.listen = bound;
-			else
-				shared_fd = lfd;
-		}
-		w->w_lfd = lfd;
-	}
-	if (cf.listen.a_ss.ss_family == AF_UNIX) {
-		workers[0].w_lshared = 1;	/* main closes it */
-		bound = cf.listen;
-	}
-
-	/* The table: ours, named after the listener, or the one given. */
-	if (cf.table_spec == NULL) {
-		own_name(&bound, cf.table_name, sizeof(cf.table_name));
-		cf.own_table = 1;
-	} else
-		strlcpy(cf.table_name, cf.table_spec, sizeof(cf.table_name));
-	if ((cf.table = table_open(cf.table_name, TABLE_RDWR | TABLE_CREATE,
-	    0, 0, ebuf, sizeof(ebuf))) == NULL)
-		errx(1, "table %s: %s", cf.table_name, ebuf);
-	if (table_register(cf.table, ebuf, sizeof(ebuf)) == -1)
-		errx(1, "table %s: %s", cf.table_name, ebuf);
-	sync = cf.own_table;
-	if (table_load(v, n, sync, NULL, 0, ebuf, sizeof(ebuf)) == -1)
-		errx(1, "%s", ebuf);
-	for (k = nargs; k < n; k++) {
-		if ((fnames = reallocarray(fnames, nfnames + 1,
-		    sizeof(*fnames))) == NULL ||
-		    (fnames[nfnames++] = strdup(v[k].ble_name)) == NULL)
-			err(1, NULL);
-	}
-	if (cf.nroutes > 0)
-		route_tables();
-
-	for (i = 0; i < cf.nworkers; i++) {
-		w = &workers[i];
-		if ((w->w_ev = evloop_new()) == NULL)
-			err(1, "evloop");
-		if ((w->w_bal = balance_new(cf.table, cf.algo,
-		    cf.slowstart_ms)) == NULL)
-			err(1, "balance");
-		if (cf.nroutes > 0) {
-			if ((w->w_rbal = calloc(cf.ntables,
-			    sizeof(*w->w_rbal))) == NULL ||
-			    (w->w_hello = malloc(HELLO_MAX)) == NULL)
-				err(1, NULL);
-			w->w_rbal[0] = w->w_bal;
-			for (k = 1; k < cf.ntables; k++)
-				if ((w->w_rbal[k] = balance_new(cf.tables[k],
-				    cf.algo, cf.slowstart_ms)) == NULL)
-					err(1, "balance");
-		}
-		if (relay_ctx_init(&w->w_relay, 0, PIPE_POOL) == -1)
-			err(1, "relay");
-		if ((w->w_log = malloc(LOG_BUFSZ)) == NULL)
-			err(1, NULL);
-		if ((w->w_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
-			err(1, "eventfd");
-		if (evloop_add(w->w_ev, w->w_lfd, EVLOOP_READ, on_listen,
-		    w) == -1 || evloop_add(w->w_ev, w->w_efd, EVLOOP_READ,
-		    on_stop, w) == -1)
-			err(1, "epoll");
-	}
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	/* Workers inherit the mask: signals come to this thread alone. */
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	cf.pipe_pool = (size_t)(nofile / (16 * cf.nworkers));
+	if (cf.pipe_pool > PIPE_POOL)
+		cf.pipe_pool = PIPE_POOL;
+	memset(&wc, 0, sizeof(wc));
+	wc.wc_ops = &lbw_ops;
+	wc.wc_nworkers = cf.nworkers;
+	wc.wc_listen = &cf.listen;
+	wc.wc_nlisten = 1;
+	wc.wc_grace_ms = cf.grace_ms;
+	wc.wc_fds = CONN_FDS;
+	wc.wc_fds_spare = (int)(2 * cf.pipe_pool * (size_t)cf.nworkers) + 16;
+	wc.wc_verbose = cf.verbose;
+	if (worker_listen(&wc, ebuf, sizeof(ebuf)) == -1)
+		errx(1, "listen %s", ebuf);
+	bound = worker_bound(0);
+	tables(bound);
+	if ((cf.log = alog_new(STDOUT_FILENO, cf.nworkers, 0)) == NULL)
+		err(1, "access log");
 
 	if (cf.print_addr) {
-		printf("%s\n", addr_fmt(&bound, as, sizeof(as)));
+		printf("%s\ntable %s\n", addr_fmt(bound, as, sizeof(as)),
+		    tableset_name(cf.ts, 0));
 		fflush(stdout);
 	}
 	log_info("listening on %s, table %s, %d workers, %s",
-	    addr_fmt(&bound, as, sizeof(as)), cf.table_name, cf.nworkers,
-	    balance_algo_str(cf.algo));
-	for (i = 0; i < cf.nworkers; i++)
-		if ((errno = pthread_create(&workers[i].w_thread, NULL,
-		    worker_main, &workers[i])) != 0)
-			err(1, "pthread_create");
-
-	for (;;) {
-		struct timespec	 tick = { 1, 0 };
-
-		/*
-		 * Once a second, take back the connections of processes that
-		 * died attached to our tables: least connections and maxconn
-		 * read the counters, which no reader corrects.
-		 */
-		if ((sig = sigtimedwait(&sigs, NULL, &tick)) == -1) {
-			if (errno == EAGAIN) {
-				table_reclaim(cf.table);
-				for (k = 1; k < cf.ntables; k++)
-					table_reclaim(cf.tables[k]);
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			fatal("sigtimedwait");
-		}
-		if (sig != SIGHUP)
-			break;
-		if (cf.file == NULL) {
-			log_info("HUP: no -f file to read");
-			continue;
-		}
-		/* A bad file leaves the table as it was. */
-		n = nargs;
-		if (file_read(&v, &n, ebuf, sizeof(ebuf)) == -1 ||
-		    table_load(v, n, sync, fnames, nfnames, ebuf,
-		    sizeof(ebuf)) == -1) {
-			log_warnx("HUP: %s", ebuf);
-			continue;
-		}
-		for (k = 0; k < nfnames; k++)
-			free(fnames[k]);
-		nfnames = 0;
-		for (k = nargs; k < n; k++) {
-			if ((fnames = reallocarray(fnames, nfnames + 1,
-			    sizeof(*fnames))) == NULL ||
-			    (fnames[nfnames++] = strdup(v[k].ble_name)) ==
-			    NULL)
-				fatal("HUP");
-		}
-		log_info("HUP: %zu backends from %s", n - nargs, cf.file);
-	}
-
-	log_info("stopping: %llu ms of grace",
-	    (unsigned long long)cf.grace_ms);
-	if (cf.listen.a_ss.ss_family != AF_UNIX)
-		steer_away(workers[0].w_lfd, cf.nworkers);
-	for (i = 0; i < cf.nworkers; i++) {
-		uint64_t one = 1;
-
-		if (write(workers[i].w_efd, &one, sizeof(one)) == -1)
-			log_warn("eventfd");
-	}
-	for (i = 0; i < cf.nworkers; i++)
-		pthread_join(workers[i].w_thread, NULL);
-	if (shared_fd != -1) {
-		close(shared_fd);
-		unlink(((struct sockaddr_un *)&bound.a_ss)->sun_path);
-	}
-	if (cf.own_table) {
-		struct table_proc procs[2];
-
-		/* Another instance on the same port may still use it. */
-		if (table_procs(cf.table, procs, 2) <= 1)
-			table_destroy(cf.table_name, NULL, 0);
-	}
-	for (i = 0; i < cf.nworkers; i++) {
-		w = &workers[i];
-		for (k = 0; k < w->w_nchunks; k++)
-			free(w->w_chunks[k]);
-		free(w->w_chunks);
-		balance_free(w->w_bal);
-		for (k = 1; k < cf.ntables && w->w_rbal != NULL; k++)
-			balance_free(w->w_rbal[k]);
-		free(w->w_rbal);
-		free(w->w_hello);
-		relay_ctx_free(&w->w_relay);
-		evloop_free(w->w_ev);
-		close(w->w_efd);
-		free(w->w_log);
-	}
-	for (k = 1; k < cf.ntables; k++)
-		table_close(cf.tables[k]);
-	table_close(cf.table);
-	free(cf.tables);
+	    addr_fmt(bound, as, sizeof(as)), tableset_name(cf.ts, 0),
+	    cf.nworkers, balance_algo_str(cf.algo));
+	if (worker_run(&wc, ebuf, sizeof(ebuf)) == -1)
+		errx(1, "%s", ebuf);
+	alog_free(cf.log);
+	tableset_free(cf.ts);
 	free(cf.routes);
-	for (k = 0; k < nfnames; k++)
-		free(fnames[k]);
-	free(fnames);
-	free(workers);
-	free(v);
+	for (size_t k = 0; k < cf.nfnames; k++)
+		free(cf.fnames[k]);
+	free(cf.fnames);
+	free(cf.v);
 	return (0);
 }

@@ -39,14 +39,16 @@ start_tls() {
 	BE[$name]=$(awk '/^ACCEPT / {print $2; exit}' "$d/$name.out")
 }
 
-# start_lb ARGS...: lb-tcp -1 ARGS; LB is its address, LBPID its pid,
+# start_lb ARGS...: lb-tcp -1 ARGS; LB is its address, LBTABLE its table,
+# LBPID its pid,
 # LBLOG its stdout (LBLOG.err its stderr)
 start_lb() {
 	LBLOG="$BATS_TEST_TMPDIR/lb.$RANDOM"
 	bg lb-tcp -1 "$@" > "$LBLOG" 2> "$LBLOG.err"
 	LBPID=$BG_PID
-	wait_for 5 test -s "$LBLOG"
+	wait_for 5 nlines_ge "$LBLOG" 2
 	LB=$(head -1 "$LBLOG")
+	LBTABLE=$(sed -n '2s/^table //p' "$LBLOG")
 }
 
 # stop_lb: TERM, and its exit status must be 0
@@ -56,8 +58,8 @@ stop_lb() {
 	wait "$LBPID"
 }
 
-# the log lines (the first line of LBLOG is the address)
-loglines() { tail -n +2 "$LBLOG"; }
+# the log lines (the first two lines of LBLOG are the address and the table)
+loglines() { tail -n +3 "$LBLOG"; }
 
 # predicates for wait_for, evaluated afresh on each try
 has_lines() { [ "$(loglines | wc -l)" -ge "$1" ]; }	# N log lines
