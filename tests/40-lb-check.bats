@@ -108,6 +108,30 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 	[ "$(stat_col "$T" ok check_status)" = L7RSP:body ]
 }
 
+@test "lb-check: an http request or body= that cannot fit is refused at start" {
+	backend big -m http
+	long=$(printf 'a%.0s' {1..17000})
+	# each of them used to reconnect every 40ms forever, and never end
+	run -2 --separate-stderr timeout 5 lb-check -1 -t "$T" http "/$long"
+	[ "$stderr" = "lb-check: bad path '/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (17001 bytes): path and method take at most 16180 bytes together, for the request to fit in 16384 with the longest address as its Host" ]
+	run -2 --separate-stderr timeout 5 lb-check -1 -t "$T" http / "host=$long"
+	[ "$stderr" = "lb-check: bad host '${long:0:32}...' (17000 bytes): path, method and host take at most 16307 bytes together, for the request to fit in 16384" ]
+	run -2 --separate-stderr timeout 5 lb-check -1 -t "$T" http / "method=$long"
+	[[ "$stderr" == "lb-check: bad method '${long:0:32}...' (17000 bytes): path and method take"* ]]
+	# the longest that fits is sent whole and answered
+	path=/${long:0:16176}
+	run -0 timeout 10 lb-check -1 -t "$T" http "$path"
+	[[ "$output" == *$'\tUP\thttp: 200\t'* ]]
+	run -2 timeout 5 lb-check -1 -t "$T" http "${path}a"
+	run -2 timeout 5 lb-check -1 -t "$T" http "${path:0:16000}" "host=${long:0:308}"
+	# a body= longer than the part of a response a probe reads never matches
+	body=$(printf 'b%.0s' {1..16371})
+	run -2 --separate-stderr lb-check -1 -t "$T" http / "body=$body"
+	[ "$stderr" = "lb-check: bad body '${body:0:32}...' (16371 bytes): at most 16370 bytes, since a probe reads 16384 bytes of a response, head included" ]
+	run -1 timeout 10 lb-check -1 -t "$T" http / "body=${body:1}"
+	[[ "$output" == *$'\thttp: body does not match\t'* ]]
+}
+
 @test "lb-check: garbage, silence and a reset are each down with a reason, and the checker goes on" {
 	backend good -m http
 	backend junk -m garbage

@@ -678,6 +678,9 @@ parse_check(int argc, char **argv)
 			errx(2, "bad http option '%s': status, body, host, "
 			    "method, tls, sni or verify", kv);
 	}
+	/* What cannot fit would be retried forever: refuse it now. */
+	if (probe_conf_check(errbuf, sizeof(errbuf)) == -1)
+		errx(2, "%s", errbuf);
 }
 
 static uint64_t
