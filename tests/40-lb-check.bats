@@ -284,6 +284,32 @@ idle_fds() { [ "$(kids "$1")" -eq 0 ] && IDLE_FDS=$(fds "$1") && [ "$(kids "$1")
 	[ "$(sort "$BATS_TEST_TMPDIR/awk")" = "$(printf 'w1 UP\nw2 DOWN\nw2 UP')" ]
 }
 
+@test "lb-check: when its log reader goes away it says so once and goes on" {
+	backend g1
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	cd "$BATS_TEST_TMPDIR"
+	bg sh -c "exec lb-check -t '$T' -i 200ms -f 1 -r 1 > fifo 2> err"
+	CHECKER=$BG_PID
+	# the reader takes the first line and leaves
+	bg sh -c 'exec head -n 1 < fifo > first'
+	wait_for 5 grep -q $'\tg1\t.*\tUNKNOWN\tUP\t' first
+	wait_for 5 gone "$BG_PID"
+	# the next line finds nobody
+	kill "$PID_g1"
+	wait "$PID_g1" || true
+	wait_for 5 is_health g1 down
+	wait_for 5 test -s err
+	# and health still follows the backend
+	bg tsrv -n g1 -l "$ADDR_g1"
+	wait_for 5 is_health g1 up
+	kill "$BG_PID"
+	wait_for 5 is_health g1 down
+	kill -0 "$CHECKER"
+	[ "$(cat err)" = "lb-check: stdout: Broken pipe: no more lines are written; the checks go on" ]
+	kill -TERM "$CHECKER"
+	wait "$CHECKER"
+}
+
 @test "lb-check: -j writes one JSON object a line" {
 	backend j1
 	run -0 lb-check -1 -j -t "$T"
