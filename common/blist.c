@@ -252,6 +252,15 @@ blist_read(FILE *fp, struct blist_entry **vp, size_t *np, char *err,
 	return (-1);
 }
 
+int
+blist_empty_check(size_t n, int allow, char *err, size_t errlen)
+{
+	if (n > 0 || allow)
+		return (0);
+	snprintf(err, errlen, "the list is empty");
+	return (-1);
+}
+
 void
 blist_apply(struct table_backend *be, const struct blist_entry *e)
 {

@@ -59,6 +59,17 @@ int	blist_read(FILE *fp, struct blist_entry **v, size_t *n, char *err,
 	    size_t errlen);
 
 /*
+ * The rule for an empty list, one with no backend line (nothing at all,
+ * or only blank lines and comments), for every program that makes a
+ * table follow a list: such a list is refused unless the operator said
+ * explicitly (allow) that it is meant, since an inventory that is down
+ * or a file cut short empties a live table far more often than anyone
+ * wants one empty.  n is the number of entries blist_read() gave.
+ * Returns 0 when they may go on, -1 with "the list is empty" in err.
+ */
+int	blist_empty_check(size_t n, int allow, char *err, size_t errlen);
+
+/*
  * Write the keys e gave (BLIST_*) into the table slot be, setting the
  * admin state's time when it changes.  BLIST_ADDR copies the resolved
  * address and makes health unknown again.

@@ -113,7 +113,7 @@ dump() { lb-ctl -t "$T" dump; }
 	lb-ctl -t "$T" add 127.0.0.1:2
 	before=$(dump)
 	run -1 --separate-stderr lb-ctl -t "$T" add 127.0.0.1:3
-	[ "$stderr" = "lb-ctl: table $T: full (2 slots): cannot add '127.0.0.1:3'" ]
+	[ "$stderr" = "lb-ctl: table $T: full (2 slots): cannot add '127.0.0.1:3'; its slots are fixed when it is made: destroy it and make it again with lb-ctl -t $T create -n 4 (or more), or add to a new table" ]
 	[ "$(dump)" = "$before" ]
 }
 
@@ -227,6 +227,80 @@ dump() { lb-ctl -t "$T" dump; }
 	run -1 --separate-stderr lb-ctl -t "$T" sync < <(printf '127.0.0.1:7\0\n')
 	[ "$stderr" = "lb-ctl: stdin: line 1: holds a NUL byte" ]
 	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: sync refuses an empty list unless -e says it is meant" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	before=$(dump)
+	# the inventory is down: the pipe brings nothing
+	run -1 --separate-stderr bash -c "(exit 7) | lb-ctl -t '$T' sync"
+	[ "$stderr" = "lb-ctl: stdin: the list is empty: refusing to empty table $T (sync -e empties it)" ]
+	run -1 --separate-stderr lb-ctl -t "$T" sync <<-EOF
+		# only comments and blank lines
+
+	EOF
+	[ "$stderr" = "lb-ctl: stdin: the list is empty: refusing to empty table $T (sync -e empties it)" ]
+	printf '# none yet\n' > "$BATS_TEST_TMPDIR/list"
+	run -1 --separate-stderr lb-ctl -t "$T" sync "$BATS_TEST_TMPDIR/list"
+	[ "$stderr" = "lb-ctl: $BATS_TEST_TMPDIR/list: the list is empty: refusing to empty table $T (sync -e empties it)" ]
+	[ "$(dump)" = "$before" ]
+	# nor is a missing table made from nothing
+	run -1 lb-ctl -t "$T.new" sync < /dev/null
+	[ ! -e "/dev/shm/lb.$T.new" ]
+	# said explicitly, an empty list empties the table
+	run -0 lb-ctl -t "$T" sync -e "$BATS_TEST_TMPDIR/list"
+	run -0 dump
+	[ -z "$output" ]
+	# and -e with backends in the list is a plain sync
+	run -0 lb-ctl -t "$T" sync -e <<< 127.0.0.1:2
+	[ "$(dump)" = "127.0.0.1:2 weight=1 maxconn=0 state=enabled" ]
+	run -2 lb-ctl -t "$T" sync -x
+}
+
+@test "lb-ctl: a list too long for a missing table makes no table, and says how" {
+	for i in $(seq 300); do echo "127.0.0.1:$((10000 + i))"; done \
+	    > "$BATS_TEST_TMPDIR/list"
+	run -1 --separate-stderr lb-ctl -t "$T" sync "$BATS_TEST_TMPDIR/list"
+	[ "$stderr" = "lb-ctl: table $T: full (256 slots): cannot add '127.0.0.1:10257': the list has 300 backends; make the table with lb-ctl -t $T create -n 300 (or more)" ]
+	[ ! -e "/dev/shm/lb.$T" ]
+	f=$BATS_TEST_TMPDIR/web
+	run -1 lb-ctl -t "$f" sync "$BATS_TEST_TMPDIR/list"
+	[ ! -e "$f" ]
+	# what it says works: nothing is in the way
+	run -0 lb-ctl -t "$T" create -n 300
+	run -0 lb-ctl -t "$T" sync "$BATS_TEST_TMPDIR/list"
+	[ "$(dump | wc -l)" -eq 300 ]
+}
+
+@test "lb-ctl: a list longer than the table is refused, table unchanged" {
+	lb-ctl -t "$T" create -n 2
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	before=$(dump)
+	run -1 --separate-stderr lb-ctl -t "$T" sync <<< $'127.0.0.1:5\n127.0.0.1:6\n127.0.0.1:7'
+	[ "$stderr" = "lb-ctl: table $T: full (2 slots): cannot add '127.0.0.1:7': the list has 3 backends; its slots are fixed when it is made: destroy it and make it again with lb-ctl -t $T create -n 3 (or more), or sync into a new table" ]
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: slots that still count connections are not reused, and sync says so" {
+	lb-ctl -t "$T" create -n 2
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lb-ctl -t "$T" add 127.0.0.1:2 name=b
+	# a proxy holds a connection to a: its slot is not free when a goes
+	mkfifo "$BATS_TEST_TMPDIR/hold"
+	exec 5<>"$BATS_TEST_TMPDIR/hold"
+	# (a background job's stdin is /dev/null unless it says otherwise)
+	bg sh -c 'exec lbt hold "$1" a 1 < "$2"' sh "$T" \
+	    "$BATS_TEST_TMPDIR/hold" > "$BATS_TEST_TMPDIR/held" 5>&-
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/held"
+	before=$(dump)
+	run -1 --separate-stderr lb-ctl -t "$T" sync <<< $'127.0.0.1:2 name=b\n127.0.0.1:3 name=c'
+	[ "$stderr" = "lb-ctl: table $T: full (2 slots): cannot add 'c': the slots of removed backends still count open connections; try again when they have closed" ]
+	[ "$(dump)" = "$before" ]
+	# closed: the same sync goes through
+	exec 5>&-
+	wait_for 5 gone "$BG_PID"
+	run -0 lb-ctl -t "$T" sync <<< $'127.0.0.1:2 name=b\n127.0.0.1:3 name=c'
+	[ "$(dump | wc -l)" -eq 2 ]
 }
 
 @test "lb-ctl: sync replaces the backends of a full table" {

@@ -161,7 +161,7 @@ with open(sys.argv[1], "r+b") as fp:
 ' "$f" "$seed"
 		for cmd in "lb-stat -t $f" "lb-stat -t $f -j" "lb-stat -t $f -p" \
 		    "lb-ctl -t $f dump" "lb-ctl -t $f add 127.0.0.1:9 name=new" \
-		    "lb-ctl -t $f drain 127.0.0.1:1" "lb-ctl -t $f sync /dev/null"; do
+		    "lb-ctl -t $f drain 127.0.0.1:1" "lb-ctl -t $f sync -e /dev/null"; do
 			run timeout 10 $cmd
 			[ "$status" -le 2 ] ||
 			    { echo "seed $seed: '$cmd' exit $status: $output"; false; }

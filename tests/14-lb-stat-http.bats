@@ -162,3 +162,44 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	run -0 curl -sf "http://127.0.0.1:$port/metrics"
 	[[ "$output" == *'lb_backend_weight{table="'"$T"'",backend="a"} 1'* ]]
 }
+
+# fds_below PID N: how many of the descriptors 0 to N-1 PID has open
+fds_below() { ls "/proc/$1/fd" | awk -v n="$2" '$1 < n' | wc -l; }
+full_at() { [ "$(fds_below "$1" "$2")" -eq "$2" ]; }
+# backlog HOST:PORT: the connections waiting for an accept on a listener
+backlog() { ss -Hltn "sport = :${1##*:}" | awk '{ print $2 }'; }
+backlog_is() { [ "$(backlog "$1")" -eq "$2" ]; }
+
+@test "lb-stat -l: out of descriptors, a client waiting in the backlog is served once they free up" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lim=24
+	bg prlimit --nofile=$lim:$lim lb-stat -t "$T" -l 127.0.0.1:0 -1 \
+	    > "$BATS_TEST_TMPDIR/addr" 2> "$BATS_TEST_TMPDIR/err"
+	SRV=$BG_PID
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/addr"
+	A=$(cat "$BATS_TEST_TMPDIR/addr")
+	# idle connections, two more than it has descriptors for
+	held=()
+	for i in $(seq $((lim - $(fds_below "$SRV" "$lim") + 2))); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/${A##*:}"
+		held+=("$fd")
+	done
+	wait_for 5 full_at "$SRV" "$lim"
+	wait_for 5 grep -q 'accept: Too many open files' "$BATS_TEST_TMPDIR/err"
+	# a scrape now waits in the backlog (without the held connections)
+	queued=$(backlog "$A")
+	(
+		for fd in "${held[@]}"; do exec {fd}>&-; done
+		exec curl -sf --max-time 5 -o "$BATS_TEST_TMPDIR/page" \
+		    "http://$A/metrics"
+	) 3>&- &
+	scrape=$!
+	wait_for 5 backlog_is "$A" $((queued + 1))
+	# let the held ones go: no other client comes to wake the listener
+	for fd in "${held[@]}"; do exec {fd}>&-; done
+	wait "$scrape"
+	grep -q '^lb_backend_weight{table="'"$T"'",backend="a"} 1$' \
+	    "$BATS_TEST_TMPDIR/page"
+	[ "$(grep -c 'accept: ' "$BATS_TEST_TMPDIR/err")" -eq 1 ]
+	kill -0 "$SRV"
+}

@@ -108,6 +108,30 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 	[ "$(stat_col "$T" ok check_status)" = L7RSP:body ]
 }
 
+@test "lb-check: an http request or body= that cannot fit is refused at start" {
+	backend big -m http
+	long=$(printf 'a%.0s' {1..17000})
+	# each of them used to reconnect every 40ms forever, and never end
+	run -2 --separate-stderr timeout 5 lb-check -1 -t "$T" http "/$long"
+	[ "$stderr" = "lb-check: bad path '/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (17001 bytes): path and method take at most 16180 bytes together, for the request to fit in 16384 with the longest address as its Host" ]
+	run -2 --separate-stderr timeout 5 lb-check -1 -t "$T" http / "host=$long"
+	[ "$stderr" = "lb-check: bad host '${long:0:32}...' (17000 bytes): path, method and host take at most 16307 bytes together, for the request to fit in 16384" ]
+	run -2 --separate-stderr timeout 5 lb-check -1 -t "$T" http / "method=$long"
+	[[ "$stderr" == "lb-check: bad method '${long:0:32}...' (17000 bytes): path and method take"* ]]
+	# the longest that fits is sent whole and answered
+	path=/${long:0:16176}
+	run -0 timeout 10 lb-check -1 -t "$T" http "$path"
+	[[ "$output" == *$'\tUP\thttp: 200\t'* ]]
+	run -2 timeout 5 lb-check -1 -t "$T" http "${path}a"
+	run -2 timeout 5 lb-check -1 -t "$T" http "${path:0:16000}" "host=${long:0:308}"
+	# a body= longer than the part of a response a probe reads never matches
+	body=$(printf 'b%.0s' {1..16371})
+	run -2 --separate-stderr lb-check -1 -t "$T" http / "body=$body"
+	[ "$stderr" = "lb-check: bad body '${body:0:32}...' (16371 bytes): at most 16370 bytes, since a probe reads 16384 bytes of a response, head included" ]
+	run -1 timeout 10 lb-check -1 -t "$T" http / "body=${body:1}"
+	[[ "$output" == *$'\thttp: body does not match\t'* ]]
+}
+
 @test "lb-check: garbage, silence and a reset are each down with a reason, and the checker goes on" {
 	backend good -m http
 	backend junk -m garbage
@@ -258,6 +282,32 @@ idle_fds() { [ "$(kids "$1")" -eq 0 ] && IDLE_FDS=$(fds "$1") && [ "$(kids "$1")
 	kill "$PID_w2"
 	wait_for 5 grep -qx "w2 DOWN" "$BATS_TEST_TMPDIR/awk"
 	[ "$(sort "$BATS_TEST_TMPDIR/awk")" = "$(printf 'w1 UP\nw2 DOWN\nw2 UP')" ]
+}
+
+@test "lb-check: when its log reader goes away it says so once and goes on" {
+	backend g1
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	cd "$BATS_TEST_TMPDIR"
+	bg sh -c "exec lb-check -t '$T' -i 200ms -f 1 -r 1 > fifo 2> err"
+	CHECKER=$BG_PID
+	# the reader takes the first line and leaves
+	bg sh -c 'exec head -n 1 < fifo > first'
+	wait_for 5 grep -q $'\tg1\t.*\tUNKNOWN\tUP\t' first
+	wait_for 5 gone "$BG_PID"
+	# the next line finds nobody
+	kill "$PID_g1"
+	wait "$PID_g1" || true
+	wait_for 5 is_health g1 down
+	wait_for 5 test -s err
+	# and health still follows the backend
+	bg tsrv -n g1 -l "$ADDR_g1"
+	wait_for 5 is_health g1 up
+	kill "$BG_PID"
+	wait_for 5 is_health g1 down
+	kill -0 "$CHECKER"
+	[ "$(cat err)" = "lb-check: stdout: Broken pipe: no more lines are written; the checks go on" ]
+	kill -TERM "$CHECKER"
+	wait "$CHECKER"
 }
 
 @test "lb-check: -j writes one JSON object a line" {

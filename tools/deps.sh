@@ -6,6 +6,13 @@
 #                                bench/deps.list: the benchmarks)
 # A list holds "PACKAGE TEST..." lines: PACKAGE is missing when a TEST (a
 # command on PATH, or an absolute path that must exist) fails.
+#
+# It starts and stops no service.  Debian starts the services a package
+# brings (nginx, haproxy, prometheus, ...) as it installs them, unless
+# policy-rc.d forbids it (see invoke-rc.d(8)): one is put in place for the
+# length of the install, when the machine has none, and removed after,
+# also when the install fails.  A service the machine already runs is
+# never touched.  DEPS_POLICY_RC_D names another path, for the tests.
 set -eu
 
 list=${1:-$(dirname "$0")/deps.list}
@@ -27,14 +34,23 @@ echo "deps: installing$missing" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+
+policy=${DEPS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+made=""
+unmake() {
+	if [ -n "$made" ]; then
+		$SUDO rm -f "$policy"
+		made=""
+	fi
+}
+trap unmake EXIT
+trap 'exit 1' HUP INT TERM
+if [ ! -e "$policy" ]; then
+	made=1
+	# exit 101: "action forbidden by policy"
+	printf '#!/bin/sh\n# tools/deps.sh: no service starts while it installs\nexit 101\n' |
+	    $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# Debian starts the services it installs; none of them is wanted here.
-for s in haproxy nginx iperf3 prometheus; do
-	if command -v systemctl >/dev/null 2>&1; then
-		$SUDO systemctl stop "$s" 2>/dev/null || true
-	fi
-done
-if command -v nginx >/dev/null 2>&1 && [ -f /run/nginx.pid ]; then
-	$SUDO nginx -s stop 2>/dev/null || true
-fi

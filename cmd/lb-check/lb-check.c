@@ -32,6 +32,7 @@ static TAILQ_HEAD(, backend) lbc_all = TAILQ_HEAD_INITIALIZER(lbc_all);
 static TAILQ_HEAD(, backend) dirtyq = TAILQ_HEAD_INITIALIZER(dirtyq);
 static struct evtimer	 tick, flusher;
 static int		 opt_once, opt_json, opt_quiet, opt_verbose;
+static int		 out_gone;	/* nobody reads stdout any more */
 static int		 stopping, inflight, once_left, once_down, gone;
 static int		 sigfd = -1;
 static uint64_t		 lbc_slot = 1;	/* ms: the grid probes start on */
@@ -76,7 +77,10 @@ state_str(int h)
 
 /*
  * One line on stdout: a change of health, a -v result, or a -1 line.
- * Flushed at once: scripts read it as it comes.
+ * Flushed at once: scripts read it as it comes.  When nobody reads any
+ * more, lb-check goes on, as a program that serves does (see OUTPUT in
+ * lb-table(5)): the health it writes to the table is its job, the lines
+ * only tell of it.  It says so once, and writes no more lines.
  */
 static void
 emit(const struct backend *b, int old, int new, const char *reason,
@@ -87,7 +91,7 @@ emit(const struct backend *b, int old, int new, const char *reason,
 	struct timespec	 now;
 	struct tm	 tm;
 
-	if (opt_quiet)
+	if (opt_quiet || out_gone)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -117,11 +121,9 @@ emit(const struct backend *b, int old, int new, const char *reason,
 		    av, state_str(old), state_str(new), rv, ms);
 	}
 	if (fflush(out) == EOF) {
-		/* Nobody reads: stop as TERM would, the table is kept. */
-		if (!stopping)
-			log_warn("stdout");
-		opt_quiet = 1;
-		kill(getpid(), SIGTERM);
+		log_warnx("stdout: %s: no more lines are written; the checks go "
+		    "on", strerror(errno));
+		out_gone = 1;
 	}
 }
 
@@ -678,6 +680,9 @@ parse_check(int argc, char **argv)
 			errx(2, "bad http option '%s': status, body, host, "
 			    "method, tls, sni or verify", kv);
 	}
+	/* What cannot fit would be retried forever: refuse it now. */
+	if (probe_conf_check(errbuf, sizeof(errbuf)) == -1)
+		errx(2, "%s", errbuf);
 }
 
 static uint64_t

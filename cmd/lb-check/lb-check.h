@@ -132,6 +132,12 @@ void	lbc_release(struct backend *b);
 /* probe.c: tcp, http and tls probes on the loop. */
 void	probe_start(struct backend *b);
 void	probe_abort(struct backend *b);
+/*
+ * Whether an http check fits what a probe sends and reads: its request,
+ * with the longest address a table holds as Host, and body=.  Returns 0,
+ * or -1 with the reason, naming the option and the limit, in err.
+ */
+int	probe_conf_check(char *err, size_t errlen);
 /* Close the socket kept for b's next probe. */
 void	probe_forget(struct backend *b);
 const char *probe_errword(int error);

@@ -15,7 +15,10 @@
 #include "sock.h"
 #include "tlsctx.h"
 
-#define PROBE_BUFSZ	16384		/* of an http response: head and body */
+#define PROBE_BUFSZ	16384		/* of an http request, then its response */
+#define PROBE_HEADMIN	14		/* "HTTP/1.1 200\n\n": the shortest head */
+#define PROBE_REQ	"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lb-check\r\n" \
+			"Accept: */*\r\nConnection: close\r\n\r\n"
 #define PROBE_CONNECTED	0x100		/* to probe_io(): beside EVLOOP_* */
 #define PROBE_START	0x200		/* to probe_io(): from probe_start() */
 
@@ -245,13 +248,58 @@ http_request(struct backend *b)
 	if (host == NULL)
 		host = b->b_sa.a_ss.ss_family == AF_UNIX ? "localhost" :
 		    b->b_addr;
-	n = snprintf(b->b_buf, PROBE_BUFSZ, "%s %s HTTP/1.1\r\n"
-	    "Host: %s\r\nUser-Agent: lb-check\r\nAccept: */*\r\n"
-	    "Connection: close\r\n\r\n", conf.cc_method, conf.cc_path, host);
+	/* probe_conf_check() made sure that it fits. */
+	n = snprintf(b->b_buf, PROBE_BUFSZ, PROBE_REQ, conf.cc_method,
+	    conf.cc_path, host);
 	if (n < 0 || n >= PROBE_BUFSZ)
 		return (-1);
 	b->b_reqlen = (size_t)n;
 	b->b_off = 0;
+	return (0);
+}
+
+int
+probe_conf_check(char *err, size_t errlen)
+{
+	const char	*what = "path", *v = conf.cc_path;
+	size_t		 room, len;
+
+	if (conf.cc_kind != CK_HTTP)
+		return (0);
+	/*
+	 * The request goes out of one buffer of PROBE_BUFSZ; the Host is the
+	 * backend's address unless host= says, and the longest address a
+	 * table holds must fit too.
+	 */
+	room = PROBE_BUFSZ - 1 - (size_t)snprintf(NULL, 0, PROBE_REQ, "", "",
+	    "");
+	len = strlen(conf.cc_path) + strlen(conf.cc_method);
+	if (conf.cc_host != NULL)
+		len += strlen(conf.cc_host);
+	else
+		room -= TABLE_ADDR_MAX - 1;
+	if (strlen(conf.cc_method) > strlen(v))
+		what = "method", v = conf.cc_method;
+	if (conf.cc_host != NULL && strlen(conf.cc_host) > strlen(v))
+		what = "host", v = conf.cc_host;
+	if (len > room) {
+		snprintf(err, errlen, "bad %s '%.32s%s' (%zu bytes): %s take "
+		    "at most %zu bytes together, for the request to fit in %d%s",
+		    what, v, strlen(v) > 32 ? "..." : "", strlen(v),
+		    conf.cc_host ? "path, method and host" : "path and method",
+		    room, PROBE_BUFSZ, conf.cc_host ? "" :
+		    " with the longest address as its Host");
+		return (-1);
+	}
+	/* The body must be found in what one read of a response holds. */
+	if (conf.cc_body != NULL && (len = strlen(conf.cc_body)) >
+	    PROBE_BUFSZ - PROBE_HEADMIN) {
+		snprintf(err, errlen, "bad body '%.32s...' (%zu bytes): at most "
+		    "%d bytes, since a probe reads %d bytes of a response, head "
+		    "included", conf.cc_body, len, PROBE_BUFSZ - PROBE_HEADMIN,
+		    PROBE_BUFSZ);
+		return (-1);
+	}
 	return (0);
 }
 

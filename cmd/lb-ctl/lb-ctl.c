@@ -14,14 +14,37 @@
 static const char *tname;
 static char	 errbuf[512];
 static struct table *tbl;		/* the attached table, closed at exit */
+static int	 made;			/* this run made tbl, for a change... */
+static uint64_t	 made_gen;		/* ...not yet written, at this generation */
 
-/* On every exit, errors included: drop an unfinished change, detach. */
+/*
+ * On every exit, errors included: drop an unfinished change, detach,
+ * and remove a table this run made for a change that did not happen,
+ * so that a command that fails leaves nothing behind.  A table someone
+ * else wrote to meanwhile is theirs too, and stays.
+ */
 static void
 close_table(void)
 {
-	if (tbl != NULL)
-		table_close(tbl);	/* aborts a change left open */
+	int	 undo;
+
+	if (tbl == NULL)
+		return;
+	undo = made && table_generation(tbl) == made_gen;
+	table_close(tbl);		/* aborts a change left open */
 	tbl = NULL;
+	if (undo)
+		(void)table_destroy(tname, NULL, 0);
+	made = 0;
+}
+
+/* The change is written: a table this run made is kept. */
+static void
+commit(struct table *t)
+{
+	table_commit(t);
+	made = 0;
+	close_table();
 }
 
 static void __attribute__((noreturn))
@@ -35,7 +58,7 @@ usage(int status)
 	    "       lb-ctl [-t table] del name ...\n"
 	    "       lb-ctl [-t table] set name key=value ...\n"
 	    "       lb-ctl [-t table] enable | drain | maint name ...\n"
-	    "       lb-ctl [-t table] sync [file]\n"
+	    "       lb-ctl [-t table] sync [-e] [file]\n"
 	    "       lb-ctl [-t table] dump\n");
 	exit(status);
 }
@@ -48,6 +71,39 @@ open_table(int flags)
 	if ((t = table_open(tname, flags, 0, 0, errbuf, sizeof(errbuf))) ==
 	    NULL)
 		errx(1, "table %s: %s", tname, errbuf);
+	tbl = t;
+	return (t);
+}
+
+/*
+ * Attach to the table, or make it (256 slots, mode 0600) when it is
+ * missing, noting that this run made it.  Returns NULL when it is
+ * missing and fit backends would not fit a new one.
+ */
+static struct table *
+open_or_make(size_t fit)
+{
+	struct table	*t;
+	int		 tries;
+
+	for (tries = 0;; tries++) {
+		if ((t = table_open(tname, TABLE_RDWR, 0, 0, errbuf,
+		    sizeof(errbuf))) != NULL)
+			break;
+		if (errno != ENOENT || tries == 10)
+			errx(1, "table %s: %s", tname, errbuf);
+		if (fit > TABLE_CAP_DEFAULT)
+			return (NULL);
+		if ((t = table_open(tname, TABLE_RDWR | TABLE_CREATE |
+		    TABLE_EXCL, 0, 0, errbuf, sizeof(errbuf))) != NULL) {
+			made = 1;
+			made_gen = table_generation(t);
+			break;
+		}
+		/* Made by another writer since: attach to theirs. */
+		if (errno != EEXIST)
+			errx(1, "table %s: %s", tname, errbuf);
+	}
 	tbl = t;
 	return (t);
 }
@@ -113,6 +169,57 @@ cmd_destroy(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * A backend does not fit: say why, and how to make room.  want is the
+ * length of the list for sync, 0 for add.  t is the table, locked for
+ * the change, or NULL when it is missing and a new one would be too
+ * small.
+ */
+static void __attribute__((noreturn))
+full(struct table *t, const char *name, size_t want)
+{
+	uint32_t	 i, used = 0, cap;
+	size_t		 more;
+
+	cap = t != NULL ? table_capacity(t) : TABLE_CAP_DEFAULT;
+	if (t != NULL)
+		for (i = 0; i < table_hw(t); i++)
+			if (table_slot(t, i)->be_uid != 0)
+				used++;
+	if (t != NULL)
+		table_abort(t);
+	more = want ? want : (size_t)cap * 2;
+	if (more > TABLE_CAP_MAX)
+		more = TABLE_CAP_MAX;
+	if (want > TABLE_CAP_MAX)
+		errx(1, "table %s: full (%u slots): cannot add '%s': the list "
+		    "has %zu backends, more than a table holds (%u)", tname,
+		    cap, name, want, TABLE_CAP_MAX);
+	if (t == NULL)
+		errx(1, "table %s: full (%u slots): cannot add '%s': the list "
+		    "has %zu backends; make the table with lb-ctl -t %s "
+		    "create -n %zu (or more)", tname, cap, name, want, tname,
+		    more);
+	/* Room enough, but a slot is reused only once nobody counts it. */
+	if (want > 0 ? want <= cap : used < cap)
+		errx(1, "table %s: full (%u slots): cannot add '%s': the slots "
+		    "of removed backends still count open connections; try "
+		    "again when they have closed", tname, cap, name);
+	if (cap == TABLE_CAP_MAX)
+		errx(1, "table %s: full (%u slots): cannot add '%s'; no table "
+		    "holds more", tname, cap, name);
+	if (want > 0)
+		errx(1, "table %s: full (%u slots): cannot add '%s': the list "
+		    "has %zu backends; its slots are fixed when it is made: "
+		    "destroy it and make it again with lb-ctl -t %s create -n "
+		    "%zu (or more), or sync into a new table", tname, cap, name,
+		    want, tname, more);
+	errx(1, "table %s: full (%u slots): cannot add '%s'; its slots are "
+	    "fixed when it is made: destroy it and make it again with lb-ctl "
+	    "-t %s create -n %zu (or more), or add to a new table", tname, cap,
+	    name, tname, more);
+}
+
 static int
 cmd_add(int argc, char **argv)
 {
@@ -127,23 +234,19 @@ cmd_add(int argc, char **argv)
 	/* Look the name up before the lock: DNS may be slow. */
 	if (blist_resolve(&e, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
-	t = open_table(TABLE_RDWR | TABLE_CREATE);
+	t = open_or_make(1);
 	begin(t);
 	if (table_find(t, e.ble_name) != -1) {
 		table_abort(t);
 		errx(1, "table %s: a backend named '%s' exists", tname,
 		    e.ble_name);
 	}
-	if ((i = table_alloc(t)) == -1) {
-		table_abort(t);
-		errx(1, "table %s: full (%u slots): cannot add '%s'", tname,
-		    table_capacity(t), e.ble_name);
-	}
+	if ((i = table_alloc(t)) == -1)
+		full(t, e.ble_name, 0);
 	e.ble_set |= BLIST_NAME | BLIST_WEIGHT | BLIST_MAXCONN | BLIST_STATE |
 	    BLIST_BACKUP;
 	blist_apply(table_slot(t, (uint32_t)i), &e);
-	table_commit(t);
-	close_table();
+	commit(t);
 	return (0);
 }
 
@@ -242,29 +345,46 @@ cmd_sync(int argc, char **argv)
 	struct table	*t;
 	struct table_backend *be;
 	FILE		*fp = stdin;
-	const char	*path = "-";
+	const char	*path = "-", *src;
 	size_t		 n, k;
 	uint32_t	 i;
-	int		*idx, s;
+	int		 ch, s, empty_ok = 0;
 
-	if (argc > 2)
+	optind = 1;
+	while ((ch = getopt(argc, argv, "e")) != -1) {
+		switch (ch) {
+		case 'e':
+			empty_ok = 1;
+			break;
+		default:
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
 		usage(2);
-	if (argc == 2)
-		path = argv[1];
+	if (argc == 1)
+		path = argv[0];
+	src = strcmp(path, "-") != 0 ? path : "stdin";
 	if (strcmp(path, "-") != 0 && (fp = fopen(path, "r")) == NULL)
 		err(1, "%s", path);
 	if (blist_read(fp, &v, &n, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "%s: %s", strcmp(path, "-") ? path : "stdin", errbuf);
+		errx(1, "%s: %s", src, errbuf);
 	if (fp != stdin)
 		fclose(fp);
+	if (blist_empty_check(n, empty_ok, errbuf, sizeof(errbuf)) == -1)
+		errx(1, "%s: %s: refusing to empty table %s (sync -e empties "
+		    "it)", src, errbuf, tname);
 	for (k = 0; k < n; k++)
 		if (blist_resolve(&v[k], errbuf, sizeof(errbuf)) == -1)
-			errx(1, "%s: line %d: %s", strcmp(path, "-") ? path :
-			    "stdin", v[k].ble_line, errbuf);
-	if ((idx = calloc(n + 1, sizeof(*idx))) == NULL)
-		err(1, NULL);
-	t = open_table(TABLE_RDWR | TABLE_CREATE);
+			errx(1, "%s: line %d: %s", src, v[k].ble_line, errbuf);
+	/* A missing table is made only when the list fits it. */
+	if ((t = open_or_make(n)) == NULL)
+		full(NULL, v[TABLE_CAP_DEFAULT].ble_name, n);
 	begin(t);
+	if (n > table_capacity(t))
+		full(t, v[table_capacity(t)].ble_name, n);
 	/* Gone first, so that their slots may serve what is new. */
 	for (i = 0; i < table_hw(t); i++) {
 		be = table_slot(t, i);
@@ -281,17 +401,11 @@ cmd_sync(int argc, char **argv)
 		v[k].ble_set |= BLIST_NAME | BLIST_WEIGHT | BLIST_MAXCONN |
 		    BLIST_STATE | BLIST_BACKUP;
 		if ((s = table_find(t, v[k].ble_name)) == -1 &&
-		    (s = table_alloc(t)) == -1) {
-			table_abort(t);
-			errx(1, "table %s: full (%u slots): cannot add '%s'",
-			    tname, table_capacity(t), v[k].ble_name);
-		}
-		idx[k] = s;
+		    (s = table_alloc(t)) == -1)
+			full(t, v[k].ble_name, n);
 		blist_apply(table_slot(t, (uint32_t)s), &v[k]);
 	}
-	table_commit(t);
-	close_table();
-	free(idx);
+	commit(t);
 	free(v);
 	return (0);
 }

@@ -23,6 +23,8 @@
 #define HTTP_NHDR	64
 #define HTTP_TIMEOUT	10000		/* ms for a request, or a write's progress */
 #define HTTP_LINGER	2000		/* ms to drain a client after our close */
+#define HTTP_PAUSE	100		/* ms: out of descriptors, accept again after */
+#define HTTP_PAUSE_LOG	60000		/* ms: at most one line about it so often */
 
 struct conn {
 	int		 c_fd;
@@ -47,9 +49,15 @@ struct server {
 	size_t		 s_nrows;
 	int		 s_nconn;
 	struct evloop	*s_ev;
+	int		 s_lfd;			/* the listener */
+	int		 s_paused;		/* out of descriptors: s_pause armed */
+	uint64_t	 s_pause_log;		/* when we last said so, 0: never */
+	struct evtimer	 s_pause;
 };
 
 static struct server	 S;
+
+static void	http_accept(struct evloop *, int, int, void *);
 
 static const char *
 reason(int status)
@@ -68,6 +76,14 @@ reason(int status)
 }
 
 static void
+accept_again(struct evloop *ev, void *arg)
+{
+	(void)arg;
+	S.s_paused = 0;
+	http_accept(ev, S.s_lfd, EVLOOP_READ, NULL);
+}
+
+static void
 conn_close(struct conn *c)
 {
 	evtimer_cancel(S.s_ev, &c->c_timer);
@@ -76,6 +92,9 @@ conn_close(struct conn *c)
 	free(c->c_body);
 	free(c);
 	S.s_nconn--;
+	/* A descriptor came free: the clients waiting go first. */
+	if (S.s_paused)
+		evtimer_set(S.s_ev, &S.s_pause, 0, accept_again, NULL);
 }
 
 static void
@@ -370,9 +389,31 @@ http_accept(struct evloop *ev, int lfd, int what, void *arg)
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/*
+				 * Edge-triggered: the clients left in the
+				 * backlog bring no new event.  Look again
+				 * soon, or when a connection closes.
+				 */
+				if (S.s_pause_log == 0 || evloop_now(ev) -
+				    S.s_pause_log >= HTTP_PAUSE_LOG) {
+					log_warnx("accept: %s: waiting for a "
+					    "descriptor", strerror(errno));
+					S.s_pause_log = evloop_now(ev);
+				}
+				S.s_paused = 1;
+				evtimer_set(ev, &S.s_pause, HTTP_PAUSE,
+				    accept_again, NULL);
+				return;
+			}
 			if (errno != EAGAIN)
 				log_warn("accept");
 			return;
+		}
+		if (S.s_paused) {
+			evtimer_cancel(ev, &S.s_pause);
+			S.s_paused = 0;
 		}
 		if (S.s_nconn >= HTTP_MAXCONN ||
 		    (c = calloc(1, sizeof(*c))) == NULL) {
@@ -409,6 +450,7 @@ http_serve(const char *name, const char *spec, int print_addr)
 	S.s_have = 1;
 	if ((fd = sock_listen(&a, 128, e, sizeof(e))) == -1)
 		errx(1, "%s", e);
+	S.s_lfd = fd;
 	if ((S.s_ev = evloop_new()) == NULL ||
 	    sig_watch(S.s_ev, sigs, 2, sig_stop) == -1 ||
 	    evloop_add(S.s_ev, fd, EVLOOP_READ, http_accept, NULL) == -1)
