@@ -15,6 +15,7 @@
 
 #define ALOG_BUFSZ	65536
 #define ALOG_REPORT_MS	1000		/* drops said at most once a second */
+#define ALOG_EXIT_MS	2000		/* at exit, the most to wait for a reader */
 
 /*
  * A buffer is the worker's while aw_busy[i] is 0; the worker hands it
@@ -33,7 +34,7 @@ struct alog_w {
 struct alog {
 	int		 l_fd;
 	int		 l_pipe;		/* fd is a pipe or FIFO */
-	int		 l_dead;		/* the output failed: write no more */
+	_Atomic int	 l_dead;		/* the output failed: write no more */
 	size_t		 l_bufsz;
 	int		 l_n;
 	struct alog_w	*l_w;
@@ -42,6 +43,7 @@ struct alog {
 	pthread_cond_t	 l_cv;
 	int		 l_work;		/* a buffer was handed over */
 	int		 l_stop;
+	_Atomic int	 l_done;		/* the writer has ended */
 	uint64_t	 l_said;		/* drops already reported */
 	uint64_t	 l_said_at;
 };
@@ -107,6 +109,10 @@ out(struct alog *l, const char *p, size_t len)
 	}
 }
 
+/*
+ * From the main thread (or at the end): the writer may be blocked on a
+ * slow reader, which is when there is something to say.
+ */
 static void
 report(struct alog *l, int force)
 {
@@ -130,16 +136,8 @@ writer(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&l->l_mu);
-		while (!l->l_work && !l->l_stop) {
-			struct timespec	 ts;
-
-			/* Wake now and then to report drops. */
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&l->l_cv, &l->l_mu, &ts);
-			if (!l->l_work)
-				report(l, 0);
-		}
+		while (!l->l_work && !l->l_stop)
+			pthread_cond_wait(&l->l_cv, &l->l_mu);
 		l->l_work = 0;
 		stop = l->l_stop;
 		pthread_mutex_unlock(&l->l_mu);
@@ -159,10 +157,10 @@ writer(void *arg)
 				}
 			}
 		} while (any);
-		report(l, 0);
 		if (stop)
 			break;
 	}
+	atomic_store(&l->l_done, 1);
 	return (NULL);
 }
 
@@ -260,6 +258,12 @@ alog_flush(struct alog_w *w)
 	return (0);
 }
 
+void
+alog_tick(struct alog *l)
+{
+	report(l, 0);
+}
+
 uint64_t
 alog_dropped(struct alog *l)
 {
@@ -275,29 +279,42 @@ alog_dropped(struct alog *l)
 void
 alog_free(struct alog *l)
 {
-	int	 i, k;
+	uint64_t	 until;
+	int		 i, k, done;
 
 	if (l == NULL)
 		return;
-	/* The workers are done: what they hold goes out, in order. */
+	/*
+	 * The workers are done: what they hold goes out, in order, if the
+	 * reader takes it soon enough.  A reader that stopped reading must
+	 * not keep the process from exiting.
+	 */
+	until = now_ms() + ALOG_EXIT_MS;
 	for (i = 0; i < l->l_n; i++) {
 		struct alog_w *w = &l->l_w[i];
 
-		while (handoff(w) == -1) {
-			pthread_mutex_lock(&l->l_mu);
-			l->l_work = 1;
-			pthread_cond_signal(&l->l_cv);
-			pthread_mutex_unlock(&l->l_mu);
+		while (handoff(w) == -1 && now_ms() < until)
 			usleep(1000);
-		}
 	}
 	pthread_mutex_lock(&l->l_mu);
 	l->l_stop = 1;
 	l->l_work = 1;
 	pthread_cond_signal(&l->l_cv);
 	pthread_mutex_unlock(&l->l_mu);
-	pthread_join(l->l_thread, NULL);
+	for (;;) {
+		done = atomic_load(&l->l_done);
+		if (done || now_ms() >= until)
+			break;
+		usleep(1000);
+	}
 	report(l, 1);
+	if (!done) {
+		/* Stuck in a write: the exit takes the thread with it. */
+		log_warnx("access log: its reader takes nothing: the last "
+		    "lines are lost");
+		return;
+	}
+	pthread_join(l->l_thread, NULL);
 	for (i = 0; i < l->l_n; i++)
 		for (k = 0; k < 2; k++)
 			free(l->l_w[i].aw_buf[k]);

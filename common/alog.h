@@ -46,6 +46,13 @@ void	 alog_commit(struct alog_w *w, size_t len);
  */
 int	 alog_flush(struct alog_w *w);
 
+/*
+ * Once a second, from a thread that never waits on the output (the
+ * main thread): says on stderr how many lines were dropped since the
+ * last time, if any.
+ */
+void	 alog_tick(struct alog *l);
+
 /* Lines dropped so far, in every worker. */
 uint64_t alog_dropped(struct alog *l);
 

@@ -297,6 +297,46 @@ blist_apply(struct table_backend *be, const struct blist_entry *e)
 	}
 }
 
+int
+blist_load(struct table *t, struct blist_entry *v, size_t n, int sync,
+    char *const *prev, size_t nprev, size_t *at)
+{
+	struct table_backend *be;
+	size_t		 k, j;
+	uint32_t	 i;
+	int		 s;
+
+	for (i = 0; i < table_hw(t); i++) {
+		be = table_slot(t, i);
+		if (be->be_uid == 0)
+			continue;
+		for (k = 0; k < n; k++)
+			if (strcmp(be->be_name, v[k].ble_name) == 0)
+				break;
+		if (k < n)
+			continue;
+		for (j = 0; j < nprev; j++)
+			if (strcmp(be->be_name, prev[j]) == 0)
+				break;
+		if (sync || j < nprev)
+			table_free(t, i);
+	}
+	for (k = 0; k < n; k++) {
+		if ((s = table_find(t, v[k].ble_name)) != -1 &&
+		    v[k].ble_line == 0 && !sync)
+			continue;	/* there: the operator owns it now */
+		if (s == -1 && (s = table_alloc(t)) == -1) {
+			*at = k;
+			return (-1);
+		}
+		/* The list is the truth: a key it omits takes its default. */
+		v[k].ble_set |= BLIST_NAME | BLIST_WEIGHT | BLIST_MAXCONN |
+		    BLIST_STATE | BLIST_BACKUP;
+		blist_apply(table_slot(t, (uint32_t)s), &v[k]);
+	}
+	return (0);
+}
+
 char *
 blist_fmt(const struct table_backend *be, char *buf, size_t len)
 {

@@ -76,6 +76,21 @@ int	blist_empty_check(size_t n, int allow, char *err, size_t errlen);
  */
 void	blist_apply(struct table_backend *be, const struct blist_entry *e);
 
+/*
+ * Within a change begun with table_begin(), bring the backends v[0..n)
+ * into t.  With sync the table holds exactly those afterwards, each key
+ * a line omits at its default (what lb-ctl sync does).  Otherwise the
+ * missing ones are added, those read from a list (ble_line > 0) updated,
+ * and those given elsewhere left as the operator has them now; the
+ * names in prev[0..nprev) (the list's backends the last time) that are
+ * gone from v are removed.  Removals come first, so that their slots
+ * may serve what is new.  Returns 0, or -1 when the table is full, with
+ * the index of the backend that did not fit in *at (the change is left
+ * open for the caller to abort).
+ */
+int	blist_load(struct table *t, struct blist_entry *v, size_t n, int sync,
+	    char *const *prev, size_t nprev, size_t *at);
+
 /* Print be as one list line (no newline) into buf; returns buf. */
 char	*blist_fmt(const struct table_backend *be, char *buf, size_t len);
 

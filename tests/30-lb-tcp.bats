@@ -306,6 +306,13 @@ while True:
 	kill -HUP "$LBPID"
 	wait_for 5 grep -q HUP "$LBLOG.err"
 	[ "$(fetch)" = s2 ]
+	# and so does an emptied one: an inventory that was down, say
+	echo "# nothing" > "$BATS_TEST_TMPDIR/list"
+	kill -HUP "$LBPID"
+	wait_for 5 grep -q 'HUP: .*list: the list is empty: the table is left as it was' "$LBLOG.err"
+	[ "$(fetch)" = s2 ]
+	run -0 lb-ctl -t "$LBTABLE" dump
+	[ "${#lines[@]}" -eq 1 ]
 }
 
 @test "lb-tcp: -t adds missing backends and leaves the table behind" {

@@ -343,12 +343,10 @@ cmd_sync(int argc, char **argv)
 {
 	struct blist_entry *v = NULL;
 	struct table	*t;
-	struct table_backend *be;
 	FILE		*fp = stdin;
 	const char	*path = "-", *src;
 	size_t		 n, k;
-	uint32_t	 i;
-	int		 ch, s, empty_ok = 0;
+	int		 ch, empty_ok = 0;
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "e")) != -1) {
@@ -385,26 +383,8 @@ cmd_sync(int argc, char **argv)
 	begin(t);
 	if (n > table_capacity(t))
 		full(t, v[table_capacity(t)].ble_name, n);
-	/* Gone first, so that their slots may serve what is new. */
-	for (i = 0; i < table_hw(t); i++) {
-		be = table_slot(t, i);
-		if (be->be_uid == 0)
-			continue;
-		for (k = 0; k < n; k++)
-			if (strcmp(be->be_name, v[k].ble_name) == 0)
-				break;
-		if (k == n)
-			table_free(t, i);
-	}
-	for (k = 0; k < n; k++) {
-		/* The list is the truth: a key it omits takes its default. */
-		v[k].ble_set |= BLIST_NAME | BLIST_WEIGHT | BLIST_MAXCONN |
-		    BLIST_STATE | BLIST_BACKUP;
-		if ((s = table_find(t, v[k].ble_name)) == -1 &&
-		    (s = table_alloc(t)) == -1)
-			full(t, v[k].ble_name, n);
-		blist_apply(table_slot(t, (uint32_t)s), &v[k]);
-	}
+	if (blist_load(t, v, n, 1, NULL, 0, &k) == -1)
+		full(t, v[k].ble_name, n);
 	commit(t);
 	free(v);
 	return (0);

@@ -732,51 +732,25 @@ lbw_fini(struct worker *wk)
 
 /*
  * Bring the backends of the command line and the file (v[0..n)) into
- * the table: with sync, the table holds exactly those afterwards;
- * otherwise missing ones are added and those of the file updated.
- * prev[0..nprev) names the file's backends last time: those gone from
- * it are removed.  Returns 0 or -1 with err.
+ * the table (see blist_load(); an own table is synced), prev[0..nprev)
+ * naming the file's backends the last time.  Returns 0 or -1 with err.
  */
 static int
 table_load(struct table *t, struct blist_entry *v, size_t n, int sync,
     char **prev, size_t nprev, char *err, size_t errlen)
 {
-	struct table_backend *be;
-	size_t		 k, j;
-	uint32_t	 i;
-	int		 s;
+	size_t	 at;
 
 	if (table_begin(t, err, errlen) == -1)
 		return (-1);
-	for (i = 0; i < table_hw(t); i++) {
-		be = table_slot(t, i);
-		if (be->be_uid == 0)
-			continue;
-		for (k = 0; k < n; k++)
-			if (strcmp(be->be_name, v[k].ble_name) == 0)
-				break;
-		if (k < n)
-			continue;
-		for (j = 0; j < nprev; j++)
-			if (strcmp(be->be_name, prev[j]) == 0)
-				break;
-		if (sync || j < nprev)
-			table_free(t, i);
-	}
-	for (k = 0; k < n; k++) {
-		if ((s = table_find(t, v[k].ble_name)) != -1 &&
-		    v[k].ble_line == 0 && !sync)
-			continue;	/* there: the operator owns it now */
-		if (s == -1 && (s = table_alloc(t)) == -1) {
-			table_abort(t);
-			snprintf(err, errlen, "table %s: full (%u slots): "
-			    "cannot add '%s'", table_name(t),
-			    table_capacity(t), v[k].ble_name);
-			return (-1);
-		}
-		v[k].ble_set |= BLIST_NAME | BLIST_WEIGHT | BLIST_MAXCONN |
-		    BLIST_STATE | BLIST_BACKUP;
-		blist_apply(table_slot(t, (uint32_t)s), &v[k]);
+	if (blist_load(t, v, n, sync, prev, nprev, &at) == -1) {
+		table_abort(t);
+		snprintf(err, errlen, "table %s: full (%u slots): cannot add "
+		    "'%s': %s", table_name(t), table_capacity(t),
+		    v[at].ble_name, sync ? "give -t TABLE, a table made with "
+		    "lb-ctl create -n SLOTS" : "its slots are fixed when it is "
+		    "made: make it again with lb-ctl create -n SLOTS");
+		return (-1);
 	}
 	table_commit(t);
 	return (0);
@@ -849,6 +823,7 @@ on_tick(void *arg)
 {
 	(void)arg;
 	tableset_tick(cf.ts);
+	alog_tick(cf.log);
 }
 
 static void
@@ -862,11 +837,19 @@ on_hup(void *arg)
 		log_info("HUP: no -f file to read");
 		return;
 	}
-	/* A bad file leaves the table as it was. */
-	if (file_read(&cf.v, &n, ebuf, sizeof(ebuf)) == -1 ||
-	    table_load(tableset_table(cf.ts, 0), cf.v, n,
+	/* A bad file, or an emptied one, leaves the table as it was. */
+	if (file_read(&cf.v, &n, ebuf, sizeof(ebuf)) == -1)
+		goto bad;
+	if (blist_empty_check(n - cf.nargs, cf.nfnames == 0, ebuf,
+	    sizeof(ebuf)) == -1) {
+		log_warnx("HUP: %s: %s: the table is left as it was (lb-ctl "
+		    "empties it)", cf.file, ebuf);
+		return;
+	}
+	if (table_load(tableset_table(cf.ts, 0), cf.v, n,
 	    tableset_is_own(cf.ts, 0), cf.fnames, cf.nfnames, ebuf,
 	    sizeof(ebuf)) == -1) {
+ bad:
 		log_warnx("HUP: %s", ebuf);
 		return;
 	}
