@@ -180,7 +180,7 @@ lab_lb() {
 	shift 2
 	[ "$a" = self ] && a=$(lab_addr "$h")
 	f="$LAB_DIR/$h/lb.$a"
-	lab_bg "$h" lb-tcp -1 -a maglev -t web -w 1 \
+	lab_bg "$h" lb-tcp -1 -a maglev -t web -w 1 -g 1s \
 	    -l "$a:$LAB_PORT" "$@" > "$f" 2> "$f.err"
 	eval "LAB_PIDS_$h+=($LAB_PID)"
 	lab_wait 5 test -s "$f"
@@ -280,6 +280,7 @@ lab_nexthop_failed() {
 # so that it sends nothing more, not even a last advert
 lab_kill() {
 	local h=$1 p v pids
+	LAB_DEAD="${LAB_DEAD:-} $h"
 	ip -n "$LAB-router" link set "$h" down
 	eval "pids=(\${LAB_PIDS_$h[@]})"
 	v=$(lab_vrrp_child "$h")
@@ -300,6 +301,33 @@ lab_vrrp_child() {
 	[ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ] &&
 	    echo "$p"
 	return 0
+}
+
+# lab_stop_balancers: TERM lb-tcp, lb-check and keepalived on every
+# balancer that did not die by lab_kill; each must still have been
+# running, and must exit 0.  Says which did not, and returns 1.
+lab_stop_balancers() {
+	local k p rc=0 st pids
+	for k in $(seq "$LAB_N"); do
+		case " ${LAB_DEAD:-} " in *" b$k "*) continue ;; esac
+		eval "pids=(\${LAB_PIDS_b$k[@]})"
+		for p in "${pids[@]}"; do
+			if ! kill -0 "$p" 2>/dev/null; then
+				echo "nslab: b$k: pid $p died" >&2
+				rc=1
+			fi
+			kill -TERM "$p" 2>/dev/null || true
+		done
+		for p in "${pids[@]}"; do
+			st=0
+			wait "$p" || st=$?
+			if [ "$st" -ne 0 ]; then
+				echo "nslab: b$k: pid $p exited $st" >&2
+				rc=1
+			fi
+		done
+	done
+	return "$rc"
 }
 
 # lab_down: stop what the lab started, by pid, and remove its
