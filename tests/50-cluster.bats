@@ -15,9 +15,15 @@ setup_file() {
 	ip netns del "$ns"
 }
 
+# After each test every balancer's processes that were not killed on
+# purpose are still running, and stop cleanly (exit 0: no sanitizer
+# report either).
 teardown() {
+	local rc=0
+	[ -z "${LAB:-}" ] || lab_stop_balancers || rc=1
 	lab_down
 	lb_teardown
+	return "$rc"
 }
 
 # say TEXT: a figure, as a TAP comment in the suite's output
@@ -204,6 +210,8 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 	sed '/^held$/q' "$h" | grep ':' | sed 's/:[0-9]* / /' | sort > "$LAB_DIR/before"
 	map "$LAB_ANYCAST" 198.18.1.0 90 | sort > "$LAB_DIR/after"
 	cmp "$LAB_DIR/before" "$LAB_DIR/after"
+	kill -TERM "$hold"
+	wait "$hold"
 }
 
 @test "cluster: each host's lb-check marks a dead backend down; the map stays the same on every host" {
@@ -229,4 +237,195 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 	    awk '$2 != $4 && $2 != "s2"' | wc -l)
 	say "health: s2 of 3 down on every host: $others of 200 other clients moved"
 	[ "$others" -le 2 ]
+}
+
+# The example commands of lb-cluster(7) (EXAMPLES: "$ " lines, with
+# the lines that continue them) and of the README's "Past one machine",
+# one a line.
+join_cmds() {
+	awk 'function flush() { if (cmd != "") print cmd; cmd = "" }
+	    { sub(/^ +/, "") }
+	    /^\$ / { flush(); cmd = substr($0, 3); next }
+	    cmd != "" && cmd ~ /[|\\]$/ && $0 != "" {
+		sub(/ *\\$/, "", cmd); cmd = cmd " " $0; next }
+	    { flush() }
+	    END { flush() }'
+}
+man_examples() {
+	mandoc -Tascii "$BATS_TEST_DIRNAME/../man/lb-cluster.7" |
+	    sed 's/.\x08//g' | awk '/^[A-Z]/ { on = /^EXAMPLES/ } on' |
+	    join_cmds
+}
+readme_examples() {
+	awk '/^## / { on = /^## Past one machine/ }
+	    on && /^```sh$/ { code = 1; next } code && /^```$/ { code = 0 }
+	    code && /^[^# ]/ { print "$ " $0; next } code' \
+	    "$BATS_TEST_DIRNAME/../README.md" |
+	    sed 's/ *# .*//' | join_cmds
+}
+# the keepalived.conf of lb-cluster(7)
+man_keepalived() {
+	awk '/^global_defs \{/ { on = 1 } on && /^\.Ed/ { exit } on' \
+	    "$BATS_TEST_DIRNAME/../man/lb-cluster.7"
+}
+
+# ex TEXT: the one example command holding TEXT (^TEXT: starting
+# with it), marked as run
+ex() {
+	local c
+	c=$(awk -v t="${1#^}" -v a="${1%%[!^]*}" '
+	    a ? index($0, t) == 1 : index($0, t)' "$EX")
+	[ -n "$c" ] && [ "$(wc -l <<< "$c")" -eq 1 ] ||
+	    { echo "not one example holds: $1" >&2; return 1; }
+	printf '%s\n' "$c" | tee -a "$EX.ran"
+}
+# on_all CMD: CMD on every balancer, in its folder (the example's cwd)
+on_all() {
+	local k
+	for k in 1 2 3; do
+		lab_in "b$k" env ETCDCTL_ENDPOINTS="http://$LAB_LAN.1:2379" \
+		    sh -c "cd '$LAB_DIR/b$k' && $1"
+	done
+}
+# bg_all CMD: CMD without its "&", started on every balancer
+bg_all() {
+	local k c=${1% &}
+	for k in 1 2 3; do
+		lab_bg "b$k" env ETCDCTL_ENDPOINTS="http://$LAB_LAN.1:2379" \
+		    sh -c "cd '$LAB_DIR/b$k' && exec $c" \
+		    > "$LAB_DIR/b$k/ex.$RANDOM" 2>&1
+	done
+}
+# dumps_agree: every balancer's table dumps the same; the dump in DUMP
+dumps_agree() {
+	local k
+	for k in 1 2 3; do
+		lab_in "b$k" lb-ctl -t web dump > "$LAB_DIR/dump.b$k"
+	done
+	cmp -s "$LAB_DIR/dump.b1" "$LAB_DIR/dump.b2" &&
+	    cmp -s "$LAB_DIR/dump.b1" "$LAB_DIR/dump.b3" &&
+	    DUMP=$(cat "$LAB_DIR/dump.b1")
+}
+
+@test "lb-cluster(7), README: the examples run on every host of a lab" {
+	EX=$BATS_TEST_TMPDIR/examples
+	man_examples > "$EX"
+	[ "$(wc -l < "$EX")" -eq 15 ]
+	# the configuration shown is the one the lab runs
+	diff <(man_keepalived) <(lab_keepalived_conf b1 190 | grep -v '^#')
+	lab_up 3 3
+	lab_backends
+	for k in 1 2 3; do
+		lab_list > "$LAB_DIR/b$k/web.list"
+		man_keepalived | sed -e "s/router_id b1/router_id b$k/" \
+		    -e "s/priority 190/priority $((200 - 10 * k))/" \
+		    > "$LAB_DIR/b$k/keepalived.conf"
+	done
+	# VRRP
+	on_all "$(ex 'lb-ctl -t web sync web.list')"
+	dumps_agree
+	bg_all "$(ex 'lb-check -t web tcp &')"
+	bg_all "$(ex "-l $LAB_VIP:80 &")"
+	bg_all "$(ex 'keepalived -n -P')"
+	wait_for 10 lab_master_is b1
+	run -0 lab_in client tcli -n 2 "$LAB_VIP:80"
+	[[ "${lines[0]}" == s[123] ]]
+	# ECMP
+	on_all "$(ex "ip addr add $LAB_ANYCAST/32 dev lo")"
+	bg_all "$(ex "-l $LAB_ANYCAST:80 &")"
+	lab_in router sh -c "$(ex 'fib_multipath_hash_policy=1')"
+	lab_in router sh -c "$(ex 'fib_multipath_use_neigh=1')"
+	lab_in router sh -c "$(ex "ip route add $LAB_ANYCAST/32")"
+	[ "$(ip -n "$LAB-router" route show "$LAB_ANYCAST" | grep -c nexthop)" -eq 3 ]
+	run -0 lab_in client tcli -n 2 "$LAB_ANYCAST:80"
+	[[ "${lines[0]}" == s[123] ]]
+	# a list in git: a change committed elsewhere reaches every host
+	git init -q --bare "$LAB_DIR/origin.git"
+	git clone -q "$LAB_DIR/origin.git" "$LAB_DIR/edit" 2> /dev/null
+	lab_list > "$LAB_DIR/edit/web.list"
+	g() { git -C "$LAB_DIR/edit" -c user.name=t -c user.email=t@example.com "$@"; }
+	g add web.list
+	g commit -q -m list
+	g push -q origin HEAD
+	for k in 1 2 3; do
+		git clone -q "$LAB_DIR/origin.git" "$LAB_DIR/b$k/lb"
+	done
+	lab_list s3 > "$LAB_DIR/edit/web.list"
+	g commit -q -am "s3 leaves"
+	g push -q origin HEAD
+	on_all "$(ex 'git -C lb pull -q')"
+	dumps_agree
+	[[ "$DUMP" == *name=s2* ]]
+	[[ "$DUMP" != *name=s3* ]]
+	# DNS SRV, from a dnsmasq of the lab's own on the router
+	lab_bg router dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
+	    --bind-interfaces --listen-address="$LAB_LAN.1" --user=root \
+	    --pid-file="$LAB_DIR/router/dnsmasq.pid" \
+	    --srv-host=_http._tcp.web.example,s1.web.example,8080,0,10 \
+	    --srv-host=_http._tcp.web.example,s2.web.example,8080,0,20 \
+	    --host-record=s1.web.example,"$(lab_addr s1)" \
+	    --host-record=s2.web.example,"$(lab_addr s2)" \
+	    2> "$LAB_DIR/router/dnsmasq.log"
+	echo "nameserver $LAB_LAN.1" > "$LAB_DIR/resolv.conf"
+	wait_for 5 lab_in b1 dig +short +time=1 +tries=1 s1.web.example
+	on_all "$(ex 'dig +short SRV _http._tcp.web.example')"
+	dumps_agree
+	[ "$DUMP" = "$(printf '%s\n' \
+	    "s1.web.example:8080 name=s1.web.example weight=10 maxconn=0 state=enabled" \
+	    "s2.web.example:8080 name=s2.web.example weight=20 maxconn=0 state=enabled")" ]
+	# etcd, one of the lab's own on the router
+	lab_bg router etcd --data-dir "$LAB_DIR/router/etcd" \
+	    --listen-client-urls "http://$LAB_LAN.1:2379" \
+	    --advertise-client-urls "http://$LAB_LAN.1:2379" \
+	    --listen-peer-urls http://127.0.0.1:2380 \
+	    --initial-advertise-peer-urls http://127.0.0.1:2380 \
+	    --initial-cluster default=http://127.0.0.1:2380 \
+	    > "$LAB_DIR/router/etcd.log" 2>&1
+	etcd_up() { on_all "etcdctl endpoint health" > /dev/null 2>&1; }
+	wait_for 20 etcd_up
+	on_all "$(ex 'etcdctl put /lb/web/s1')" > /dev/null
+	on_all "$(ex '^etcdctl get --prefix')"
+	dumps_agree
+	[ "$DUMP" = "192.0.2.101:8080 name=s1 weight=1 maxconn=0 state=enabled" ]
+	bg_all "$(ex 'etcdctl watch --prefix /lb/web/ --')"
+	# a key added: every host's watch syncs its table.  A watch sees
+	# only what changes once it is set up, and nothing says when that
+	# is: until every host has it, the key is written anew (its weight
+	# changed) on each try.
+	w=0
+	has_s2() {
+		dumps_agree && [[ "$DUMP" == *name=s2* ]] && return 0
+		w=$((w + 1))
+		lab_in b1 env ETCDCTL_ENDPOINTS="http://$LAB_LAN.1:2379" \
+		    etcdctl put /lb/web/s2 "$(lab_addr s2):8080 name=s2 weight=$w" \
+		    > /dev/null
+		return 1
+	}
+	wait_for 10 has_s2
+	# the demo's own test runs make demo-cluster's script
+	ex 'make demo-cluster' > /dev/null
+	grep -q 'tools/cluster.sh' "$BATS_TEST_DIRNAME/../Makefile"
+	# every example of the page ran; the README's are among them
+	[ "$(sort -u "$EX.ran" | wc -l)" -eq "$(wc -l < "$EX")" ]
+	readme_examples > "$EX.readme"
+	[ "$(wc -l < "$EX.readme")" -eq 7 ]
+	while IFS= read -r c; do
+		grep -qxF -- "$c" "$EX" || { echo "README: not run: $c"; false; }
+	done < "$EX.readme"
+}
+
+@test "cluster: make demo-cluster's script runs whole and shows a failover" {
+	run -0 timeout 120 bash "$BATS_TEST_DIRNAME/../tools/cluster.sh"
+	[[ "$output" == *"master: b1"* ]]
+	[[ "$output" == *"master now: b2"* ]]
+	[[ "$output" != *"(failed)"* ]]
+	grep -Eq '^    300 connections, [0-9]+ failed, started over [0-9]+ ms$' <<< "$output"
+	grep -Eq '^    [0-9]+ served, all by s[1-4]$' <<< "$output"
+	grep -Eq 'of 1000 clients ([0-9]+) moved: \1 were on s4, 0 others' <<< "$output"
+	[[ "$output" == *"router: 192.0.2.11 dev br0 FAILED"* ]]
+	[ "$(grep -c $'\ts1\t.*\tUP\tDOWN\t' <<< "$output")" -eq 2 ]
+	# and it left none of its namespaces behind
+	lab=$(sed -n 's/^    namespaces \(lb[0-9x]*\)-\*: b1 b2 b3 client router s1 s2 s3 s4$/\1/p' <<< "$output")
+	[ -n "$lab" ]
+	run ! bash -c "ip netns list | grep -q '^$lab-'"
 }
