@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # 50-cluster: lb on several hosts.  Each test builds its own lab of
 # network namespaces (tools/nslab.bash: a client, a router, balancers,
-# backends on a private test subnet) and teardown removes it, whatever
-# happened.  Figures measured are printed as TAP comments ("# ...").
+# backends on a private test subnet; its files in the test's own folder)
+# and teardown removes it, whatever happened.  Figures measured are
+# printed as TAP comments ("# ...").
 
 load helpers/lib
 load ../tools/nslab
@@ -38,7 +39,7 @@ probed_twice() { [ "$(grep -c '^probed$' "$1")" -eq 2 ]; }
 map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 
 @test "cluster: lb-ctl sync of one list on every host gives identical dumps" {
-	lab_up 3 0
+	lab_up 3 0 "$BATS_TEST_TMPDIR/lab"
 	cat > "$LAB_DIR/web.list" <<-'EOF'
 	# the web tier, as kept in version control
 	192.0.2.101:8080 name=s1 weight=2
@@ -75,7 +76,7 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 }
 
 @test "cluster: lb-tcp listens on an address before its host holds it" {
-	lab_up 1 1
+	lab_up 1 1 "$BATS_TEST_TMPDIR/lab"
 	lab_backends
 	lab_list > "$LAB_DIR/web.list"
 	lab_sync "$LAB_DIR/web.list"
@@ -90,7 +91,7 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 }
 
 @test "cluster: VRRP: the virtual address moves within about a second when the master dies" {
-	lab_up 3 3
+	lab_up 3 3 "$BATS_TEST_TMPDIR/lab"
 	lab_backends
 	lab_list > "$LAB_DIR/web.list"
 	lab_sync "$LAB_DIR/web.list"
@@ -125,7 +126,7 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 }
 
 @test "cluster: Maglev: 1,000 clients map to the same backend through every balancer; removing 1 of 5 backends moves a fifth" {
-	lab_up 3 5
+	lab_up 3 5 "$BATS_TEST_TMPDIR/lab"
 	lab_backends
 	lab_list > "$LAB_DIR/web.list"
 	lab_sync "$LAB_DIR/web.list"
@@ -166,7 +167,7 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 }
 
 @test "cluster: ECMP: 3 balancers share connections; one dies, only its connections fail, new ones land on the same backends" {
-	lab_up 3 4
+	lab_up 3 4 "$BATS_TEST_TMPDIR/lab"
 	lab_backends
 	lab_list > "$LAB_DIR/web.list"
 	lab_sync "$LAB_DIR/web.list"
@@ -215,7 +216,7 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 }
 
 @test "cluster: each host's lb-check marks a dead backend down; the map stays the same on every host" {
-	lab_up 3 3
+	lab_up 3 3 "$BATS_TEST_TMPDIR/lab"
 	lab_backends
 	lab_list > "$LAB_DIR/web.list"
 	lab_sync "$LAB_DIR/web.list"
@@ -313,7 +314,7 @@ dumps_agree() {
 	[ "$(wc -l < "$EX")" -eq 15 ]
 	# the configuration shown is the one the lab runs
 	diff <(man_keepalived) <(lab_keepalived_conf b1 190 | grep -v '^#')
-	lab_up 3 3
+	lab_up 3 3 "$BATS_TEST_TMPDIR/lab"
 	lab_backends
 	for k in 1 2 3; do
 		lab_list > "$LAB_DIR/b$k/web.list"

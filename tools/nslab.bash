@@ -39,6 +39,7 @@ lab_up() {
 	LAB_OWNDIR=
 	if [ -n "${3:-}" ]; then
 		LAB_DIR=$3
+		mkdir -p "$LAB_DIR"
 	else
 		LAB_DIR=$(mktemp -d)
 		LAB_OWNDIR=$LAB_DIR
