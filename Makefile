@@ -4,6 +4,7 @@
 #   make check           install what is missing, build, run every suite
 #   make check SANITIZE=1  the same, built with ASan and UBSan into build/san/
 #   make demo            install what is missing, build, run the main job
+#   make demo-cluster    the same for lb on several hosts (root: namespaces)
 #   make install         PREFIX=/usr/local DESTDIR=
 
 PREFIX	?= /usr/local
@@ -81,16 +82,21 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@LB_BIN=$(abspath $(BIN)) bash tools/demo.sh
 
+demo-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@LB_BIN=$(abspath $(BIN)) bash tools/cluster.sh
+
 install: $(PROG_BINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(PROG_BINS) $(DESTDIR)$(BINDIR)
 	for m in $(MANPAGES); do \
-		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s || exit 1; \
 	done
 
 clean:
 	rm -rf bin obj build
 
-.PHONY: all deps check lint-man demo install clean
+.PHONY: all deps check lint-man demo demo-cluster install clean
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -54,6 +54,20 @@ sock_listen(const struct addr *a, int backlog, char *err, size_t errlen)
 			    strerror(errno));
 			goto fail;
 		}
+		/*
+		 * Bind even to an address this host does not hold yet: a
+		 * virtual address that keepalived brings up on whichever
+		 * host is master.  The listener takes connections once the
+		 * address arrives, with no restart and no system-wide
+		 * ip_nonlocal_bind sysctl.
+		 */
+		if (setsockopt(fd, fam == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		    fam == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &on,
+		    sizeof(on)) == -1) {
+			snprintf(err, errlen, "%s: setsockopt: %s", as,
+			    strerror(errno));
+			goto fail;
+		}
 	}
 	if (bind(fd, (const struct sockaddr *)&a->a_ss, a->a_len) == -1) {
 		snprintf(err, errlen, "%s: %s", as, errno == EADDRINUSE ?

@@ -8,11 +8,12 @@ load helpers/lib
 	[ -z "$output" ]
 }
 
-@test "man pages: every program has one, and lb-table(5) exists" {
+@test "man pages: every program has one, and lb-table(5), lb-cluster(7) exist" {
 	for p in $(ls "$LB_BIN" | grep '^lb-'); do
 		[ -f "man/$p.1" ] || { echo "no man/$p.1"; false; }
 	done
 	[ -f man/lb-table.5 ]
+	[ -f man/lb-cluster.7 ]
 }
 
 @test "man pages: each page's SYNOPSIS names the flags its usage() does" {
@@ -37,4 +38,5 @@ load helpers/lib
 	[ -x "$BATS_TEST_TMPDIR/root/usr/bin/lb-stat" ]
 	[ -f "$BATS_TEST_TMPDIR/root/usr/share/man/man1/lb-ctl.1" ]
 	[ -f "$BATS_TEST_TMPDIR/root/usr/share/man/man5/lb-table.5" ]
+	[ -f "$BATS_TEST_TMPDIR/root/usr/share/man/man7/lb-cluster.7" ]
 }
