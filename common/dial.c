@@ -250,6 +250,13 @@ dial_try(struct dial *d)
 		d->d_state = D_CONNECTING;
 		d->d_picked = 1;
 		d->d_attempts++;
+		d->d_reused = 0;
+		if (d->d_reuse != NULL && d->d_reuse(d)) {
+			d->d_reused = 1;
+			d->d_state = D_DONE;
+			d->d_done(d, DIAL_OK);
+			return;
+		}
 		if ((fd = sock_connect(&d->d_pick.bp_addr, &pending)) == -1) {
 			log_info("%s: connect: %s", d->d_pick.bp_name,
 			    strerror(errno));
@@ -291,6 +298,7 @@ dial_start(struct dial *d, struct dial_queue *q, const void *key,
 	d->d_picked = 0;
 	d->d_attempts = 0;
 	d->d_seen = d->d_known = 0;
+	d->d_reused = 0;
 	d->d_hash = balance_hash(key, keylen);
 	d->d_tried.bt_n = 0;
 	d->d_pick.bp_name[0] = '\0';
@@ -299,11 +307,21 @@ dial_start(struct dial *d, struct dial_queue *q, const void *key,
 }
 
 void
-dial_again(struct dial *d)
+dial_again(struct dial *d, int failed)
 {
+	struct dial_queue *q = d->d_q;
+
+	if (d->d_state == D_CONNECTING && d->d_fd != -1) {
+		evloop_forget(q->dq_ev, d->d_fd);
+		close(d->d_fd);
+	}
 	d->d_fd = -1;
-	if (d->d_picked)
-		unpick_failed(d);
+	if (d->d_picked) {
+		if (failed)
+			unpick_failed(d);
+		else
+			dial_release(d);
+	}
 	d->d_state = D_IDLE;
 	dial_try(d);
 }

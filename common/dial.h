@@ -58,7 +58,15 @@ struct dial {
 	struct dial_queue *d_q;
 	struct dial	*d_next, *d_prev;	/* in the queue */
 	void		(*d_done)(struct dial *d, int result);
+	/*
+	 * Optional: called after each pick, before a connect; returns 1
+	 * when the owner has an idle connection to d_pick's backend (a
+	 * pool), so that the dial ends with DIAL_OK, d_reused set and no
+	 * socket of its own (d_fd -1).
+	 */
+	int		(*d_reuse)(struct dial *d);
 	void		*d_arg;			/* the owner's */
+	int		 d_reused;
 	int		 d_state;
 	int		 d_fd;
 	int		 d_picked;		/* d_pick is counted in the table */
@@ -88,12 +96,13 @@ void	dial_start(struct dial *d, struct dial_queue *q, const void *key,
 	    size_t keylen, void (*done)(struct dial *, int));
 
 /*
- * After DIAL_OK, the connection broke before the backend said a word
- * (a pooled connection closed under us, say): count a failure and dial
- * the next backend, as after a refused connect.  The owner has closed
- * d_fd.  done is called again.
+ * After DIAL_OK, the connection broke before the backend said a word:
+ * dial again, another backend first, as after a refused connect (with
+ * failed, counted against the backend; a pooled connection that the
+ * backend had closed while idle is not its failure).  The owner has
+ * closed its connection.  done is called again.
  */
-void	dial_again(struct dial *d);
+void	dial_again(struct dial *d, int failed);
 
 /* Stop d wherever it is: nothing more is called; its pick is let go. */
 void	dial_cancel(struct dial *d);

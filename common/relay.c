@@ -82,6 +82,24 @@ pipe_put(struct relay_ctx *ctx, struct relay_dir *h)
 	h->rd_pending = 0;
 }
 
+int
+relay_pipe_get(struct relay_ctx *ctx, int p[2])
+{
+	return (pipe_get(ctx, p));
+}
+
+void
+relay_pipe_put(struct relay_ctx *ctx, int p[2])
+{
+	struct relay_dir h;
+
+	memset(&h, 0, sizeof(h));
+	h.rd_pipe[0] = p[0];
+	h.rd_pipe[1] = p[1];
+	pipe_put(ctx, &h);
+	p[0] = p[1] = -1;
+}
+
 void
 relay_start(struct relay *r, struct relay_ctx *ctx, int cfd, int sfd)
 {

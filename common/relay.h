@@ -75,6 +75,14 @@ int	relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool);
 void	relay_ctx_free(struct relay_ctx *ctx);
 
 /*
+ * A pipe from the context's pool (or a new one, as large as allowed),
+ * for a caller that splices on its own: 0, or -1 (errno).  Give it back
+ * empty with relay_pipe_put(), which keeps it for the next or closes it.
+ */
+int	relay_pipe_get(struct relay_ctx *ctx, int p[2]);
+void	relay_pipe_put(struct relay_ctx *ctx, int p[2]);
+
+/*
  * Start relaying between cfd (side 0) and sfd (side 1).  Both are taken
  * as readable and writable until they say EAGAIN.  Call relay_io() at
  * once (with what 0) to move what is already there.

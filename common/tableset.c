@@ -10,6 +10,7 @@
 #include "tableset.h"
 
 #define OWN_TRIES	9		/* NAME, NAME.2 ... NAME.9 */
+#define TS_MAX		256		/* tables a set may hold */
 
 /* A handle, current or retired, and the workers that hold it. */
 struct ts_handle {
@@ -28,8 +29,8 @@ struct ts_entry {
 
 struct tableset {
 	mode_t		 ts_mode;
-	struct ts_entry	*ts_e;
-	size_t		 ts_n;
+	struct ts_entry	*ts_e;		/* TS_MAX, never moved: workers read it */
+	_Atomic size_t	 ts_n;
 	_Atomic uint64_t ts_version;
 	pthread_mutex_t	 ts_mu;			/* the handles and their refs */
 	struct ts_handle *ts_h;
@@ -65,6 +66,10 @@ tableset_new(mode_t mode)
 
 	if ((ts = calloc(1, sizeof(*ts))) == NULL)
 		return (NULL);
+	if ((ts->ts_e = calloc(TS_MAX, sizeof(*ts->ts_e))) == NULL) {
+		free(ts);
+		return (NULL);
+	}
 	ts->ts_mode = mode;
 	pthread_mutex_init(&ts->ts_mu, NULL);
 	return (ts);
@@ -90,22 +95,25 @@ entry_add(struct tableset *ts, const char *name, struct table *t, int own,
     char *err, size_t errlen)
 {
 	struct ts_entry	*ne;
+	size_t		 n = atomic_load(&ts->ts_n);
 
-	if ((ne = reallocarray(ts->ts_e, ts->ts_n + 1, sizeof(*ne))) == NULL)
-		goto fail;
-	ts->ts_e = ne;
-	memset(&ne[ts->ts_n], 0, sizeof(*ne));
-	if ((ne[ts->ts_n].e_name = strdup(name)) == NULL ||
-	    handle_new(ts, t) == -1) {
-		free(ne[ts->ts_n].e_name);
-		goto fail;
+	if (n == TS_MAX) {
+		snprintf(err, errlen, "table %s: more than %d tables", name,
+		    TS_MAX);
+		return (-1);
 	}
-	ne[ts->ts_n].e_own = own;
-	atomic_store(&ne[ts->ts_n].e_cur, t);
-	return ((int)ts->ts_n++);
- fail:
-	snprintf(err, errlen, "%s", strerror(errno));
-	return (-1);
+	ne = &ts->ts_e[n];
+	memset(ne, 0, sizeof(*ne));
+	if ((ne->e_name = strdup(name)) == NULL || handle_new(ts, t) == -1) {
+		free(ne->e_name);
+		snprintf(err, errlen, "%s", strerror(errno));
+		return (-1);
+	}
+	ne->e_own = own;
+	atomic_store(&ne->e_cur, t);
+	/* Whole before it is counted: a worker may look at once. */
+	atomic_store_explicit(&ts->ts_n, n + 1, memory_order_release);
+	return ((int)n);
 }
 
 int
@@ -238,7 +246,7 @@ tableset_own(struct tableset *ts, const char *prefix, const char *spec,
 size_t
 tableset_count(const struct tableset *ts)
 {
-	return (ts->ts_n);
+	return (atomic_load_explicit(&ts->ts_n, memory_order_acquire));
 }
 
 const char *
@@ -384,7 +392,7 @@ tableset_free(struct tableset *ts)
 		table_close(h->h_t);
 		free(h);
 	}
-	for (i = 0; i < ts->ts_n; i++)
+	for (i = 0; i < tableset_count(ts); i++)
 		free(ts->ts_e[i].e_name);
 	free(ts->ts_e);
 	pthread_mutex_destroy(&ts->ts_mu);

@@ -38,7 +38,12 @@ struct tableset;
  */
 struct tableset	*tableset_new(mode_t mode);
 
-/* Attach to name (made when missing).  Returns its index, or -1 and err. */
+/*
+ * Attach to name (made when missing).  Returns its index, or -1 and
+ * err.  The main thread may add tables while workers run (a rule file
+ * read again): a worker sees them once tableset_count() counts them.
+ * At most 256.
+ */
 int	tableset_add(struct tableset *ts, const char *name, char *err,
 	    size_t errlen);
 

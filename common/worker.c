@@ -48,7 +48,7 @@ static struct {
 	int		 ok;			/* worker_listen() succeeded */
 } W;
 
-/* The descriptor budget, in connections, shared by every worker. */
+/* The descriptor budget, in descriptors, shared by every worker. */
 static _Atomic long	 budget_left;
 static long		 budget_max, budget_base;
 static long		 budget_limit;
@@ -159,13 +159,29 @@ worker_stopping(const struct worker *w)
 long
 worker_conns(void)
 {
-	return (budget_max - atomic_load(&budget_left));
+	return ((budget_max - atomic_load(&budget_left)) / W.c->wc_fds);
 }
 
 long
 worker_conns_max(void)
 {
-	return (budget_max);
+	return (budget_max / W.c->wc_fds);
+}
+
+int
+worker_fds_take(int n)
+{
+	if (atomic_fetch_sub(&budget_left, n) < n) {
+		atomic_fetch_add(&budget_left, n);
+		return (-1);
+	}
+	return (0);
+}
+
+void
+worker_fds_give(int n)
+{
+	atomic_fetch_add(&budget_left, n);
 }
 
 /* Descriptors open now: the base every connection comes on top of. */
@@ -185,13 +201,13 @@ fds_open(void)
 	return (n);
 }
 
-/* Connections the open-files limit allows, from the limit in force. */
+/* Descriptors the open-files limit leaves for connections. */
 static long
 budget_of(long limit)
 {
 	long	 n;
 
-	n = (limit - budget_base - W.c->wc_fds_spare) / W.c->wc_fds;
+	n = limit - budget_base - W.c->wc_fds_spare;
 	return (n > 0 ? n : 0);
 }
 
@@ -209,7 +225,8 @@ budget_follow(void)
 		return;
 	m = budget_of(limit);
 	atomic_fetch_add(&budget_left, m - budget_max);
-	log_info("open files: %ld: room for %ld connections", limit, m);
+	log_info("open files: %ld: room for %ld connections", limit,
+	    m / W.c->wc_fds);
 	budget_max = m;
 	budget_limit = limit;
 }
@@ -256,11 +273,10 @@ do_accept(struct worker *w, size_t li)
 
 	while (w->w_lfd[li] != -1 && !w->w_paused) {
 		/* Room for this one's descriptors first, or it waits. */
-		if (atomic_fetch_sub(&budget_left, 1) <= 0) {
-			atomic_fetch_add(&budget_left, 1);
+		if (worker_fds_take(W.c->wc_fds) == -1) {
 			snprintf(why, sizeof(why), "out of descriptors (%ld "
 			    "connections open, room for %ld)", worker_conns(),
-			    budget_max);
+			    worker_conns_max());
 			pause_accept(w, why);
 			return;
 		}
@@ -268,7 +284,7 @@ do_accept(struct worker *w, size_t li)
 		fd = accept4(w->w_lfd[li], (struct sockaddr *)&a.a_ss,
 		    &a.a_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			atomic_fetch_add(&budget_left, 1);
+			worker_fds_give(W.c->wc_fds);
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE ||
@@ -301,7 +317,7 @@ on_listen(struct evloop *ev, int fd, int what, void *arg)
 void
 worker_conn_end(struct worker *w)
 {
-	atomic_fetch_add(&budget_left, 1);
+	worker_fds_give(W.c->wc_fds);
 	w->w_active--;
 	if (w->w_paused) {
 		w->w_paused = 0;
@@ -420,7 +436,7 @@ worker_run(const struct worker_conf *c, char *err, size_t errlen)
 	budget_max = budget_of(nofile);
 	atomic_store(&budget_left, budget_max);
 	log_info("open files: %ld: room for %ld connections", nofile,
-	    budget_max);
+	    budget_max / c->wc_fds);
 	for (i = 0; i < c->wc_nworkers; i++) {
 		w = &W.w[i];
 		if ((w->w_ev = evloop_new()) == NULL ||

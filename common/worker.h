@@ -96,6 +96,14 @@ void	worker_set_data(struct worker *w, void *data);
  */
 void	worker_conn_end(struct worker *w);
 
+/*
+ * Descriptors beyond a connection's own (an idle backend connection
+ * kept in a pool, say): take n from the budget (0, or -1 when there is
+ * no room: do without), give them back.
+ */
+int	worker_fds_take(int n);
+void	worker_fds_give(int n);
+
 /* 1 once w stopped accepting (TERM). */
 int	worker_stopping(const struct worker *w);
 

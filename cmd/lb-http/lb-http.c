@@ -1,0 +1,665 @@
+/* lb-http: the Layer 7 balancer: HTTP/1.1 in, routed by host and path, pooled out. */
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blist.h"
+#include "dur.h"
+#include "esc.h"
+#include "lb-http.h"
+#include "log.h"
+#include "sock.h"
+#include "table.h"
+
+#define PIPE_POOL	64		/* idle pipes kept per worker, at most */
+#define CONN_FDS	6		/* client, backend, a pipe each way */
+#define RETIRED_MAX	64		/* old rule sets waiting to be freed */
+
+struct lh_conf	 cf;
+
+/* -f: the backends of the command line, then the file's */
+static struct blist_entry *bv;
+static size_t	 nargs, nb;
+static char	**fnames;
+static size_t	 nfnames;
+/* -r: the rules of the command line, read with -R's */
+static char	**rargs;
+static size_t	 nrargs;
+/* rule sets replaced by a HUP, freed once no worker sees them */
+static struct {
+	struct rules	*rs;
+	uint64_t	 gen;
+} retired[RETIRED_MAX];
+static size_t	 nretired;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: lb-http [-1FHhjpqVv] [-a rr|lc|p2c|source|maglev] "
+	    "[-e edit] [-f file]\n"
+	    "               [-g grace] [-i timeout] [-m mode] [-n queue] "
+	    "[-P v1|v2]\n"
+	    "               [-Q timeout] [-R file] [-r rule] [-S duration] "
+	    "[-T name=time,...]\n"
+	    "               [-t table] [-w workers] [-X addr[/bits]] "
+	    "[-x fails/time]\n"
+	    "               [-z name=size,...] -l [addr]:port ... "
+	    "[backend ...]\n");
+	exit(status);
+}
+
+static uint64_t
+dur_arg(const char *s, const char *what)
+{
+	uint64_t	 ms;
+	char		 m[100];
+
+	if (dur_parse(s, &ms) == -1 || ms == 0)
+		errx(2, "bad %s '%s': a duration above 0, like 250ms, 2s, 1m",
+		    what, esc_msg(m, sizeof(m), s));
+	return (ms);
+}
+
+/* 16k, 1m, 100: a size in bytes (or a count), within [lo, hi]. */
+static uint64_t
+size_arg(const char *s, const char *what, uint64_t lo, uint64_t hi)
+{
+	char		*end, m[100];
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		goto bad;
+	if (*end == 'k' || *end == 'K') {
+		v *= 1024;
+		end++;
+	} else if (*end == 'm' || *end == 'M') {
+		v *= 1024 * 1024;
+		end++;
+	}
+	if (*end != '\0' || v < lo || v > hi)
+		goto bad;
+	return (v);
+ bad:
+	errx(2, "bad %s '%s': %llu to %llu (k and m multiply by 1024)", what,
+	    esc_msg(m, sizeof(m), s), (unsigned long long)lo,
+	    (unsigned long long)hi);
+}
+
+/* -T connect=5s,head=10s,...: the timeouts. */
+static void
+timeouts_arg(char *arg)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	*v;
+	} keys[] = {
+		{ "connect", &cf.dial.dc_conn_ms }, { "head", &cf.t_head },
+		{ "idle", &cf.t_idle }, { "server", &cf.t_server },
+		{ "client", &cf.t_client }, { "queue", &cf.dial.dc_queue_ms },
+		{ "pool", &cf.t_pool }, { "tunnel", &cf.t_tunnel },
+		{ "linger", &cf.t_linger },
+	};
+	char	*kv, *save = NULL, *eq, m[100];
+	size_t	 k;
+
+	for (kv = strtok_r(arg, ",", &save); kv != NULL;
+	    kv = strtok_r(NULL, ",", &save)) {
+		if ((eq = strchr(kv, '=')) == NULL)
+			errx(2, "bad -T '%s': NAME=DURATION",
+			    esc_msg(m, sizeof(m), kv));
+		*eq = '\0';
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strcmp(kv, keys[k].name) == 0)
+				break;
+		if (k == sizeof(keys) / sizeof(keys[0]))
+			errx(2, "bad -T '%s': connect, head, idle, server, "
+			    "client, queue, pool, tunnel or linger",
+			    esc_msg(m, sizeof(m), kv));
+		*keys[k].v = dur_arg(eq + 1, kv);
+	}
+}
+
+/* -z head=16k,fields=100,...: the limits. */
+static void
+limits_arg(char *arg)
+{
+	char	*kv, *save = NULL, *eq, m[100];
+
+	for (kv = strtok_r(arg, ",", &save); kv != NULL;
+	    kv = strtok_r(NULL, ",", &save)) {
+		if ((eq = strchr(kv, '=')) == NULL)
+			errx(2, "bad -z '%s': NAME=SIZE",
+			    esc_msg(m, sizeof(m), kv));
+		*eq++ = '\0';
+		if (strcmp(kv, "head") == 0)
+			cf.z_head = size_arg(eq, "head size", 1024, 1 << 20);
+		else if (strcmp(kv, "fields") == 0)
+			cf.z_fields = size_arg(eq, "field count", 8, 1000);
+		else if (strcmp(kv, "target") == 0)
+			cf.z_target = size_arg(eq, "target length", 64,
+			    1 << 20);
+		else if (strcmp(kv, "pool") == 0)
+			cf.z_pool = (uint32_t)size_arg(eq, "idle connections "
+			    "a backend", 0, 100000);
+		else if (strcmp(kv, "rate") == 0)
+			cf.body_rate = size_arg(eq, "body rate", 0, 1 << 30);
+		else
+			errx(2, "bad -z '%s': head, fields, target, pool or "
+			    "rate", esc_msg(m, sizeof(m), kv));
+	}
+}
+
+static void
+eject_arg(const char *s)
+{
+	const char	*e;
+	char		 n[16], *slash, m[100];
+
+	if (strcmp(s, "0") == 0) {
+		cf.eject_fails = 0;
+		return;
+	}
+	if ((slash = strchr(s, '/')) == NULL ||
+	    (size_t)(slash - s) >= sizeof(n))
+		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0",
+		    esc_msg(m, sizeof(m), s));
+	memcpy(n, s, (size_t)(slash - s));
+	n[slash - s] = '\0';
+	cf.eject_fails = (uint32_t)strtonum(n, 1, 1000, &e);
+	if (e != NULL || dur_parse(slash + 1, &cf.eject_ms) == -1 ||
+	    cf.eject_ms == 0)
+		errx(2, "bad -x '%s': FAILS (1 to 1000)/TIME, like 3/10s, "
+		    "or 0", esc_msg(m, sizeof(m), s));
+}
+
+static mode_t
+mode_arg(const char *s)
+{
+	char	*end, m[100];
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || v <= 0 || v > 0777 || errno)
+		errx(2, "bad mode '%s': octal, 1 to 0777",
+		    esc_msg(m, sizeof(m), s));
+	return ((mode_t)v);
+}
+
+static void
+add_listen(char *spec)
+{
+	char	 e[300], m[100];
+
+	if (addr_check(spec, ADDR_PASSIVE, e, sizeof(e)) == -1)
+		errx(2, "bad listen address '%s': %s",
+		    esc_msg(m, sizeof(m), spec), e);
+	if ((cf.listen_spec = reallocarray(cf.listen_spec, cf.nlisten + 1,
+	    sizeof(*cf.listen_spec))) == NULL)
+		err(1, NULL);
+	cf.listen_spec[cf.nlisten++] = spec;
+}
+
+static void
+parse_args(int argc, char *argv[])
+{
+	struct edit	 ed;
+	struct trust	 tr;
+	const char	*e;
+	char		 ebuf[400], m[100];
+	int		 ch;
+	long		 ncpu;
+
+	cf.algo = BALANCE_RR;
+	cf.dial.dc_retries = 3;
+	cf.dial.dc_queue_len = 1024;
+	cf.dial.dc_conn_ms = 5000;
+	cf.dial.dc_queue_ms = 5000;
+	cf.t_head = 10000;
+	cf.t_idle = 60000;
+	cf.t_server = 60000;
+	cf.t_client = 60000;
+	cf.t_pool = 5000;
+	cf.t_linger = 2000;
+	cf.t_tunnel = 3600000;
+	cf.grace_ms = 10000;
+	cf.eject_fails = 3;
+	cf.eject_ms = 10000;
+	cf.z_head = 16384;
+	cf.z_fields = 100;
+	cf.z_target = 8192;
+	cf.z_pool = 64;
+	cf.body_rate = 500;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cf.nworkers = ncpu > 0 ? (int)ncpu : 1;
+
+	while ((ch = getopt(argc, argv,
+	    "1a:e:Ff:g:Hhi:jl:m:n:P:pQ:qR:r:S:T:t:Vvw:X:x:z:")) != -1) {
+		switch (ch) {
+		case '1':
+			cf.print_addr = 1;
+			break;
+		case 'a':
+			if ((cf.algo = balance_algo_parse(optarg)) == -1)
+				errx(2, "bad algorithm '%s': rr, lc, p2c, "
+				    "source or maglev",
+				    esc_msg(m, sizeof(m), optarg));
+			break;
+		case 'e':
+			if (edit_parse(optarg, &ed, ebuf, sizeof(ebuf)) == -1)
+				errx(2, "%s", ebuf);
+			if ((cf.edits = reallocarray(cf.edits, cf.nedits + 1,
+			    sizeof(*cf.edits))) == NULL)
+				err(1, NULL);
+			cf.edits[cf.nedits++] = ed;
+			break;
+		case 'F':
+			cf.forwarded = 1;
+			break;
+		case 'f':
+			cf.file = optarg;
+			break;
+		case 'g':
+			cf.grace_ms = dur_arg(optarg, "grace (-g)");
+			break;
+		case 'H':
+			cf.noheader = 1;
+			break;
+		case 'i':
+			cf.t_idle = dur_arg(optarg, "idle timeout (-i)");
+			break;
+		case 'j':
+			cf.json = 1;
+			break;
+		case 'l':
+			add_listen(optarg);
+			break;
+		case 'm':
+			cf.mode = mode_arg(optarg);
+			break;
+		case 'n':
+			cf.dial.dc_queue_len = (uint32_t)strtonum(optarg, 0,
+			    1000000, &e);
+			if (e != NULL)
+				errx(2, "bad queue length '%s': 0 to 1000000",
+				    esc_msg(m, sizeof(m), optarg));
+			break;
+		case 'P':
+			if (strcmp(optarg, "v1") == 0)
+				cf.proxy_out = 1;
+			else if (strcmp(optarg, "v2") == 0)
+				cf.proxy_out = 2;
+			else
+				errx(2, "bad PROXY version '%s': v1 or v2",
+				    esc_msg(m, sizeof(m), optarg));
+			break;
+		case 'p':
+			cf.proxy_in = 1;
+			break;
+		case 'Q':
+			cf.dial.dc_queue_ms = dur_arg(optarg,
+			    "queue timeout (-Q)");
+			break;
+		case 'q':
+			cf.quiet = 1;
+			break;
+		case 'R':
+			cf.rfile = optarg;
+			break;
+		case 'r':
+			if ((rargs = reallocarray(rargs, nrargs + 1,
+			    sizeof(*rargs))) == NULL)
+				err(1, NULL);
+			rargs[nrargs++] = optarg;
+			break;
+		case 'S':
+			cf.slowstart_ms = dur_arg(optarg, "slow start (-S)");
+			break;
+		case 'T':
+			timeouts_arg(optarg);
+			break;
+		case 't':
+			cf.table_spec = optarg;
+			break;
+		case 'V':
+			printf("lb-http %s\n", LB_VERSION);
+			exit(0);
+		case 'v':
+			cf.verbose++;
+			break;
+		case 'w':
+			cf.nworkers = (int)strtonum(optarg, 1, 256, &e);
+			if (e != NULL)
+				errx(2, "bad workers '%s': 1 to 256",
+				    esc_msg(m, sizeof(m), optarg));
+			break;
+		case 'X':
+			if (trust_parse(optarg, &tr, ebuf, sizeof(ebuf)) == -1)
+				errx(2, "%s", ebuf);
+			if ((cf.trust = reallocarray(cf.trust, cf.ntrust + 1,
+			    sizeof(*cf.trust))) == NULL)
+				err(1, NULL);
+			cf.trust[cf.ntrust++] = tr;
+			break;
+		case 'x':
+			eject_arg(optarg);
+			break;
+		case 'z':
+			limits_arg(optarg);
+			break;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (cf.z_target > cf.z_head)
+		cf.z_target = cf.z_head;
+}
+
+/* Read the -f file, appending to *v; -1 with err. */
+static int
+file_read(struct blist_entry **v, size_t *n, char *err, size_t errlen)
+{
+	struct blist_entry *fv = NULL, *nv;
+	FILE		*fp;
+	char		 why[300];
+	size_t		 fn, k;
+
+	if ((fp = fopen(cf.file, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", cf.file, strerror(errno));
+		return (-1);
+	}
+	if (blist_read(fp, &fv, &fn, why, sizeof(why)) == -1) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: %s", cf.file, why);
+		return (-1);
+	}
+	fclose(fp);
+	for (k = 0; k < fn; k++)
+		if (blist_resolve(&fv[k], why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: line %d: %s", cf.file,
+			    fv[k].ble_line, why);
+			free(fv);
+			return (-1);
+		}
+	if (fn == 0) {
+		free(fv);
+		return (0);
+	}
+	if ((nv = reallocarray(*v, *n + fn, sizeof(**v))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(fv);
+		return (-1);
+	}
+	memcpy(nv + *n, fv, fn * sizeof(*fv));
+	*v = nv;
+	*n += fn;
+	free(fv);
+	return (0);
+}
+
+static void
+file_names(void)
+{
+	size_t	 k;
+
+	for (k = 0; k < nfnames; k++)
+		free(fnames[k]);
+	nfnames = 0;
+	for (k = nargs; k < nb; k++) {
+		if ((fnames = reallocarray(fnames, nfnames + 1,
+		    sizeof(*fnames))) == NULL ||
+		    (fnames[nfnames++] = strdup(bv[k].ble_name)) == NULL)
+			fatal("backend names");
+	}
+}
+
+static int
+table_load(struct table *t, struct blist_entry *v, size_t n, int sync,
+    char **prev, size_t nprev, char *err, size_t errlen)
+{
+	size_t	 at;
+
+	if (table_begin(t, err, errlen) == -1)
+		return (-1);
+	if (blist_load(t, v, n, sync, prev, nprev, &at) == -1) {
+		table_abort(t);
+		snprintf(err, errlen, "table %s: full (%u slots): cannot add "
+		    "'%s'", table_name(t), table_capacity(t), v[at].ble_name);
+		return (-1);
+	}
+	table_commit(t);
+	return (0);
+}
+
+static void
+backends(int argc, char *argv[])
+{
+	char	 ebuf[512], m[100];
+	size_t	 k, i;
+
+	nargs = (size_t)argc;
+	if (nargs > 0 && (bv = calloc(nargs, sizeof(*bv))) == NULL)
+		err(1, NULL);
+	for (k = 0; k < nargs; k++) {
+		if (blist_words(&argv[k], 1, &bv[k], ebuf, sizeof(ebuf)) == -1)
+			errx(2, "bad backend '%s': %s",
+			    esc_msg(m, sizeof(m), argv[k]), ebuf);
+		for (i = 0; i < k; i++)
+			if (strcmp(bv[i].ble_name, bv[k].ble_name) == 0)
+				errx(2, "backend '%s' named twice",
+				    esc_msg(m, sizeof(m), argv[k]));
+	}
+	for (k = 0; k < nargs; k++)
+		if (blist_resolve(&bv[k], ebuf, sizeof(ebuf)) == -1)
+			errx(1, "%s", ebuf);
+	nb = nargs;
+	if (cf.file != NULL && file_read(&bv, &nb, ebuf, sizeof(ebuf)) == -1)
+		errx(1, "%s", ebuf);
+}
+
+/* ---- the main thread ---- */
+
+/* Free the rule sets that every worker has left. */
+static void
+rules_reap(void)
+{
+	uint64_t	 seen = UINT64_MAX, g;
+	size_t		 i, k;
+
+	for (i = 0; i < (size_t)cf.nworkers; i++)
+		if (hws[i] != NULL && (g = atomic_load(&hws[i]->w_rgen)) <
+		    seen)
+			seen = g;
+	for (i = 0, k = 0; i < nretired; i++) {
+		if (retired[i].gen < seen)
+			rules_free(retired[i].rs);
+		else
+			retired[k++] = retired[i];
+	}
+	nretired = k;
+}
+
+static void
+on_tick(void *arg)
+{
+	(void)arg;
+	tableset_tick(cf.ts);
+	alog_tick(cf.log);
+	rules_reap();
+}
+
+static void
+on_hup(void *arg)
+{
+	struct rules	*rs, *old;
+	char		 ebuf[700];
+	size_t		 n = nargs;
+
+	(void)arg;
+	if (cf.rfile != NULL) {
+		if (nretired == RETIRED_MAX)
+			log_warnx("HUP: %s: workers still use older rules: "
+			    "not read now", cf.rfile);
+		else if ((rs = rules_read(cf.rfile, rargs, nrargs, ebuf,
+		    sizeof(ebuf))) == NULL)
+			log_warnx("HUP: %s: the rules are left as they were",
+			    ebuf);
+		else {
+			old = atomic_exchange(&cf.rules, rs);
+			retired[nretired].rs = old;
+			retired[nretired++].gen = atomic_fetch_add(
+			    &cf.rules_gen, 1) + 1;
+			log_info("HUP: %zu rules", rs->rs_n);
+		}
+	}
+	if (cf.file == NULL || !cf.has_def)
+		return;
+	if (file_read(&bv, &n, ebuf, sizeof(ebuf)) == -1) {
+		log_warnx("HUP: %s", ebuf);
+		return;
+	}
+	if (blist_empty_check(n - nargs, nfnames == 0, ebuf,
+	    sizeof(ebuf)) == -1) {
+		log_warnx("HUP: %s: %s: the table is left as it was (lb-ctl "
+		    "empties it)", cf.file, ebuf);
+		return;
+	}
+	if (table_load(tableset_table(cf.ts, cf.def_tab), bv, n,
+	    tableset_is_own(cf.ts, cf.def_tab), fnames, nfnames, ebuf,
+	    sizeof(ebuf)) == -1) {
+		log_warnx("HUP: %s", ebuf);
+		return;
+	}
+	nb = n;
+	file_names();
+	log_info("HUP: %zu backends from %s", n - nargs, cf.file);
+}
+
+static void
+tables(void)
+{
+	char		 ebuf[700];
+	struct rules	*rs;
+	int		 i;
+
+	if ((cf.ts = tableset_new(cf.mode)) == NULL)
+		err(1, NULL);
+	/* The default route: -t, or the backends given here. */
+	if (cf.table_spec != NULL || nb > 0) {
+		if (cf.table_spec == NULL)
+			i = tableset_own(cf.ts, "http", cf.listen_spec[0],
+			    worker_bound(0), ebuf, sizeof(ebuf));
+		else
+			i = tableset_add(cf.ts, cf.table_spec, ebuf,
+			    sizeof(ebuf));
+		if (i == -1)
+			errx(1, "%s", ebuf);
+		cf.def_tab = (size_t)i;
+		cf.has_def = 1;
+		if (table_load(tableset_table(cf.ts, cf.def_tab), bv, nb,
+		    tableset_is_own(cf.ts, cf.def_tab), NULL, 0, ebuf,
+		    sizeof(ebuf)) == -1)
+			errx(1, "%s", ebuf);
+		file_names();
+	}
+	if ((rs = rules_read(cf.rfile, rargs, nrargs, ebuf,
+	    sizeof(ebuf))) == NULL)
+		errx(nrargs > 0 && cf.rfile == NULL ? 2 : 1, "%s", ebuf);
+	atomic_store(&cf.rules, rs);
+}
+
+static const struct worker_ops hw_ops = {
+	hw_init, hw_accept, hw_cut, hw_fini, on_tick, on_hup
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct worker_conf wc;
+	char		 ebuf[512], as[ADDR_STRLEN];
+	size_t		 k;
+	long		 nofile;
+
+	worker_signals();
+	log_init("lb-http", 0);
+	parse_args(argc, argv);
+	argc -= optind;
+	argv += optind;
+	log_init("lb-http", cf.verbose);
+	if (cf.nlisten == 0)
+		errx(2, "no listener: give -l [addr]:port");
+	if (cf.table_spec != NULL && table_name_check(cf.table_spec, ebuf,
+	    sizeof(ebuf)) == -1)
+		errx(2, "%s", ebuf);
+	if (argc == 0 && cf.file == NULL && cf.table_spec == NULL &&
+	    nrargs == 0 && cf.rfile == NULL)
+		errx(2, "no backends: name some, or give -f file, -t table or "
+		    "-r rule");
+	backends(argc, argv);
+	if ((cf.listen = calloc(cf.nlisten, sizeof(*cf.listen))) == NULL)
+		err(1, NULL);
+	for (k = 0; k < cf.nlisten; k++)
+		if (addr_resolve(cf.listen_spec[k], ADDR_PASSIVE,
+		    &cf.listen[k], ebuf, sizeof(ebuf)) == -1)
+			errx(1, "listen address %s", ebuf);
+
+	nofile = sock_nofile_raise();
+	cf.pipe_pool = (size_t)(nofile / (16 * cf.nworkers));
+	if (cf.pipe_pool > PIPE_POOL)
+		cf.pipe_pool = PIPE_POOL;
+	memset(&wc, 0, sizeof(wc));
+	wc.wc_ops = &hw_ops;
+	wc.wc_nworkers = cf.nworkers;
+	wc.wc_listen = cf.listen;
+	wc.wc_nlisten = cf.nlisten;
+	wc.wc_grace_ms = cf.grace_ms;
+	wc.wc_fds = CONN_FDS;
+	wc.wc_fds_spare = (int)(2 * cf.pipe_pool * (size_t)cf.nworkers) + 16;
+	wc.wc_verbose = cf.verbose;
+	if (worker_listen(&wc, ebuf, sizeof(ebuf)) == -1)
+		errx(1, "listen %s", ebuf);
+	tables();
+	if ((cf.log = alog_new(STDOUT_FILENO, cf.nworkers, 0)) == NULL)
+		err(1, "access log");
+	if (cf.print_addr) {
+		for (k = 0; k < cf.nlisten; k++)
+			printf("%s\n", addr_fmt(worker_bound(k), as,
+			    sizeof(as)));
+		printf("table %s\n", cf.has_def ? tableset_name(cf.ts,
+		    cf.def_tab) : "-");
+	}
+	lh_log_header();
+	fflush(stdout);
+	for (k = 0; k < cf.nlisten; k++)
+		log_info("listening on %s", addr_fmt(worker_bound(k), as,
+		    sizeof(as)));
+	if (worker_run(&wc, ebuf, sizeof(ebuf)) == -1)
+		errx(1, "%s", ebuf);
+	alog_free(cf.log);
+	rules_free(atomic_load(&cf.rules));
+	for (k = 0; k < nretired; k++)
+		rules_free(retired[k].rs);
+	tableset_free(cf.ts);
+	for (k = 0; k < cf.nedits; k++) {
+		free(cf.edits[k].ed_name);
+		free(cf.edits[k].ed_line);
+	}
+	free(cf.edits);
+	free(cf.trust);
+	free(cf.listen);
+	free(cf.listen_spec);
+	free(rargs);
+	for (k = 0; k < nfnames; k++)
+		free(fnames[k]);
+	free(fnames);
+	free(bv);
+	return (0);
+}
