@@ -464,6 +464,11 @@ tx_respond(struct hconn *h, int status, const char *text, int end, int close)
 		close = 1;
 	if (!tx->tx_up.fl_done && tx->tx_up.fl_mode != FL_NONE)
 		close = 1;
+	/* Whatever the backend was doing, it is done with: we answer. */
+	if (tx->tx_b != NULL) {
+		bconn_close(tx->tx_b, 0);
+		tx->tx_b = NULL;
+	}
 	tx->tx_close |= close;
 	tx->tx_status = status;
 	tx->tx_end = end;

@@ -11,6 +11,7 @@ Every request is read whole (Content-Length or chunked body), then the
 path says what to answer (keep-alive unless asked to close):
 
   /echo            200, the request head as received, body length too
+  /sum             200, "BYTES SHA256" of the request body
   /status/NNN      NNN with a short body (HEAD: no body)
   /chunked         a chunked body "hello world" with a trailer
   /close           a body ended by the close (no length)
@@ -52,45 +53,64 @@ class Gone(Exception):
 
 
 class Conn:
+    """A connection's bytes: a growing buffer read from pos, linear time."""
+
     def __init__(self, s):
         self.s = s
-        self.buf = b""
+        self.b = bytearray()
+        self.pos = 0
+
+    @property
+    def buf(self):
+        return bytes(self.b[self.pos:])
+
+    @buf.setter
+    def buf(self, v):
+        self.b = bytearray(v)
+        self.pos = 0
 
     def fill(self):
-        b = self.s.recv(65536)
+        if self.pos > 1 << 20:
+            del self.b[:self.pos]
+            self.pos = 0
+        b = self.s.recv(1 << 20)
         if not b:
             raise Gone()
-        self.buf += b
+        self.b.extend(b)
+
+    def _until(self, sep):
+        seen = 0            # bytes after pos already searched
+        while True:
+            i = self.b.find(sep, self.pos + max(0, seen - len(sep) + 1))
+            if i >= 0:
+                out = bytes(self.b[self.pos:i + len(sep)])
+                self.pos = i + len(sep)
+                return out
+            seen = len(self.b) - self.pos
+            self.fill()     # may move the bytes: pos moves with them
 
     def head(self):
-        while b"\r\n\r\n" not in self.buf:
-            self.fill()
-        i = self.buf.index(b"\r\n\r\n") + 4
-        h, self.buf = self.buf[:i], self.buf[i:]
-        return h
-
-    def take(self, n):
-        while len(self.buf) < n:
-            self.fill()
-        b, self.buf = self.buf[:n], self.buf[n:]
-        return b
+        return self._until(b"\r\n\r\n")
 
     def line(self):
-        while b"\r\n" not in self.buf:
+        return self._until(b"\r\n")
+
+    def take(self, n):
+        while len(self.b) - self.pos < n:
             self.fill()
-        i = self.buf.index(b"\r\n") + 2
-        ln, self.buf = self.buf[:i], self.buf[i:]
-        return ln
+        out = bytes(self.b[self.pos:self.pos + n])
+        self.pos += n
+        return out
 
     def chunked(self):
-        body = b""
+        parts = []
         while True:
             size = int(self.line().split(b";")[0].strip(), 16)
             if size == 0:
                 while self.line() != b"\r\n":
                     pass
-                return body
-            body += self.take(size)
+                return b"".join(parts)
+            parts.append(self.take(size))
             self.take(2)
 
     def send(self, b):
@@ -122,7 +142,8 @@ def serve(s):
         while True:
             h = c.head()
             line, f = fields(h)
-            method, path, version = line.split(" ", 2)
+            method, target, version = line.split(" ", 2)
+            path = target.split("?")[0]
             body = b""
             if "chunked" in f.get("transfer-encoding", ""):
                 body = c.chunked() if path != "/continue" else None
@@ -139,6 +160,11 @@ def serve(s):
             if path == "/echo":
                 c.send(resp(200, h + b"body-length: %d\n" % len(body), extra,
                             head_only=head_only))
+            elif path == "/sum":
+                import hashlib
+                c.send(resp(200, b"%d %s\n" % (
+                    len(body), hashlib.sha256(body).hexdigest().encode()),
+                    extra))
             elif path.startswith("/status/"):
                 st = int(path[8:11])
                 if st in (204, 304):
