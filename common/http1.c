@@ -167,13 +167,13 @@ target_ok(struct http1_req *req)
 
 	if (memchr(t, '#', n) != NULL)
 		return (0);
+	req->rq_path = t;
+	req->rq_pathlen = n;
 	if (req->rq_methodlen == 7 && memcmp(req->rq_method, "CONNECT", 7) ==
 	    0)
 		return (t[0] != '/' && memchr(t, ':', n) != NULL &&
 		    memchr(t, '/', n) == NULL && memchr(t, '@', n) == NULL &&
 		    memchr(t, '?', n) == NULL);
-	req->rq_path = t;
-	req->rq_pathlen = n;
 	if (n == 1 && t[0] == '*')
 		return (req->rq_methodlen == 7 &&
 		    memcmp(req->rq_method, "OPTIONS", 7) == 0);

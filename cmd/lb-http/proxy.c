@@ -36,6 +36,7 @@ static void	on_defer(struct evloop *, void *);
 static void	on_htimer(struct evloop *, void *);
 static void	on_pool_tick(struct evloop *, void *);
 static void	tx_begin_error(struct hconn *, int);
+enum { HEAD_TOO_BIG, HEAD_NO_LINE, HEAD_TOO_SLOW };
 
 /* ---- tables, as this worker balances over them ---- */
 
@@ -530,10 +531,16 @@ keep_logf(struct htx *tx)
 	    255) : 0;
 	p = rq->rq_pathlen < LH_LOGF_MAX - m - hh ? rq->rq_pathlen :
 	    LH_LOGF_MAX - m - hh;
-	memcpy(tx->tx_logf, rq->rq_method, m);
+	if (rq->rq_method == NULL)
+		m = 0;
+	if (rq->rq_path == NULL)
+		p = 0;
+	if (m)
+		memcpy(tx->tx_logf, rq->rq_method, m);
 	if (hh)
 		memcpy(tx->tx_logf + m, rq->rq_host, hh);
-	memcpy(tx->tx_logf + m + hh, rq->rq_path, p);
+	if (p)
+		memcpy(tx->tx_logf + m + hh, rq->rq_path, p);
 	tx->tx_logm = m;
 	tx->tx_logh = hh;
 	tx->tx_logp = p;
@@ -1779,7 +1786,8 @@ head_read(struct hconn *h)
 			int	 noline = memchr(h->h_in + h->h_off, '\n',
 				    h->h_inlen - h->h_off) == NULL;
 
-			tx_begin_error(h, noline);
+			tx_begin_error(h, noline ? HEAD_NO_LINE :
+			    HEAD_TOO_BIG);
 			return;
 		}
 		if (!h->h_rd)
@@ -1813,9 +1821,9 @@ head_read(struct hconn *h)
 	}
 }
 
-/* A head that did not end within the limit: 414 or 431. */
+/* A head that did not end within its limit (414, 431) or time (408). */
 static void
-tx_begin_error(struct hconn *h, int noline)
+tx_begin_error(struct hconn *h, int why)
 {
 	struct htx	*tx = &h->h_tx;
 
@@ -1832,9 +1840,12 @@ tx_begin_error(struct hconn *h, int noline)
 	evtimer_cancel(h->h_w->w_ev, &h->h_timer);
 	snprintf(tx->tx_route, sizeof(tx->tx_route), "-");
 	h->h_off = h->h_inlen;
-	if (noline)
+	if (why == HEAD_NO_LINE)
 		tx_respond(h, 414, "the request line is too long",
 		    END_BAD_REQUEST, 1);
+	else if (why == HEAD_TOO_SLOW)
+		tx_respond(h, 408, "the request head came too slowly",
+		    END_TIMEOUT, 1);
 	else
 		tx_respond(h, 431, "the request head is too large",
 		    END_BAD_REQUEST, 1);
@@ -1924,8 +1935,7 @@ on_htimer(struct evloop *ev, void *arg)
 			hconn_close(h, 0);
 			return;
 		}
-		tx_begin_error(h, 0);
-		/* tx_begin_error answered 431: a timeout is a 408. */
+		tx_begin_error(h, HEAD_TOO_SLOW);
 		return;
 	case HC_LINGER:
 		hconn_close(h, 0);
