@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
 """flood.py: many clients at once, for the tests.
 
-usage: flood.py [-c conns] [-n rounds] [-t timeout] host:port
+usage: flood.py [-c conns] [-n rounds] [-p path] [-t timeout] [-u file]
+                host:port
 
 Opens conns connections at the same time (threads), each sending
 "GET / HTTP/1.0" and reading to EOF, rounds times over.  In each round
 every connection is made before any sends its request, so that conns
 connections are open at once.  A connection counts as ok when its answer
 begins with "HTTP/1.".  Prints "ok N failed M" and exits 1 when M > 0.
+With -u, rounds go on (-n 0: without end) until file exists; path is
+the request's (default /).
 """
+import os
 import getopt
 import socket
 import sys
 import threading
 
-conns, rounds, timeout = 100, 1, 20.0
-opts, args = getopt.getopt(sys.argv[1:], "c:n:t:")
+conns, rounds, timeout, until, path = 100, 1, 20.0, None, "/"
+opts, args = getopt.getopt(sys.argv[1:], "c:n:p:t:u:")
 for o, v in opts:
     if o == "-c":
         conns = int(v)
@@ -23,8 +27,13 @@ for o, v in opts:
         rounds = int(v)
     elif o == "-t":
         timeout = float(v)
+    elif o == "-u":
+        until = v
+    elif o == "-p":
+        path = v
 if len(args) != 1:
-    sys.exit("usage: flood.py [-c conns] [-n rounds] [-t timeout] host:port")
+    sys.exit("usage: flood.py [-c conns] [-n rounds] [-p path] [-t timeout] "
+             "[-u file] host:port")
 host, port = args[0].rsplit(":", 1)
 host = host.strip("[]")
 ok = failed = 0
@@ -32,12 +41,16 @@ lock = threading.Lock()
 why = {}
 
 
-barrier = threading.Barrier(conns)
+barrier = threading.Barrier(conns) if until is None else None
 
 
 def one():
     global ok, failed
-    for _ in range(rounds):
+    r = 0
+    while rounds == 0 or r < rounds:
+        r += 1
+        if until is not None and os.path.exists(until):
+            break
         got = b""
         s = None
         try:
@@ -45,13 +58,14 @@ def one():
         except OSError:
             pass
         try:
-            barrier.wait(timeout)
+            if barrier is not None:
+                barrier.wait(timeout)
         except threading.BrokenBarrierError:
             pass
         try:
             if s is None:
                 raise ConnectionRefusedError()
-            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            s.sendall(b"GET " + path.encode() + b" HTTP/1.0\r\n\r\n")
             while True:
                 b = s.recv(65536)
                 if not b:
