@@ -16,7 +16,7 @@ examples() {
 # The README's sh blocks after "## Balancing", with this test's servers
 # and table.
 balancing() {
-	awk '/^## Balancing/ {on = 1} /^## How/ {on = 0}
+	awk '/^## Balancing/ {on = 1} /^## Layer 7/ {on = 0}
 	    on && /^```sh$/ {code = 1; next} code && /^```$/ {code = 0; next}
 	    code' README.md |
 	    sed -e "s/127.0.0.1:9001/$B1/g" -e "s/127.0.0.1:9002/$B2/g" \
@@ -60,4 +60,32 @@ balancing() {
 	[[ "$output" == *$'\na\tUP'* ]]
 	[[ "$output" == *$'\nb\tUP'* ]]
 	[ "${#lines[@]}" -eq 8 ]
+}
+
+# The README's sh blocks of "## Layer 7", with this test's servers and
+# tables.
+layer7() {
+	awk '/^## Layer 7/ {on = 1} /^## How/ {on = 0}
+	    on && /^```sh$/ {code = 1; next} code && /^```$/ {code = 0; next}
+	    code' README.md |
+	    sed -e "s/127.0.0.1:9001/$B1/g" -e "s/127.0.0.1:9002/$B2/g" \
+	    -e "s/-t auth\\b/-t $T.auth/g" -e "s/=auth\\b/=$T.auth/g" \
+	    -e "s/-t settings\\b/-t $T.settings/g" \
+	    -e "s/=settings\\b/=$T.settings/g"
+}
+
+@test "README: the Layer 7 examples run and route" {
+	start_backend auth http; B1=${BE[auth]}
+	start_backend settings http; B2=${BE[settings]}
+	[ -n "$(layer7)" ]
+	cd "$BATS_TEST_TMPDIR"
+	run -0 timeout 60 bash -e -o pipefail -c \
+	    "trap 'kill \$(jobs -p) 2>/dev/null || true' EXIT
+	    $(cd "$BATS_TEST_DIRNAME/.." && layer7)"
+	[ "${lines[0]}" = auth ]
+	[ "${lines[1]}" = settings ]
+	[ "${lines[2]}" = 404 ]
+	# a line each, in the order each worker wrote them
+	[ "$(printf '%s\n' "${lines[@]:3}" | sort | tr '\n' '|')" = "GET	/auth/login	200	/auth	$B1	keep-alive|GET	/other	404	-	-	no-route|GET	/settings/theme	200	/settings	$B2	keep-alive|" ]
+	[ ! -e "/dev/shm/lb.$T.auth" ]
 }

@@ -13,6 +13,11 @@ load helpers/lib
 	[[ "$output" != *"(failed)"* ]]
 	[[ "$output" == *$'\tUP\tDOWN\tconnect: refused\t'* ]]
 	[[ "$output" == *'lb_backend_connections_total{table="demo-'* ]]
+	# lb-http: /auth to the two auth servers, /settings to its one
+	grep -Eq '^ +5 auth1$' <<< "$output"
+	grep -Eq '^ +5 auth2$' <<< "$output"
+	grep -Eq '^ +10 settings1$' <<< "$output"
+	[[ "$output" == *$'lb-http: no route for this host and path\n    status 404'* ]]
 	# and it left no table behind
 	! ls /dev/shm | grep -q "^lb\.demo-"
 }

@@ -319,3 +319,51 @@ bats_require_minimum_version 1.5.0
 	[ "$(code /)" = 200 ]
 	kill -0 "$LHPID"
 }
+
+# man_example TEXT: the example commands of lb-http(1) holding TEXT, made
+# this test's own: its backends and tables, port 0, no "&".
+man_example() {
+	sed -n 's/^\$ //p' "$BATS_TEST_DIRNAME/../man/lb-http.1" | grep -F -- "$1" |
+	    sed -e 's/\\e/\\/g' -e "s/127.0.0.1:9001/${HS[a]}/g" \
+	    -e "s/127.0.0.1:9002/${HS[b]}/g" -e "s/-l :8080/-l 127.0.0.1:0/" \
+	    -e "s/=auth\b/=$T.auth/g" -e "s/-t auth\b/-t $T.auth/g" \
+	    -e "s/=settings\b/=$T.settings/g" -e "s/-t settings\b/-t $T.settings/g" \
+	    -e "s/=api,/=$T.api,/g" -e "s/=www'/=$T.www'/g" -e "s/-t web\b/-t $T/g" \
+	    -e 's/ & pid=\$!$//' -e 's/ &$//' -e 's/^lb-http //'
+}
+
+@test "lb-http(1): the EXAMPLES run" {
+	start_hsrv a; start_hsrv b
+	cd "$BATS_TEST_TMPDIR"
+	start_lbh -w 1 $(man_example "lb-http -l :8080")
+	[ "$(get /)" = a ]
+	[ "$(get /)" = b ]
+	stop_lbh
+	eval "$(man_example "lb-ctl -t auth add")"
+	eval "$(man_example "lb-ctl -t settings add")"
+	eval "start_lbh -w 1 $(man_example "-r /auth=auth")"
+	[ "$(get /auth)" = a ]
+	[ "$(get /settings)" = b ]
+	stop_lbh
+	lb-ctl -t "$T.api" add "${HS[a]}"
+	lb-ctl -t "$T.www" add "${HS[b]}"
+	eval "start_lbh -w 1 $(man_example "strip")"
+	run -0 get /api/echo
+	[ "${lines[0]}" = $'GET /echo HTTP/1.1\r' ]
+	[ "$(get / -H 'Host: www.example.com')" = b ]
+	stop_lbh
+	lb-ctl -t "$T" add "${HS[b]}"
+	eval "$(man_example "printf")"
+	eval "start_lbh -w 1 $(man_example "-R rules")"
+	[ "$(get /auth)" = a ]
+	[ "$(get /)" = b ]
+	pid=$LHPID
+	eval "$(man_example 'kill -HUP')"
+	[ "$(get /settings)" = b ]
+	stop_lbh
+	eval "start_lbh -w 1 $(man_example "-X 10.0.0.0/8")"
+	run -0 curl -sS -m 10 -D - "http://$LH/"
+	[[ "$output" == *$'Strict-Transport-Security: max-age=63072000\r'* ]]
+	stop_lbh
+	for t in auth settings api www; do lb-ctl -t "$T.$t" destroy; done
+}

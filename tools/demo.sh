@@ -10,7 +10,9 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	lb-ctl -t "$T" destroy 2>/dev/null || true
+	for t in "$T" "$T.auth" "$T.settings"; do
+		lb-ctl -t "$t" destroy 2>/dev/null || true
+	done
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
@@ -30,11 +32,12 @@ wait_file() {
 	done
 }
 
-# fetch N: N requests through the balancer; which backend answered each
+# fetch N [PATH]: N requests through the balancer; which backend answered
+# each
 fetch() {
 	local i
 	for i in $(seq "$1"); do
-		curl -s --max-time 5 "http://$LB/" || echo "(failed)"
+		curl -s --max-time 5 "http://$LB${2:-/}" || echo "(failed)"
 	done | sort | uniq -c | sed 's/^/    /'
 }
 
@@ -91,4 +94,36 @@ fetch 20 > /dev/null
 wait $w
 say "lb-stat -t $T -p | grep connections_total"
 lb-stat -t "$T" -p | grep '^lb_backend_connections_total'
-printf '\nEverything started here stops now, and the table is removed.\n'
+
+note "Layer 7: lb-http routes /auth and /settings to a table each."
+for n in auth1 auth2 settings1; do
+	tsrv -1 -m http -n "$n" -l 127.0.0.1:0 > "$dir/$n" &
+	pids+=($!)
+done
+for n in auth1 auth2 settings1; do wait_file "$dir/$n"; done
+run lb-ctl -t "$T.auth" add "$(cat "$dir/auth1")" name=auth1
+run lb-ctl -t "$T.auth" add "$(cat "$dir/auth2")" name=auth2
+run lb-ctl -t "$T.settings" add "$(cat "$dir/settings1")" name=settings1
+say "lb-http -1 -r /auth=$T.auth -r /settings=$T.settings -l 127.0.0.1:0 &"
+lb-http -1 -r "/auth=$T.auth" -r "/settings=$T.settings" -l 127.0.0.1:0 \
+    > "$dir/lh" &
+pids+=($!)
+i=0
+until grep -q '^table ' "$dir/lh" || [ $i -ge 500 ]; do
+	sleep 0.01; i=$((i + 1))
+done
+LB=$(head -1 "$dir/lh")
+say "10 requests for /auth/login"
+fetch 10 /auth/login
+say "10 requests for /settings/theme"
+fetch 10 /settings/theme
+say "a request for /other: no rule, no default"
+curl -s --max-time 5 -w '    status %{http_code}\n' "http://$LB/other" |
+    sed 's/^lb/    lb/'
+note "lb-http's log: method, host, path, status, route, backend, how it ended"
+i=0
+until [ "$(grep -c $'^20' "$dir/lh")" -ge 21 ] || [ $i -ge 500 ]; do
+	sleep 0.01; i=$((i + 1))
+done
+grep $'^20' "$dir/lh" | sed -n '1p;11p;21p' | cut -f3-6,9,10,13 | sed 's/^/    /'
+printf '\nEverything started here stops now, and the tables are removed.\n'
