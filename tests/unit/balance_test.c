@@ -348,6 +348,53 @@ t_live(void)
 	table_close(t);
 }
 
+/* Set the health time of backend name to since (ms after the epoch). */
+static void
+since(struct table *t, const char *name, uint64_t ms)
+{
+	int	 i;
+
+	table_begin(t, e, sizeof(e));
+	if ((i = table_find(t, name)) == -1)
+		errx(1, "no %s", name);
+	table_slot(t, (uint32_t)i)->be_health_since = ms;
+	table_commit(t);
+}
+
+/* A health time in the future or far in the past wraps nothing. */
+static void
+t_clock(void)
+{
+	struct table	*t = mk(two, 2);
+	struct balance	*b = balance_new(t, BALANCE_RR, 60000);
+	uint64_t	 now = table_now_ms();
+	int		 i, na;
+
+	change(t, "a", "up");
+	change(t, "b", "up");
+	since(t, "b", now - 3600 * 1000);
+	/* a clock stepped back an hour: a came up "just now", about 5% */
+	since(t, "a", now + 3600 * 1000);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na > 30 && na < 80, "clock: a in the future took %d of 1000", na);
+	since(t, "a", UINT64_MAX);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na > 30 && na < 80, "clock: a at the end of time took %d", na);
+	/* far in the past, and at the epoch's first ms: ramped long ago */
+	since(t, "a", now - 10ULL * 365 * 86400 * 1000);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na == 500, "clock: a ten years up took %d of 1000", na);
+	since(t, "a", 1);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na == 500, "clock: a up since 1970 took %d of 1000", na);
+	balance_free(b);
+	table_close(t);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -367,6 +414,7 @@ main(int argc, char *argv[])
 	t_source();
 	t_maglev();
 	t_slowstart();
+	t_clock();
 	t_live();
 	unlink(path);
 	return (unit_done("balance_test"));
