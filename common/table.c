@@ -635,9 +635,42 @@ table_check(const struct table *t, uint32_t i)
 }
 
 /*
- * Make one slot safe to use: strings end, values in range.  A slot that
- * needed a fix is put in maint, so garbage never takes traffic.  Returns
- * 1 when it needed one.
+ * Does the resolved address, which a proxy connects to, say what the
+ * text, which people are shown, says?  Read without DNS: a numeric host
+ * must be the same address and port, a host name the same port, and a
+ * unix: path a unix socket.  Returns 1 when they agree.
+ */
+static int
+addr_agrees(const struct table_backend *be)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	struct addr	 a;
+	int		 port;
+
+	if (addr_literal(be->be_addr, &a, &port) == -1)
+		return (0);
+	switch (a.a_ss.ss_family) {
+	case AF_UNIX:
+		return (be->be_family == AF_UNIX);
+	case AF_INET:
+		sin = (const struct sockaddr_in *)&a.a_ss;
+		return (be->be_family == AF_INET && be->be_port == port &&
+		    memcmp(be->be_ip, &sin->sin_addr, 4) == 0);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)&a.a_ss;
+		return (be->be_family == AF_INET6 && be->be_port == port &&
+		    memcmp(be->be_ip, &sin6->sin6_addr, 16) == 0);
+	default:			/* a host name, resolved when written */
+		return ((be->be_family == AF_INET ||
+		    be->be_family == AF_INET6) && be->be_port == port);
+	}
+}
+
+/*
+ * Make one slot safe to use: strings end, values in range, the address
+ * one.  A slot that needed a fix is put in maint, so garbage never takes
+ * traffic.  Returns 1 when it needed one.
  */
 static int
 be_sanitize(struct table_backend *be)
@@ -664,6 +697,8 @@ be_sanitize(struct table_backend *be)
 	    be->be_family != AF_UNIX)
 		bad = 1;
 	if (be->be_family == AF_UNIX && strncmp(be->be_addr, "unix:/", 6) != 0)
+		bad = 1;
+	if (!addr_agrees(be))
 		bad = 1;
 	if (be->be_weight > TABLE_WEIGHT_MAX) {
 		be->be_weight = 0;

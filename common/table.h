@@ -154,7 +154,8 @@ uint64_t table_generation(const struct table *t);
 /*
  * Fill s with a consistent copy of the backends (s zeroed the first
  * time; its memory is reused and owned by s).  Strings are cut and
- * NUL-terminated, values out of range flag the slot TABLE_BE_CORRUPT.
+ * NUL-terminated; values out of range, or an address whose resolved
+ * form is not what its text says, flag the slot TABLE_BE_CORRUPT.
  * Notes dead registrants in sn_dead.  Returns 0, or -1 when writers
  * kept the table moving or it is damaged (reason in err).
  */

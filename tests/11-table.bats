@@ -8,6 +8,10 @@ poke() {
 	printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
+# Where a table of CAP slots keeps what (lb-table(5), Layout):
+# conf_at CAP BUF: configuration buffer 0 or 1
+conf_at() { echo $(( 4096 + $2 * ((64 + $1 * 384 + 4095) / 4096 * 4096) )); }
+
 @test "table: another layout version is refused by name, the file unchanged" {
 	f=$BATS_TEST_TMPDIR/t
 	lb-ctl -t "$f" add 127.0.0.1:1
@@ -206,4 +210,34 @@ with open(sys.argv[1], "r+b") as fp:
 	[ "$stderr" = "lb-ctl: table $BATS_TEST_TMPDIR/fifo: not a regular file" ]
 	run -1 --separate-stderr timeout 5 lb-stat -t /dev/null
 	[ "$stderr" = "lb-stat: table /dev/null: not a regular file" ]
+}
+
+@test "table: two bytes over a slot's binary port: shown damaged, never picked" {
+	f=$BATS_TEST_TMPDIR/t
+	lb-ctl -t "$f" add 127.0.0.1:1 name=a
+	lb-ctl -t "$f" add 127.0.0.1:2 name=b
+	lb-ctl -t "$f" add localhost:3 name=c
+	# port 1337 over a's (a number) and c's (a name) in both buffers
+	for buf in 0 1; do
+		poke "$f" $(( $(conf_at 256 $buf) + 64 + 210 )) '\x39\x05'
+		poke "$f" $(( $(conf_at 256 $buf) + 64 + 2 * 384 + 210 )) '\x39\x05'
+	done
+	run -0 --separate-stderr lb-stat -t "$f" -H
+	[ "$stderr" = "lb-stat: table $f: 2 damaged slots shown in maint" ]
+	[[ "${lines[0]}" == "$f"$'\ta\t127.0.0.1:1\tmaint\t'* ]]
+	[[ "${lines[1]}" == "$f"$'\tb\t127.0.0.1:2\tenabled\t'* ]]
+	[[ "${lines[2]}" == "$f"$'\tc\tlocalhost:3\tmaint\t'* ]]
+	run -0 --separate-stderr lb-ctl -t "$f" dump
+	[ "$stderr" = "$(printf 'lb-ctl: table %s: slot 0 is damaged: shown in maint\nlb-ctl: table %s: slot 2 is damaged: shown in maint' "$f" "$f")" ]
+	[ "${lines[0]}" = "127.0.0.1:1 name=a weight=1 maxconn=0 state=maint" ]
+	for algo in rr lc p2c source maglev; do
+		run -0 lbt pick "$f" "$algo" 6
+		[ "$output" = "$(printf 'b 2\nb 2\nb 2\nb 2\nb 2\nb 2')" ] ||
+		    { echo "$algo: $output"; false; }
+	done
+	# the operator's fix makes it whole and enabled again
+	lb-ctl -t "$f" set a addr=127.0.0.1:1 state=enabled
+	run -0 --separate-stderr lb-ctl -t "$f" dump
+	[ "${lines[0]}" = "127.0.0.1:1 name=a weight=1 maxconn=0 state=enabled" ]
+	[ "$stderr" = "lb-ctl: table $f: slot 2 is damaged: shown in maint" ]
 }

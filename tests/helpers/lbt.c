@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "table.h"
 
 static char	 e[256];
@@ -16,7 +17,8 @@ usage(void)
 	    "       lbt bump table name counter n\n"
 	    "       lbt raw table name\n"
 	    "       lbt health table name state [reason]\n"
-	    "       lbt check table name ms result\n");
+	    "       lbt check table name ms result\n"
+	    "       lbt pick table algo n\n");
 	exit(2);
 }
 
@@ -38,6 +40,33 @@ find(struct table *t, const char *name, uint64_t *uid)
 	errx(1, "no backend %s", name);
 }
 
+/* n picks of algo over t, as a proxy would make them: name and port. */
+static int
+pick(struct table *t, const char *algo, int n)
+{
+	struct balance	*b;
+	struct balance_pick p;
+	int		 a;
+
+	if ((a = balance_algo_parse(algo)) == -1)
+		errx(2, "unknown algorithm %s", algo);
+	if (table_register(t, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	if ((b = balance_new(t, a, 0)) == NULL)
+		err(1, "balance_new");
+	for (; n > 0; n--) {
+		if (balance_pick(b, "k", 1, NULL, &p) == -1) {
+			printf("-\n");
+			continue;
+		}
+		printf("%s %d\n", p.bp_name, addr_port(&p.bp_addr));
+		balance_done(b, &p);
+	}
+	balance_free(b);
+	table_close(t);
+	return (0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -52,6 +81,8 @@ main(int argc, char *argv[])
 		usage();
 	if ((t = table_open(argv[2], TABLE_RDWR, 0, 0, e, sizeof(e))) == NULL)
 		errx(1, "%s: %s", argv[2], e);
+	if (strcmp(argv[1], "pick") == 0 && argc == 5)
+		return (pick(t, argv[3], atoi(argv[4])));
 	i = find(t, argv[3], &uid);
 	c = table_counters(t, (uint32_t)i);
 	if (strcmp(argv[1], "hold") == 0 && argc == 5) {
