@@ -727,45 +727,70 @@ be_sanitize(struct table_backend *be)
 	return (bad);
 }
 
-/* Read a process's start time from /proc; 0 when it cannot. */
-static uint64_t
-proc_start(pid_t pid)
+/*
+ * Read a process's state and start time (clock ticks after boot) from
+ * /proc.  Returns 1 when it runs (or sleeps, or is stopped), 0 when it
+ * is a zombie or dead, whose pid stays taken until its parent reaps it
+ * but which will never give its connections back, and -1 when /proc
+ * cannot tell (*start is then 0).
+ */
+static int
+proc_stat(pid_t pid, uint64_t *start)
 {
 	char		 path[64], buf[1024], *p;
 	unsigned long long st = 0;
 	ssize_t		 n;
 	int		 fd, field;
 
+	*start = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
+		return (-1);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return (0);
+		return (-1);
 	buf[n] = '\0';
 	/* The command name may hold spaces and ')': skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return (-1);
+	if (p[2] == 'Z' || p[2] == 'X')
 		return (0);
 	for (field = 2; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p + 1, "%llu", &st) != 1)
-		return (0);
+		return (1);
+	*start = st;
+	return (1);
+}
+
+/* Our own start time, as proc_stat() reads it; 0 when it cannot. */
+static uint64_t
+self_start(void)
+{
+	uint64_t	 st;
+
+	(void)proc_stat(getpid(), &st);
 	return (st);
 }
 
+/*
+ * Is the registrant of entry r, which reads pid, dead: no such process,
+ * a zombie, or another process that took its pid since?
+ */
 static int
 reg_dead(const struct table_reg *r, int32_t pid)
 {
 	uint64_t	 st;
+	int		 s;
 
 	if (pid <= 0 || pid > TABLE_PID_MAX)
 		return (1);
 	if (kill(pid, 0) == -1 && errno == ESRCH)
 		return (1);
-	/* The pid may have been reused by another process. */
-	st = proc_start(pid);
-	return (st != 0 && st != r->r_start);
+	if ((s = proc_stat(pid, &st)) == 0)
+		return (1);
+	return (s == 1 && st != 0 && st != r->r_start);
 }
 
 /* Registrants that died, a bit each; their pids in pids[] if given. */
@@ -857,7 +882,7 @@ table_register(struct table *t, char *err, size_t errlen)
 		r = &t->t_hdr->th_reg[i];
 		if (atomic_load(&r->r_pid) != 0)
 			continue;
-		r->r_start = proc_start(getpid());
+		r->r_start = self_start();
 		memset(r->r_prog, 0, sizeof(r->r_prog));
 		strlcpy(r->r_prog, program_invocation_short_name,
 		    sizeof(r->r_prog));

@@ -241,3 +241,8 @@ with open(sys.argv[1], "r+b") as fp:
 	[ "${lines[0]}" = "127.0.0.1:1 name=a weight=1 maxconn=0 state=enabled" ]
 	[ "$stderr" = "lb-ctl: table $f: slot 2 is damaged: shown in maint" ]
 }
+
+@test "table: a registrant that died but is not reaped holds no connection" {
+	run -0 timeout 60 table_test zombie "$BATS_TEST_TMPDIR/t"
+	[ "$output" = "zombie: its 3 connections count 0, 0 processes alive" ]
+}

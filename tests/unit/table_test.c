@@ -401,8 +401,8 @@ t_regreuse(const char *path)
 		table_register(q, e, sizeof(e));
 		table_conn_begin(q, 0, uid);
 		write(p[1], "x", 1);
-		read(p[0], &c, 1);
-		_exit(0);
+		for (;;)		/* alive until killed */
+			pause();
 	}
 	close(p[1]);
 	read(p[0], &c, 1);
@@ -416,11 +416,63 @@ t_regreuse(const char *path)
 	return (a != 1);
 }
 
+/* A registrant that died but is not reaped yet counts for nothing. */
+static int
+t_zombie(const char *path)
+{
+	struct table	*t = open_rw(path, 4);
+	struct table_snap s;
+	siginfo_t	 si;
+	uint64_t	 uid;
+	pid_t		 pid;
+	int		 p[2], n, fails = 0;
+	int64_t		 a;
+	char		 c;
+
+	add_a(t, &uid);
+	memset(&s, 0, sizeof(s));
+	if (pipe(p) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == 0) {
+		struct table *z = open_rw(path, 0);
+
+		if (table_register(z, e, sizeof(e)) == -1)
+			_exit(1);
+		for (n = 0; n < 3; n++)
+			table_conn_begin(z, 0, uid);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		_exit(0);	/* dies holding them */
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		errx(1, "the registrant did not start");
+	/* Wait until it has exited, and leave it unreaped: a zombie. */
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == -1)
+		err(1, "waitid");
+	table_snapshot(t, &s, e, sizeof(e));
+	a = table_active(t, &s, 0);
+	printf("zombie: its 3 connections count %lld, %u processes alive\n",
+	    (long long)a, s.sn_procs);
+	if (a != 0 || s.sn_procs != 0)
+		fails++;
+	if ((n = table_reclaim(t)) != 1) {
+		printf("zombie: %d entries freed, not 1\n", n);
+		fails++;
+	}
+	if (atomic_load(&table_counters(t, 0)->c_active) != 0)
+		fails++;
+	waitpid(pid, NULL, 0);
+	table_snap_free(&s);
+	table_close(t);
+	return (fails != 0);
+}
+
 int
 main(int argc, char *argv[])
 {
 	if (argc != 3)
-		errx(2, "usage: table_test race|sync|reclaim|reuse path");
+		errx(2, "usage: table_test test path");
 	if (strcmp(argv[1], "race") == 0)
 		return (t_race(argv[2]));
 	if (strcmp(argv[1], "sync") == 0)
@@ -435,5 +487,7 @@ main(int argc, char *argv[])
 		return (t_stale(argv[2]));
 	if (strcmp(argv[1], "regreuse") == 0)
 		return (t_regreuse(argv[2]));
+	if (strcmp(argv[1], "zombie") == 0)
+		return (t_zombie(argv[2]));
 	errx(2, "unknown test %s", argv[1]);
 }
