@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -298,7 +299,11 @@ lock_shared_briefly(int fd)
 	return (0);
 }
 
-/* Validate the header of the object fd before mapping it. */
+/*
+ * Validate the header of the object fd before mapping it.  Returns 0,
+ * or -1 with errno EPROTONOSUPPORT for a table of another layout
+ * version, EINVAL for anything else.
+ */
 static int
 table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 {
@@ -306,7 +311,7 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 	struct stat	 st;
 	size_t		 want, cs, oc, ok, ocb, row;
 	ssize_t		 n;
-	int		 tries, locked = 0, ret = -1;
+	int		 tries, locked = 0, ret = -1, e = EINVAL;
 
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "fstat: %s", strerror(errno));
@@ -352,6 +357,7 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 	if (h.th_version != TABLE_VERSION) {
 		snprintf(err, errlen, "table layout version %u, this program "
 		    "reads version %d", h.th_version, TABLE_VERSION);
+		e = EPROTONOSUPPORT;
 		goto done;
 	}
 	if (h.th_hdrsize != sizeof(struct table_hdr) ||
@@ -381,11 +387,72 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
  done:
 	if (locked)
 		flock(fd, LOCK_UN);
+	errno = e;
 	return (ret);
 }
 
-struct table *
-table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
+/*
+ * Whether to use an object that someone else made: it must be owned by
+ * us or root, and writable by no one else beyond what the caller
+ * accepted; a foreign owner only when the caller said the table is
+ * shared (accepted lets group or others write).  This is checked
+ * before a byte of it is read.  Returns 0, or -1 with the reason in err.
+ */
+static int
+trusted(int fd, mode_t accepted, char *err, size_t errlen)
+{
+	struct passwd	 pw, *pp = NULL;
+	struct stat	 st;
+	char		 buf[1024], who[64] = "";
+	mode_t		 m, hint;
+	int		 foreign;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		errno = EINVAL;
+		return (-1);
+	}
+	/* A device or fifo is no table, whoever owns it. */
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		errno = EINVAL;
+		return (-1);
+	}
+	m = st.st_mode & 0777;
+	foreign = st.st_uid != geteuid() && st.st_uid != 0;
+	if ((m & 0022 & ~accepted) == 0 && (!foreign || (accepted & 0022)))
+		return (0);
+	/* The least -m that would accept it, as a hint. */
+	hint = m;
+	if (foreign && !(hint & 0022))
+		hint |= 0020;
+	if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &pp) == 0 &&
+	    pp != NULL)
+		snprintf(who, sizeof(who), " (%.40s)", pp->pw_name);
+	snprintf(err, errlen, "owned by uid %u%s, mode %04o: not trusted (see "
+	    "lb-table(5); -m %04o accepts it)", (unsigned)st.st_uid, who,
+	    (unsigned)m, (unsigned)hint);
+	errno = EPERM;
+	return (-1);
+}
+
+int
+table_mode_parse(const char *s, mode_t *mode)
+{
+	char	*end;
+	long	 m;
+
+	errno = 0;
+	m = strtol(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || m <= 0 || m > 0777 || errno)
+		return (-1);
+	*mode = (mode_t)m;
+	return (0);
+}
+
+/* table_open(), with the trust check or (for table_destroy()) without. */
+static struct table *
+attach(const char *name, int flags, uint32_t capacity, mode_t mode, int trust,
     char *err, size_t errlen)
 {
 	struct table	*t = NULL;
@@ -429,6 +496,13 @@ table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
 		}
 		created = 1;
 	}
+	if (!created && trust && trusted(fd, mode, err, errlen) == -1) {
+		int	 e = errno;
+
+		close(fd);
+		errno = e;
+		return (NULL);
+	}
 	if (created) {
 		int	 e;
 
@@ -442,10 +516,12 @@ table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
 			goto fail;
 	}
 	if (table_validate(fd, &cap, err, errlen) == -1) {
+		int	 e = errno;
+
 		if (created)
 			goto fail;
-		errno = EINVAL;
 		close(fd);
+		errno = e;
 		return (NULL);
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -475,6 +551,13 @@ table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
 	if (fd != -1)
 		close(fd);
 	return (NULL);
+}
+
+struct table *
+table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
+    char *err, size_t errlen)
+{
+	return (attach(name, flags, capacity, mode, 1, err, errlen));
 }
 
 void
@@ -514,14 +597,17 @@ table_destroy(const char *name, char *err, size_t errlen)
 	struct table	*t;
 	int		 rc;
 
-	/* Never unlink a file that is not a table. */
+	/*
+	 * Never unlink a file that is not a table; a table of another
+	 * version is one, and a damaged shared-memory object is ours.
+	 */
 	if (err != NULL) {
-		if ((t = table_open(name, TABLE_RDONLY, 0, 0, e,
-		    sizeof(e))) == NULL && errno != EINVAL) {
+		t = attach(name, TABLE_RDONLY, 0, 0, 0, e, sizeof(e));
+		if (t == NULL && errno != EINVAL && errno != EPROTONOSUPPORT) {
 			snprintf(err, errlen, "%s", e);
 			return (-1);
 		}
-		if (t == NULL && strchr(name, '/') != NULL) {
+		if (t == NULL && errno == EINVAL && strchr(name, '/') != NULL) {
 			snprintf(err, errlen, "%s", e);
 			return (-1);
 		}

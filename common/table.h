@@ -119,9 +119,16 @@ int	table_name_check(const char *name, char *err, size_t errlen);
 /*
  * Attach to the table name (see table_name_check()).  With
  * TABLE_CREATE a missing table is made with capacity slots (0: the
- * default) and file mode (0: 0600).  Validates magic, version, struct
- * sizes and capacity against the object's size.  Returns a handle, or
- * NULL with the reason in err (errno ENOENT when it does not exist).
+ * default) and file mode mode.  An existing table is the caller's to
+ * trust: mode is then the most permissive mode accepted.  A table
+ * writable by group or others beyond mode is refused, and so is one
+ * owned by neither the caller's effective uid nor root unless mode lets
+ * group or others write (the caller said the table is shared).  0 means
+ * 0600 for both.  Validates magic, version, struct sizes and capacity
+ * against the object's size.  Returns a handle, or NULL with the reason
+ * in err: errno ENOENT when it does not exist, EPERM when it is not
+ * trusted, EPROTONOSUPPORT when it is a table of another layout
+ * version, EINVAL when it is no valid table.
  */
 struct table *table_open(const char *name, int flags, uint32_t capacity,
 	    mode_t mode, char *err, size_t errlen);
@@ -136,7 +143,17 @@ void	table_close(struct table *t);
  */
 int	table_stale(const struct table *t);
 
-/* Remove the table name.  Attached processes keep their mapping. */
+/*
+ * Parse an octal mode for table_open(), 1 to 0777, into *mode.  Returns
+ * 0, or -1 when s is not one.
+ */
+int	table_mode_parse(const char *s, mode_t *mode);
+
+/*
+ * Remove the table name, when it is a table of any version (it need not
+ * be trusted: its contents are not used).  Attached processes keep
+ * their mapping.
+ */
 int	table_destroy(const char *name, char *err, size_t errlen);
 
 /*

@@ -54,8 +54,9 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: lb-check [-1hjqVv] [-c maxexec] [-D downinter] "
 	    "[-F fastinter] [-f fall]\n"
-	    "                [-i interval] [-p fails] [-r rise] "
-	    "[-T timeout] [-t table] [check]\n"
+	    "                [-i interval] [-m mode] [-p fails] [-r rise] "
+	    "[-T timeout]\n"
+	    "                [-t table] [check]\n"
 	    "       check: tcp\n"
 	    "              http [path] [status=200-399] [body=text] "
 	    "[host=name] [method=GET]\n"
@@ -717,6 +718,7 @@ main(int argc, char *argv[])
 	sigset_t	 mask;
 	const char	*e, *inter = NULL, *fast = NULL, *down = NULL,
 			*timeout = NULL;
+	mode_t		 mode = 0;
 	int		 ch, rc;
 
 	log_init("lb-check", 0);
@@ -726,7 +728,7 @@ main(int argc, char *argv[])
 	conf.cc_rise = 2;
 	conf.cc_fall = 3;
 	conf.cc_maxexec = 32;
-	while ((ch = getopt(argc, argv, "+1c:D:F:f:hi:jp:qr:T:t:Vv")) != -1) {
+	while ((ch = getopt(argc, argv, "+1c:D:F:f:hi:jm:p:qr:T:t:Vv")) != -1) {
 		switch (ch) {
 		case '1':
 			opt_once = 1;
@@ -755,6 +757,11 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			opt_json = 1;
+			break;
+		case 'm':
+			if (table_mode_parse(optarg, &mode) == -1)
+				errx(2, "bad mode '%s': octal, 1 to 0777",
+				    optarg);
 			break;
 		case 'p':
 			conf.cc_passive = (int)strtonum(optarg, 1, 1000000,
@@ -828,7 +835,7 @@ main(int argc, char *argv[])
 	if (conf.cc_kind == CK_EXEC && exec_init(errbuf, sizeof(errbuf)) == -1)
 		errx(1, "exec: %s", errbuf);
 
-	if ((tbl = table_open(conf.cc_table, TABLE_RDWR, 0, 0, errbuf,
+	if ((tbl = table_open(conf.cc_table, TABLE_RDWR, 0, mode, errbuf,
 	    sizeof(errbuf))) == NULL)
 		errx(1, "table %s: %s", conf.cc_table, errbuf);
 	one_checker();
