@@ -21,6 +21,7 @@
 #define LBC_TICK	100		/* ms between looks at the table */
 #define LBC_RETRY	50		/* ms before a probe that lacked fds */
 #define LBC_SLOT_MAX	20		/* ms: the widest grid probes start on */
+#define LBC_RECLAIM	10		/* ticks between reclaims: a second */
 
 struct ck_conf	 conf;
 struct evloop	*ev;
@@ -33,6 +34,7 @@ static TAILQ_HEAD(, backend) dirtyq = TAILQ_HEAD_INITIALIZER(dirtyq);
 static struct evtimer	 tick, flusher;
 static int		 opt_once, opt_json, opt_quiet, opt_verbose;
 static int		 stopping, inflight, once_left, once_down, gone;
+static int		 reclaim_ticks;
 static int		 sigfd = -1;
 static uint64_t		 lbc_slot = 1;	/* ms: the grid probes start on */
 static char		 errbuf[256];
@@ -525,6 +527,14 @@ tick_fn(struct evloop *loop, void *arg)
 		gone = 1;
 		stop();
 		return;
+	}
+	/*
+	 * As the proxies do, once a second: free dead processes' entries,
+	 * and repair ours if another process wrote over it.
+	 */
+	if (++reclaim_ticks >= LBC_RECLAIM) {
+		reclaim_ticks = 0;
+		table_reclaim(tbl);
 	}
 	if (table_generation(tbl) != snap.sn_gen)
 		resync();

@@ -109,6 +109,9 @@ show_table(const char *name)
 	if (sr.sr_snap.sn_corrupt)
 		warnx("table %s: %u damaged slots shown in maint", name,
 		    sr.sr_snap.sn_corrupt);
+	if (sr.sr_snap.sn_clamped)
+		warnx("table %s: %u slots counted out of range, shown clamped",
+		    name, sr.sr_snap.sn_clamped);
 	if ((rows = calloc(sr.sr_snap.sn_count ? sr.sr_snap.sn_count : 1,
 	    sizeof(*rows))) == NULL)
 		err(1, NULL);

@@ -1,5 +1,6 @@
 /* lbt: move a table's counters and health by hand, for the tests. */
 #include <err.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ usage(void)
 	fprintf(stderr, "usage: lbt hold table name n\n"
 	    "       lbt bump table name counter n\n"
 	    "       lbt raw table name\n"
-	    "       lbt health table name state [reason]\n"
+	    "       lbt health table name state [reason [since]]\n"
 	    "       lbt check table name ms result\n"
 	    "       lbt pick table algo n\n");
 	exit(2);
@@ -93,9 +94,20 @@ main(int argc, char *argv[])
 				errx(1, "conn_begin failed");
 		printf("held\n");
 		fflush(stdout);
-		/* Until stdin closes; a kill -9 leaves the count behind. */
-		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
-			;
+		/*
+		 * Until stdin closes; a kill -9 leaves the count behind.
+		 * Once a second, as a proxy does, reclaim and repair.
+		 */
+		for (;;) {
+			struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+
+			if (poll(&pfd, 1, 1000) == 0) {
+				table_reclaim(t);
+				continue;
+			}
+			if (read(STDIN_FILENO, buf, sizeof(buf)) <= 0)
+				break;
+		}
 		table_close(t);
 		return (0);
 	}
@@ -119,11 +131,11 @@ main(int argc, char *argv[])
 		errx(2, "unknown counter %s", argv[4]);
 	}
 	if (strcmp(argv[1], "raw") == 0 && argc == 4) {
-		printf("%lld\n", (long long)atomic_load(&c->c_active));
+		printf("%lld\n", (long long)table_held(t, (uint32_t)i));
 		table_close(t);
 		return (0);
 	}
-	if (strcmp(argv[1], "health") == 0 && (argc == 5 || argc == 6)) {
+	if (strcmp(argv[1], "health") == 0 && argc >= 5 && argc <= 7) {
 		struct table_backend *be;
 
 		if (table_begin(t, e, sizeof(e)) == -1)
@@ -135,9 +147,15 @@ main(int argc, char *argv[])
 		if (k == TABLE_HEALTH_NSTATES)
 			errx(2, "unknown health %s", argv[4]);
 		be->be_health = (uint8_t)k;
+		/* since: ms after the epoch, or +N / -N ms from now */
 		be->be_health_since = table_now_ms();
+		if (argc == 7 && (argv[6][0] == '+' || argv[6][0] == '-'))
+			be->be_health_since += (uint64_t)strtoll(argv[6], NULL,
+			    10);
+		else if (argc == 7)
+			be->be_health_since = strtoull(argv[6], NULL, 10);
 		snprintf(be->be_reason, sizeof(be->be_reason), "%s",
-		    argc == 6 ? argv[5] : "");
+		    argc >= 6 ? argv[5] : "");
 		table_commit(t);
 		table_close(t);
 		return (0);

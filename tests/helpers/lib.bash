@@ -16,6 +16,7 @@ lb_teardown() {
 	local p
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
+		kill -CONT "$p" 2>/dev/null || true	# a stopped one too
 	done
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true

@@ -1,5 +1,9 @@
 /* balance_test: the balancing algorithms over a real table. */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <err.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +399,54 @@ t_clock(void)
 	table_close(t);
 }
 
+/*
+ * Garbage where a process counts its connections: read clamped, so the
+ * loads compared stay far from overflow, and a is simply the busiest.
+ */
+static void
+t_garbage(void)
+{
+	struct table	*t = mk(two, 2);
+	struct stat	 st;
+	size_t		 cs, rows, rowsz;
+	uint8_t		*m;
+	int32_t		*row = NULL;
+	int		 algo, fd, i, r, nb;
+
+	/* the layout of lb-table(5), for a table of 64 slots */
+	cs = (64 + 64 * 384 + 4095) / 4096 * 4096;
+	rows = 4096 + 2 * cs + 8192 + 4096;
+	rowsz = 256;
+	if ((fd = open(path, O_RDWR)) == -1 || fstat(fd, &st) == -1 ||
+	    (m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0)) == MAP_FAILED)
+		err(1, "%s", path);
+	close(fd);
+	for (r = 0; r < TABLE_NREG; r++)
+		if (*(int32_t *)(m + 128 + 32 * r) == (int32_t)getpid())
+			row = (int32_t *)(m + rows + (size_t)r * rowsz);
+	if (row == NULL)
+		errx(1, "no entry of ours");
+	for (algo = BALANCE_LC; algo <= BALANCE_P2C; algo++) {
+		struct balance *b = balance_new(t, algo, 0);
+
+		row[0] = INT32_MAX;
+		for (i = 0, nb = 0; i < 100; i++)
+			nb += pick1(b, NULL, 0) == 'b';
+		ok(nb == 100, "garbage: %s sent %d of 100 to b",
+		    balance_algo_str(algo), nb);
+		row[0] = INT32_MIN;
+		for (i = 0, nb = 0; i < 100; i++)
+			nb += pick1(b, NULL, 0) == 'b';
+		ok(nb >= 40 && nb <= 60, "garbage: %s sent %d of 100 to b, "
+		    "a counting below zero", balance_algo_str(algo), nb);
+		row[0] = 0;
+		balance_free(b);
+	}
+	munmap(m, (size_t)st.st_size);
+	table_close(t);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -415,6 +467,7 @@ main(int argc, char *argv[])
 	t_maglev();
 	t_slowstart();
 	t_clock();
+	t_garbage();
 	t_live();
 	unlink(path);
 	return (unit_done("balance_test"));
