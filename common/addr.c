@@ -167,6 +167,34 @@ addr_resolve(const char *spec, int flags, struct addr *a, char *err,
 	return (0);
 }
 
+int
+addr_literal(const char *spec, struct addr *a, int *port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->a_ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->a_ss;
+	char		 host[ADDR_STRLEN], e[64];
+	int		 v6;
+
+	memset(a, 0, sizeof(*a));
+	*port = 0;
+	if (strncmp(spec, "unix:", 5) == 0)
+		return (addr_resolve(spec, 0, a, e, sizeof(e)));
+	if (addr_split(spec, 0, host, sizeof(host), port, &v6, e,
+	    sizeof(e)) == -1)
+		return (-1);
+	/* inet_pton(), not getaddrinfo(): never a lookup, never a file. */
+	if (v6 && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)*port);
+		a->a_len = sizeof(*sin6);
+	} else if (!v6 && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)*port);
+		a->a_len = sizeof(*sin);
+	}
+	return (0);
+}
+
 char *
 addr_fmt(const struct addr *a, char *buf, size_t len)
 {

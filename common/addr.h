@@ -36,6 +36,14 @@ int	addr_resolve(const char *spec, int flags, struct addr *a,
 int	addr_check(const char *spec, int flags, char *err, size_t errlen);
 
 /*
+ * What spec says without a lookup, its syntax checked as addr_check()
+ * does: for a numeric host or a unix path, the address into a (the
+ * port, in host order, also into *port); for a host name, only *port,
+ * and a->a_ss.ss_family is AF_UNSPEC.  Returns 0, or -1 when malformed.
+ */
+int	addr_literal(const char *spec, struct addr *a, int *port);
+
+/*
  * Print a as "1.2.3.4:80", "[::1]:80" or "unix:/path" into buf of
  * len bytes (ADDR_STRLEN is always enough).  Returns buf.
  */

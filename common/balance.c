@@ -22,6 +22,7 @@ struct balance_be {
 	int64_t		 bb_cur;		/* smooth rr's current weight */
 	int64_t		 bb_load;		/* active, read for this pick */
 	uint64_t	 bb_upsince;		/* ramping since (ms), 0: not */
+	uint64_t	 bb_hsince;		/* the health time it came from */
 	uint64_t	 bb_hash;		/* of the name, for maglev */
 	uint32_t	 bb_fails;		/* local: failed connects in a row */
 	uint64_t	 bb_until;		/* local: skipped until (monotonic ms) */
@@ -377,21 +378,26 @@ balance_free(struct balance *b)
 	free(b);
 }
 
-/* Effective weights now: slow start scales a ramping backend's share. */
+/*
+ * Effective weights now: slow start scales a ramping backend's share.
+ * A health time in the future (the clock was stepped back, or another
+ * process wrote it) counts as just now: now - since must never wrap.
+ */
 static void
 weigh(struct balance *b, uint64_t now)
 {
 	struct balance_be *be;
-	uint64_t	 ramp, until = 0;
+	uint64_t	 ramp, age, until = 0;
 	uint32_t	 i;
 
 	for (i = 0; i < b->b_n; i++) {
 		be = &b->b_be[i];
 		ramp = RAMP_FULL;
-		if (be->bb_upsince != 0 && now < be->bb_upsince +
-		    b->b_slowstart) {
-			ramp = (now - be->bb_upsince) * RAMP_FULL /
-			    b->b_slowstart;
+		if (be->bb_upsince > now)
+			be->bb_upsince = now;
+		age = now - be->bb_upsince;
+		if (be->bb_upsince != 0 && age < b->b_slowstart) {
+			ramp = age * RAMP_FULL / b->b_slowstart;
 			if (ramp < RAMP_MIN)
 				ramp = RAMP_MIN;
 			if (be->bb_upsince + b->b_slowstart > until)
@@ -484,7 +490,7 @@ refresh(struct balance *b)
 		be->bb_base = (int64_t)tb->be_weight * (tb->be_share > 100 ?
 		    100 : tb->be_share);
 		if (b->b_slowstart > 0 && tb->be_health == TABLE_HEALTH_UP)
-			be->bb_upsince = tb->be_health_since;
+			be->bb_upsince = be->bb_hsince = tb->be_health_since;
 		strlcpy(be->bb_name, tb->be_name, sizeof(be->bb_name));
 		be->bb_hash = hash_bytes(be->bb_name, strlen(be->bb_name), 0);
 		/* Both sets are in slot order: a merge finds the old one. */
@@ -494,6 +500,12 @@ refresh(struct balance *b)
 			be->bb_cur = b->b_old[o].bb_cur;
 			be->bb_fails = b->b_old[o].bb_fails;
 			be->bb_until = b->b_old[o].bb_until;
+			/*
+			 * A time in the future became the moment we first
+			 * saw it (weigh()): another change keeps that moment.
+			 */
+			if (be->bb_hsince == b->b_old[o].bb_hsince)
+				be->bb_upsince = b->b_old[o].bb_upsince;
 		}
 		b->b_grp[be->bb_backup][b->b_ng[be->bb_backup]++] = n;
 		n++;

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
 
 #include "table.h"
 
@@ -84,7 +85,17 @@ struct table {
 	struct table_hdr *t_hdr;
 	uint32_t	 t_cap;			/* read once, at attach */
 	size_t		 t_confsz, t_off_ctr, t_off_ck, t_off_contrib, t_rowsz;
-	int		 t_reg;			/* our registrant entry, or -1 */
+	/*
+	 * Our registration: the entry (-1 while we have none), what it
+	 * should hold, and our own count of each slot, which is the truth
+	 * our row in the table is repaired from.  Counting holds t_rw for
+	 * reading, a repair holds it for writing.
+	 */
+	int		 t_reg;
+	pid_t		 t_regpid;
+	uint64_t	 t_regstart;
+	_Atomic int32_t	*t_mirror;		/* NULL until registered */
+	pthread_rwlock_t t_rw;
 	int		 t_locked;
 	uint64_t	 t_wgen;		/* generation at table_begin() */
 	struct table_conf *t_next;		/* the spare buffer being written */
@@ -139,6 +150,34 @@ contrib_row(const struct table *t, int r)
 {
 	return ((_Atomic int32_t *)(t->t_base + t->t_off_contrib +
 	    (size_t)r * t->t_rowsz));
+}
+
+/* Zero a registrant's row, each count with an atomic store. */
+static void
+row_zero(struct table *t, int r)
+{
+	_Atomic int32_t	*row = contrib_row(t, r);
+	uint32_t	 i;
+
+	for (i = 0; i < t->t_cap; i++)
+		atomic_store_explicit(&row[i], 0, memory_order_relaxed);
+}
+
+/*
+ * With the lock held: tell every reader that the registrations changed,
+ * so that it takes a new snapshot of who is alive.  By two, so that the
+ * same configuration buffer stays current and nothing is copied; a
+ * change open on this handle moves along, to commit into its spare.
+ */
+static void
+gen_bump_locked(struct table *t)
+{
+	uint64_t	 g;
+
+	g = atomic_load_explicit(&t->t_hdr->th_gen, memory_order_relaxed);
+	atomic_store_explicit(&t->t_hdr->th_gen, g + 2, memory_order_release);
+	if (t->t_locked)
+		t->t_wgen += 2;
 }
 
 uint64_t
@@ -298,7 +337,11 @@ lock_shared_briefly(int fd)
 	return (0);
 }
 
-/* Validate the header of the object fd before mapping it. */
+/*
+ * Validate the header of the object fd before mapping it.  Returns 0,
+ * or -1 with errno EPROTONOSUPPORT for a table of another layout
+ * version, EINVAL for anything else.
+ */
 static int
 table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 {
@@ -306,7 +349,7 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 	struct stat	 st;
 	size_t		 want, cs, oc, ok, ocb, row;
 	ssize_t		 n;
-	int		 tries, locked = 0, ret = -1;
+	int		 tries, locked = 0, ret = -1, e = EINVAL;
 
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "fstat: %s", strerror(errno));
@@ -352,6 +395,7 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 	if (h.th_version != TABLE_VERSION) {
 		snprintf(err, errlen, "table layout version %u, this program "
 		    "reads version %d", h.th_version, TABLE_VERSION);
+		e = EPROTONOSUPPORT;
 		goto done;
 	}
 	if (h.th_hdrsize != sizeof(struct table_hdr) ||
@@ -381,11 +425,72 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
  done:
 	if (locked)
 		flock(fd, LOCK_UN);
+	errno = e;
 	return (ret);
 }
 
-struct table *
-table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
+/*
+ * Whether to use an object that someone else made: it must be owned by
+ * us or root, and writable by no one else beyond what the caller
+ * accepted; a foreign owner only when the caller said the table is
+ * shared (accepted lets group or others write).  This is checked
+ * before a byte of it is read.  Returns 0, or -1 with the reason in err.
+ */
+static int
+trusted(int fd, mode_t accepted, char *err, size_t errlen)
+{
+	struct passwd	 pw, *pp = NULL;
+	struct stat	 st;
+	char		 buf[1024], who[64] = "";
+	mode_t		 m, hint;
+	int		 foreign;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		errno = EINVAL;
+		return (-1);
+	}
+	/* A device or fifo is no table, whoever owns it. */
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		errno = EINVAL;
+		return (-1);
+	}
+	m = st.st_mode & 0777;
+	foreign = st.st_uid != geteuid() && st.st_uid != 0;
+	if ((m & 0022 & ~accepted) == 0 && (!foreign || (accepted & 0022)))
+		return (0);
+	/* The least -m that would accept it, as a hint. */
+	hint = m;
+	if (foreign && !(hint & 0022))
+		hint |= 0020;
+	if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &pp) == 0 &&
+	    pp != NULL)
+		snprintf(who, sizeof(who), " (%.40s)", pp->pw_name);
+	snprintf(err, errlen, "owned by uid %u%s, mode %04o: not trusted (see "
+	    "lb-table(5); -m %04o accepts it)", (unsigned)st.st_uid, who,
+	    (unsigned)m, (unsigned)hint);
+	errno = EPERM;
+	return (-1);
+}
+
+int
+table_mode_parse(const char *s, mode_t *mode)
+{
+	char	*end;
+	long	 m;
+
+	errno = 0;
+	m = strtol(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || m <= 0 || m > 0777 || errno)
+		return (-1);
+	*mode = (mode_t)m;
+	return (0);
+}
+
+/* table_open(), with the trust check or (for table_destroy()) without. */
+static struct table *
+attach(const char *name, int flags, uint32_t capacity, mode_t mode, int trust,
     char *err, size_t errlen)
 {
 	struct table	*t = NULL;
@@ -429,6 +534,13 @@ table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
 		}
 		created = 1;
 	}
+	if (!created && trust && trusted(fd, mode, err, errlen) == -1) {
+		int	 e = errno;
+
+		close(fd);
+		errno = e;
+		return (NULL);
+	}
 	if (created) {
 		int	 e;
 
@@ -442,10 +554,12 @@ table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
 			goto fail;
 	}
 	if (table_validate(fd, &cap, err, errlen) == -1) {
+		int	 e = errno;
+
 		if (created)
 			goto fail;
-		errno = EINVAL;
 		close(fd);
+		errno = e;
 		return (NULL);
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -467,6 +581,13 @@ table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
 		t = NULL;
 		goto fail;
 	}
+	if (pthread_rwlock_init(&t->t_rw, NULL) != 0) {
+		snprintf(err, errlen, "pthread_rwlock_init failed");
+		munmap(t->t_base, t->t_size);
+		free(t);
+		t = NULL;
+		goto fail;
+	}
 	t->t_hdr = (struct table_hdr *)t->t_base;
 	return (t);
  fail:
@@ -477,32 +598,42 @@ table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
 	return (NULL);
 }
 
+struct table *
+table_open(const char *name, int flags, uint32_t capacity, mode_t mode,
+    char *err, size_t errlen)
+{
+	return (attach(name, flags, capacity, mode, 1, err, errlen));
+}
+
 void
 table_close(struct table *t)
 {
-	_Atomic int32_t	*row;
-	uint32_t	 i;
-	int32_t		 c;
+	struct table_reg *r;
 
 	if (t == NULL)
 		return;
 	if (t->t_locked)
 		table_abort(t);
-	/* A forked child must not give back its parent's connections. */
-	if (t->t_reg != -1 && atomic_load(&t->t_hdr->th_reg[t->t_reg].r_pid) ==
-	    (int32_t)getpid() && lock_fd(t->t_fd, LOCK_EX) == 0) {
-		/* Give back whatever we still hold, then leave. */
-		row = contrib_row(t, t->t_reg);
-		for (i = 0; i < t->t_cap; i++)
-			if ((c = atomic_exchange(&row[i], 0)) != 0)
-				atomic_fetch_sub_explicit(
-				    &table_counters(t, i)->c_active, c,
-				    memory_order_relaxed);
-		atomic_store(&t->t_hdr->th_reg[t->t_reg].r_pid, 0);
+	/*
+	 * Leave, if the entry is still ours: not in a forked child, which
+	 * must not give back its parent's connections, and not when
+	 * another process took it after it was damaged.
+	 */
+	if (t->t_reg != -1 && t->t_regpid == getpid() &&
+	    lock_fd(t->t_fd, LOCK_EX) == 0) {
+		r = &t->t_hdr->th_reg[t->t_reg];
+		if (atomic_load(&r->r_pid) == t->t_regpid &&
+		    r->r_start == t->t_regstart) {
+			row_zero(t, t->t_reg);
+			atomic_store(&r->r_pid, 0);
+			gen_bump_locked(t);
+		}
 		flock(t->t_fd, LOCK_UN);
 	}
+	pthread_rwlock_destroy(&t->t_rw);
 	munmap(t->t_base, t->t_size);
 	close(t->t_fd);
+	free(t->t_mirror);
 	free(t->t_new);
 	free(t);
 }
@@ -514,14 +645,17 @@ table_destroy(const char *name, char *err, size_t errlen)
 	struct table	*t;
 	int		 rc;
 
-	/* Never unlink a file that is not a table. */
+	/*
+	 * Never unlink a file that is not a table; a table of another
+	 * version is one, and a damaged shared-memory object is ours.
+	 */
 	if (err != NULL) {
-		if ((t = table_open(name, TABLE_RDONLY, 0, 0, e,
-		    sizeof(e))) == NULL && errno != EINVAL) {
+		t = attach(name, TABLE_RDONLY, 0, 0, 0, e, sizeof(e));
+		if (t == NULL && errno != EINVAL && errno != EPROTONOSUPPORT) {
 			snprintf(err, errlen, "%s", e);
 			return (-1);
 		}
-		if (t == NULL && strchr(name, '/') != NULL) {
+		if (t == NULL && errno == EINVAL && strchr(name, '/') != NULL) {
 			snprintf(err, errlen, "%s", e);
 			return (-1);
 		}
@@ -635,9 +769,42 @@ table_check(const struct table *t, uint32_t i)
 }
 
 /*
- * Make one slot safe to use: strings end, values in range.  A slot that
- * needed a fix is put in maint, so garbage never takes traffic.  Returns
- * 1 when it needed one.
+ * Does the resolved address, which a proxy connects to, say what the
+ * text, which people are shown, says?  Read without DNS: a numeric host
+ * must be the same address and port, a host name the same port, and a
+ * unix: path a unix socket.  Returns 1 when they agree.
+ */
+static int
+addr_agrees(const struct table_backend *be)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	struct addr	 a;
+	int		 port;
+
+	if (addr_literal(be->be_addr, &a, &port) == -1)
+		return (0);
+	switch (a.a_ss.ss_family) {
+	case AF_UNIX:
+		return (be->be_family == AF_UNIX);
+	case AF_INET:
+		sin = (const struct sockaddr_in *)&a.a_ss;
+		return (be->be_family == AF_INET && be->be_port == port &&
+		    memcmp(be->be_ip, &sin->sin_addr, 4) == 0);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)&a.a_ss;
+		return (be->be_family == AF_INET6 && be->be_port == port &&
+		    memcmp(be->be_ip, &sin6->sin6_addr, 16) == 0);
+	default:			/* a host name, resolved when written */
+		return ((be->be_family == AF_INET ||
+		    be->be_family == AF_INET6) && be->be_port == port);
+	}
+}
+
+/*
+ * Make one slot safe to use: strings end, values in range, the address
+ * one.  A slot that needed a fix is put in maint, so garbage never takes
+ * traffic.  Returns 1 when it needed one.
  */
 static int
 be_sanitize(struct table_backend *be)
@@ -664,6 +831,8 @@ be_sanitize(struct table_backend *be)
 	    be->be_family != AF_UNIX)
 		bad = 1;
 	if (be->be_family == AF_UNIX && strncmp(be->be_addr, "unix:/", 6) != 0)
+		bad = 1;
+	if (!addr_agrees(be))
 		bad = 1;
 	if (be->be_weight > TABLE_WEIGHT_MAX) {
 		be->be_weight = 0;
@@ -692,48 +861,73 @@ be_sanitize(struct table_backend *be)
 	return (bad);
 }
 
-/* Read a process's start time from /proc; 0 when it cannot. */
-static uint64_t
-proc_start(pid_t pid)
+/*
+ * Read a process's state and start time (clock ticks after boot) from
+ * /proc.  Returns 1 when it runs (or sleeps, or is stopped), 0 when it
+ * is a zombie or dead, whose pid stays taken until its parent reaps it
+ * but which will never give its connections back, and -1 when /proc
+ * cannot tell (*start is then 0).
+ */
+static int
+proc_stat(pid_t pid, uint64_t *start)
 {
 	char		 path[64], buf[1024], *p;
 	unsigned long long st = 0;
 	ssize_t		 n;
 	int		 fd, field;
 
+	*start = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
+		return (-1);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return (0);
+		return (-1);
 	buf[n] = '\0';
 	/* The command name may hold spaces and ')': skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return (-1);
+	if (p[2] == 'Z' || p[2] == 'X')
 		return (0);
 	for (field = 2; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p + 1, "%llu", &st) != 1)
-		return (0);
+		return (1);
+	*start = st;
+	return (1);
+}
+
+/* Our own start time, as proc_stat() reads it; 0 when it cannot. */
+static uint64_t
+self_start(void)
+{
+	uint64_t	 st;
+
+	(void)proc_stat(getpid(), &st);
 	return (st);
 }
 
+/*
+ * Is the registrant of entry r, which reads pid, dead: no such process,
+ * a zombie, or another process that took its pid since?
+ */
 static int
 reg_dead(const struct table_reg *r, int32_t pid)
 {
 	uint64_t	 st;
+	int		 s;
 
 	if (pid <= 0 || pid > TABLE_PID_MAX)
 		return (1);
 	if (kill(pid, 0) == -1 && errno == ESRCH)
 		return (1);
-	/* The pid may have been reused by another process. */
-	st = proc_start(pid);
-	return (st != 0 && st != r->r_start);
+	if ((s = proc_stat(pid, &st)) == 0)
+		return (1);
+	return (s == 1 && st != 0 && st != r->r_start);
 }
 
-/* Registrants that died, a bit each; their pids in pids[] if given. */
+/* Registrants that died, a bit each; live ones counted, pids in pids[]. */
 static uint64_t
 dead_set(const struct table *t, uint32_t *live, int32_t *pids)
 {
@@ -756,87 +950,191 @@ dead_set(const struct table *t, uint32_t *live, int32_t *pids)
 	return (dead);
 }
 
-/* With the lock held: take back what dead registrants left. */
+/* With the lock held: free the entries of dead registrants. */
 static int
 reclaim_locked(struct table *t)
 {
-	_Atomic int32_t	*row;
 	uint64_t	 dead;
-	uint32_t	 i, live;
-	int32_t		 c;
+	uint32_t	 live;
 	int		 r, n = 0;
 
 	dead = dead_set(t, &live, NULL);
 	for (r = 0; r < TABLE_NREG; r++) {
 		if (!(dead & (1ULL << r)))
 			continue;
-		row = contrib_row(t, r);
-		for (i = 0; i < t->t_cap; i++)
-			if ((c = atomic_exchange(&row[i], 0)) != 0)
-				atomic_fetch_sub_explicit(
-				    &table_counters(t, i)->c_active, c,
-				    memory_order_relaxed);
+		row_zero(t, r);
 		atomic_store(&t->t_hdr->th_reg[r].r_pid, 0);
 		n++;
 	}
+	if (n > 0)
+		gen_bump_locked(t);
 	return (n);
+}
+
+/*
+ * With the lock and t_rw held: claim a free entry for us, its row
+ * written from our own counts, the pid last (a reader counts the row
+ * from then on).  Returns 0, or -1 when every entry is taken.
+ */
+static int
+claim_locked(struct table *t)
+{
+	extern char	*program_invocation_short_name;
+	struct table_reg *r;
+	_Atomic int32_t	*row;
+	uint32_t	 j;
+	int		 i;
+
+	for (i = 0; i < TABLE_NREG; i++) {
+		r = &t->t_hdr->th_reg[i];
+		if (atomic_load(&r->r_pid) != 0)
+			continue;
+		r->r_start = t->t_regstart;
+		memset(r->r_prog, 0, sizeof(r->r_prog));
+		strlcpy(r->r_prog, program_invocation_short_name,
+		    sizeof(r->r_prog));
+		row = contrib_row(t, i);
+		for (j = 0; j < t->t_cap; j++)
+			atomic_store_explicit(&row[j], atomic_load_explicit(
+			    &t->t_mirror[j], memory_order_relaxed),
+			    memory_order_relaxed);
+		atomic_store(&r->r_pid, (int32_t)t->t_regpid);
+		t->t_reg = i;
+		gen_bump_locked(t);
+		return (0);
+	}
+	return (-1);
+}
+
+/* Does our entry still hold our pid and start time? */
+static int
+reg_ours(const struct table *t)
+{
+	const struct table_reg *r;
+
+	if (t->t_reg == -1)
+		return (0);
+	r = &t->t_hdr->th_reg[t->t_reg];
+	return (atomic_load(&r->r_pid) == (int32_t)t->t_regpid &&
+	    r->r_start == t->t_regstart);
+}
+
+/*
+ * With t_rw held: is our registration as we keep it, the entry ours and
+ * its row equal to our counts?  With t_rw held no count of ours moves.
+ */
+static int
+reg_intact(const struct table *t)
+{
+	const _Atomic int32_t *row;
+	uint32_t	 j;
+
+	if (!reg_ours(t))
+		return (0);
+	row = contrib_row(t, t->t_reg);
+	for (j = 0; j < t->t_cap; j++)
+		if (atomic_load_explicit(&row[j], memory_order_relaxed) !=
+		    atomic_load_explicit(&t->t_mirror[j], memory_order_relaxed))
+			return (0);
+	return (1);
+}
+
+/*
+ * With the lock held: make our registration whole again.  An entry
+ * that no longer holds our pid and start time is left alone (another
+ * process may have freed it and taken it since) and we take a new one;
+ * an entry still ours has its row written from our counts.  Returns 1
+ * when it repaired something, 0 when nothing needed it, -1 when no
+ * entry was free (we count privately and try again next time).
+ */
+static int
+repair_locked(struct table *t)
+{
+	_Atomic int32_t	*row;
+	uint32_t	 j;
+	int		 ret = 0;
+
+	pthread_rwlock_wrlock(&t->t_rw);
+	if (reg_intact(t))
+		goto done;
+	ret = 1;
+	if (reg_ours(t)) {
+		row = contrib_row(t, t->t_reg);
+		for (j = 0; j < t->t_cap; j++)
+			atomic_store_explicit(&row[j], atomic_load_explicit(
+			    &t->t_mirror[j], memory_order_relaxed),
+			    memory_order_relaxed);
+		gen_bump_locked(t);
+		goto done;
+	}
+	t->t_reg = -1;
+	if (claim_locked(t) == -1)
+		ret = -1;
+ done:
+	pthread_rwlock_unlock(&t->t_rw);
+	return (ret);
 }
 
 int
 table_reclaim(struct table *t)
 {
 	uint32_t	 live;
-	int		 n;
+	int		 n, repair = 0;
 
-	if (!t->t_writable || dead_set(t, &live, NULL) == 0)
+	if (!t->t_writable)
 		return (0);
-	if (t->t_locked)
-		return (reclaim_locked(t));
-	if (lock_fd(t->t_fd, LOCK_EX) == -1)
+	/* Ours only: a forked child's copy is its parent's to repair. */
+	if (t->t_mirror != NULL && t->t_regpid == getpid()) {
+		pthread_rwlock_wrlock(&t->t_rw);
+		repair = !reg_intact(t);
+		pthread_rwlock_unlock(&t->t_rw);
+	}
+	if (!repair && dead_set(t, &live, NULL) == 0)
+		return (0);
+	if (!t->t_locked && lock_fd(t->t_fd, LOCK_EX) == -1)
 		return (-1);
 	n = reclaim_locked(t);
-	flock(t->t_fd, LOCK_UN);
+	if (repair)
+		(void)repair_locked(t);
+	if (!t->t_locked)
+		flock(t->t_fd, LOCK_UN);
 	return (n);
 }
 
 int
 table_register(struct table *t, char *err, size_t errlen)
 {
-	extern char	*program_invocation_short_name;
-	struct table_reg *r;
-	uint32_t	 j;
-	int		 i, ret = -1;
+	int	 ret = -1;
 
 	if (!t->t_writable) {
 		snprintf(err, errlen, "table opened read-only");
 		return (-1);
 	}
-	if (t->t_reg != -1)
+	if (t->t_mirror != NULL)
 		return (0);
-	if (lock_fd(t->t_fd, LOCK_EX) == -1) {
-		snprintf(err, errlen, "flock: %s", strerror(errno));
+	if ((t->t_mirror = calloc(t->t_cap, sizeof(*t->t_mirror))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
 		return (-1);
 	}
-	reclaim_locked(t);
-	for (i = 0; i < TABLE_NREG; i++) {
-		r = &t->t_hdr->th_reg[i];
-		if (atomic_load(&r->r_pid) != 0)
-			continue;
-		r->r_start = proc_start(getpid());
-		memset(r->r_prog, 0, sizeof(r->r_prog));
-		strlcpy(r->r_prog, program_invocation_short_name,
-		    sizeof(r->r_prog));
-		for (j = 0; j < t->t_cap; j++)
-			atomic_store(&contrib_row(t, i)[j], 0);
-		atomic_store(&r->r_pid, (int32_t)getpid());
-		t->t_reg = i;
-		ret = 0;
-		break;
+	if (lock_fd(t->t_fd, LOCK_EX) == -1) {
+		snprintf(err, errlen, "flock: %s", strerror(errno));
+		goto done;
 	}
+	reclaim_locked(t);
+	t->t_regpid = getpid();
+	t->t_regstart = self_start();
+	pthread_rwlock_wrlock(&t->t_rw);
+	ret = claim_locked(t);
+	pthread_rwlock_unlock(&t->t_rw);
 	flock(t->t_fd, LOCK_UN);
 	if (ret == -1)
 		snprintf(err, errlen, "all %d process entries of the table are "
 		    "taken", TABLE_NREG);
+ done:
+	if (ret == -1) {
+		free(t->t_mirror);
+		t->t_mirror = NULL;
+	}
 	return (ret);
 }
 
@@ -862,6 +1160,15 @@ table_procs(const struct table *t, struct table_proc *out, int max)
 	return (n);
 }
 
+/* One count as a reader takes it: another process may have written it. */
+static int64_t
+count_clamp(int32_t v)
+{
+	if (v < 0)
+		return (0);
+	return (v > TABLE_COUNT_MAX ? TABLE_COUNT_MAX : v);
+}
+
 int
 table_snapshot(struct table *t, struct table_snap *s, char *err,
     size_t errlen)
@@ -869,9 +1176,10 @@ table_snapshot(struct table *t, struct table_snap *s, char *err,
 	struct table_conf *cf;
 	struct table_backend *nb;
 	struct stat	 st;
-	uint64_t	 g1, g2;
+	uint64_t	 g1, g2, dead, m;
 	uint32_t	 hw, i, live;
-	int		 tries;
+	int32_t		 v;
+	int		 tries, r;
 
 	/* Another process could have cut the object: refuse, never fault. */
 	if (fstat(t->t_fd, &st) == -1 || (size_t)st.st_size < t->t_size) {
@@ -912,7 +1220,17 @@ table_snapshot(struct table *t, struct table_snap *s, char *err,
 	s->sn_gen = g1;
 	s->sn_created = t->t_hdr->th_created;
 	s->sn_n = hw;
-	s->sn_count = s->sn_corrupt = 0;
+	s->sn_count = s->sn_corrupt = s->sn_clamped = 0;
+	/*
+	 * Who counts: the registrants alive now.  Those who come or go
+	 * move the generation, and the next snapshot sees them.
+	 */
+	dead = dead_set(t, &live, s->sn_livepid);
+	s->sn_live = 0;
+	for (r = 0; r < TABLE_NREG; r++)
+		if (s->sn_livepid[r] != 0 && !(dead & (1ULL << r)))
+			s->sn_live |= 1ULL << r;
+	s->sn_procs = live;
 	for (i = 0; i < hw; i++) {
 		if (s->sn_be[i].be_uid == 0)
 			continue;
@@ -921,9 +1239,16 @@ table_snapshot(struct table *t, struct table_snap *s, char *err,
 			s->sn_be[i].be_flags |= TABLE_BE_CORRUPT;
 			s->sn_corrupt++;
 		}
+		for (m = s->sn_live; m != 0; m &= m - 1) {
+			v = atomic_load_explicit(&contrib_row(t,
+			    __builtin_ctzll(m))[i], memory_order_relaxed);
+			if (v < 0 || v > TABLE_COUNT_MAX) {
+				s->sn_be[i].be_flags |= TABLE_BE_CLAMPED;
+				s->sn_clamped++;
+				break;
+			}
+		}
 	}
-	s->sn_dead = dead_set(t, &live, s->sn_deadpid);
-	s->sn_procs = live;
 	return (0);
 }
 
@@ -937,25 +1262,40 @@ table_snap_free(struct table_snap *s)
 int64_t
 table_active(const struct table *t, const struct table_snap *s, uint32_t i)
 {
-	int64_t		 a;
+	uint64_t	 m;
+	int64_t		 a = 0;
 	int		 r;
 
 	if (i >= t->t_cap)
 		return (0);
-	a = atomic_load_explicit(&((struct table_counters *)(t->t_base +
-	    t->t_off_ctr) + i)->c_active, memory_order_relaxed);
-	if (s->sn_dead == 0)		/* the usual case, on every pick */
-		return (a < 0 ? 0 : a);
 	/*
-	 * Only while the entry is still the dead one's: once reclaimed, or
-	 * taken by a new process, its row is no longer the dead one's.
+	 * Only while the entry is still the one the snapshot saw alive:
+	 * one freed or taken by another process since is no longer its.
 	 */
+	for (m = s->sn_live; m != 0; m &= m - 1) {
+		r = __builtin_ctzll(m);
+		if (atomic_load_explicit(&t->t_hdr->th_reg[r].r_pid,
+		    memory_order_relaxed) != s->sn_livepid[r])
+			continue;
+		a += count_clamp(atomic_load_explicit(&contrib_row(t, r)[i],
+		    memory_order_relaxed));
+	}
+	return (a);
+}
+
+int64_t
+table_held(const struct table *t, uint32_t i)
+{
+	int64_t		 a = 0;
+	int		 r;
+
+	if (i >= t->t_cap)
+		return (0);
 	for (r = 0; r < TABLE_NREG; r++)
-		if (s->sn_dead & (1ULL << r) &&
-		    atomic_load(&t->t_hdr->th_reg[r].r_pid) == s->sn_deadpid[r])
-			a -= atomic_load_explicit(&contrib_row(t, r)[i],
-			    memory_order_relaxed);
-	return (a < 0 ? 0 : a);
+		if (atomic_load(&t->t_hdr->th_reg[r].r_pid) != 0)
+			a += count_clamp(atomic_load_explicit(
+			    &contrib_row(t, r)[i], memory_order_relaxed));
+	return (a);
 }
 
 void
@@ -1197,8 +1537,8 @@ table_find(struct table *t, const char *name)
 
 /*
  * Zero the counters and last check of slot i, for a new backend: each
- * with an atomic store, and never c_active, which only the connections
- * counted on it move (a stale count undoes itself).
+ * with an atomic store.  The open connections are each process's own
+ * to count (a stale count undoes itself).
  */
 static void
 slot_zero(struct table *t, uint32_t i)
@@ -1226,7 +1566,8 @@ slot_zero(struct table *t, uint32_t i)
 /*
  * May slot i take a new backend: free, and nobody counting it?  Unless
  * late, a slot freed in this same change is not taken either: readers
- * still see its old backend until the commit.
+ * still see its old backend until the commit.  The counts are those of
+ * the entries in use; the writer freed the dead ones' in table_begin().
  */
 static int
 slot_reusable(struct table *t, uint32_t i, int late)
@@ -1238,10 +1579,9 @@ slot_reusable(struct table *t, uint32_t i, int late)
 		return (0);
 	if (!late && i < t->t_curhw && cur->cf_be[i].be_uid != 0)
 		return (0);
-	if (atomic_load(&table_counters(t, i)->c_active) > 0)
-		return (0);
 	for (r = 0; r < TABLE_NREG; r++)
-		if (atomic_load(&contrib_row(t, r)[i]) != 0)
+		if (atomic_load(&t->t_hdr->th_reg[r].r_pid) != 0 &&
+		    atomic_load(&contrib_row(t, r)[i]) > 0)
 			return (0);
 	return (1);
 }
@@ -1297,10 +1637,13 @@ table_conn_begin(struct table *t, uint32_t i, uint64_t uid)
 	struct table_counters *c;
 	const struct table_conf *cf;
 	uint64_t	 g;
+	int		 ret = -1;
 
-	if (!t->t_writable || (c = table_counters(t, i)) == NULL)
+	if (!t->t_writable || t->t_mirror == NULL ||
+	    (c = table_counters(t, i)) == NULL)
 		return (-1);
-	atomic_fetch_add_explicit(&c->c_active, 1, memory_order_relaxed);
+	pthread_rwlock_rdlock(&t->t_rw);
+	atomic_fetch_add_explicit(&t->t_mirror[i], 1, memory_order_relaxed);
 	if (t->t_reg != -1)
 		atomic_fetch_add_explicit(&contrib_row(t, t->t_reg)[i], 1,
 		    memory_order_relaxed);
@@ -1311,25 +1654,37 @@ table_conn_begin(struct table *t, uint32_t i, uint64_t uid)
 	atomic_thread_fence(memory_order_seq_cst);
 	g = atomic_load_explicit(&t->t_hdr->th_gen, memory_order_acquire);
 	cf = conf_at(t, g);
-	if (i >= cf->cf_hw || cf->cf_be[i].be_uid != uid) {
-		table_conn_end(t, i);
-		return (-1);
+	if (i >= *(volatile const uint32_t *)&cf->cf_hw ||
+	    cf->cf_be[i].be_uid != uid) {
+		atomic_fetch_sub_explicit(&t->t_mirror[i], 1,
+		    memory_order_relaxed);
+		if (t->t_reg != -1)
+			atomic_fetch_sub_explicit(&contrib_row(t, t->t_reg)[i],
+			    1, memory_order_relaxed);
+		goto done;
 	}
 	atomic_fetch_add_explicit(&c->c_total, 1, memory_order_relaxed);
-	return (0);
+	ret = 0;
+ done:
+	pthread_rwlock_unlock(&t->t_rw);
+	return (ret);
 }
 
 void
 table_conn_end(struct table *t, uint32_t i)
 {
-	struct table_counters *c;
-
-	if (!t->t_writable || (c = table_counters(t, i)) == NULL)
+	if (!t->t_writable || t->t_mirror == NULL || i >= t->t_cap)
 		return;
-	atomic_fetch_sub_explicit(&c->c_active, 1, memory_order_relaxed);
-	if (t->t_reg != -1)
+	pthread_rwlock_rdlock(&t->t_rw);
+	/* Only what we counted: our own count never goes below zero. */
+	if (atomic_fetch_sub_explicit(&t->t_mirror[i], 1,
+	    memory_order_relaxed) <= 0)
+		atomic_fetch_add_explicit(&t->t_mirror[i], 1,
+		    memory_order_relaxed);
+	else if (t->t_reg != -1)
 		atomic_fetch_sub_explicit(&contrib_row(t, t->t_reg)[i], 1,
 		    memory_order_relaxed);
+	pthread_rwlock_unlock(&t->t_rw);
 }
 
 static const char *const admin_names[] = { "enabled", "drain", "maint" };

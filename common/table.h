@@ -9,7 +9,7 @@
 
 #include "addr.h"
 
-#define TABLE_VERSION		1
+#define TABLE_VERSION		2
 #define TABLE_NAME_MAX		64	/* table and backend names, NUL excluded */
 #define TABLE_ADDR_MAX		128	/* an address as given, NUL included */
 #define TABLE_REASON_MAX	48	/* a health reason or check result */
@@ -18,6 +18,7 @@
 #define TABLE_CAP_MAX		(1U << 20)
 #define TABLE_WEIGHT_MAX	256
 #define TABLE_MAXCONN_MAX	1000000
+#define TABLE_COUNT_MAX		(1 << 24)	/* one process's count, as read */
 
 enum table_admin {			/* set by the operator (lb-ctl) */
 	TABLE_ADMIN_ENABLED,
@@ -36,6 +37,7 @@ enum table_health {			/* set by the checker (lb-check) */
 
 /* be_flags, set by table_snapshot() in the reader's copy only */
 #define TABLE_BE_CORRUPT	0x01	/* the slot held values out of range */
+#define TABLE_BE_CLAMPED	0x02	/* a live count was out of range */
 
 /*
  * One backend's configuration and health.  In the table these live in
@@ -65,9 +67,11 @@ struct table_backend {
 /*
  * Live counters of one slot: relaxed atomics, two cache lines, the hot
  * ones in the first.  bytes_in came from clients, bytes_out went to them.
+ * Open connections are not here: each registered process counts its own
+ * in its row, and a reader adds up the rows (table_active()), so that
+ * nothing a process did or failed to do can leave a total wrong.
  */
 struct table_counters {
-	_Atomic int64_t	 c_active;		/* open connections */
 	_Atomic uint64_t c_total;		/* connections ever */
 	_Atomic uint64_t c_bytes_in;
 	_Atomic uint64_t c_bytes_out;
@@ -76,7 +80,7 @@ struct table_counters {
 	_Atomic uint64_t c_consec_fail;		/* the current run of them */
 	_Atomic uint64_t c_queued;		/* waiting for a free slot */
 	_Atomic uint64_t c_status[6];		/* 1xx..5xx, other */
-	uint64_t	 c_reserved[2];
+	uint64_t	 c_reserved[3];
 } __attribute__((aligned(64)));
 
 /* The last check's result, written by the checker alone. */
@@ -94,9 +98,10 @@ struct table_snap {
 	uint32_t	 sn_n;			/* slots copied (the high-water mark) */
 	uint32_t	 sn_count;		/* of them in use */
 	uint32_t	 sn_corrupt;		/* of them flagged TABLE_BE_CORRUPT */
+	uint32_t	 sn_clamped;		/* of them flagged TABLE_BE_CLAMPED */
 	uint32_t	 sn_procs;		/* live registered processes */
-	uint64_t	 sn_dead;		/* registrants found dead, a bit each */
-	int32_t		 sn_deadpid[TABLE_NREG];	/* and the pid each had */
+	uint64_t	 sn_live;		/* their entries, a bit each */
+	int32_t		 sn_livepid[TABLE_NREG];	/* and the pid each had */
 	struct table_backend *sn_be;		/* sn_n entries, be_uid 0: free */
 	size_t		 sn_alloc;
 };
@@ -119,9 +124,16 @@ int	table_name_check(const char *name, char *err, size_t errlen);
 /*
  * Attach to the table name (see table_name_check()).  With
  * TABLE_CREATE a missing table is made with capacity slots (0: the
- * default) and file mode (0: 0600).  Validates magic, version, struct
- * sizes and capacity against the object's size.  Returns a handle, or
- * NULL with the reason in err (errno ENOENT when it does not exist).
+ * default) and file mode mode.  An existing table is the caller's to
+ * trust: mode is then the most permissive mode accepted.  A table
+ * writable by group or others beyond mode is refused, and so is one
+ * owned by neither the caller's effective uid nor root unless mode lets
+ * group or others write (the caller said the table is shared).  0 means
+ * 0600 for both.  Validates magic, version, struct sizes and capacity
+ * against the object's size.  Returns a handle, or NULL with the reason
+ * in err: errno ENOENT when it does not exist, EPERM when it is not
+ * trusted, EPROTONOSUPPORT when it is a table of another layout
+ * version, EINVAL when it is no valid table.
  */
 struct table *table_open(const char *name, int flags, uint32_t capacity,
 	    mode_t mode, char *err, size_t errlen);
@@ -136,7 +148,17 @@ void	table_close(struct table *t);
  */
 int	table_stale(const struct table *t);
 
-/* Remove the table name.  Attached processes keep their mapping. */
+/*
+ * Parse an octal mode for table_open(), 1 to 0777, into *mode.  Returns
+ * 0, or -1 when s is not one.
+ */
+int	table_mode_parse(const char *s, mode_t *mode);
+
+/*
+ * Remove the table name, when it is a table of any version (it need not
+ * be trusted: its contents are not used).  Attached processes keep
+ * their mapping.
+ */
 int	table_destroy(const char *name, char *err, size_t errlen);
 
 /*
@@ -154,9 +176,11 @@ uint64_t table_generation(const struct table *t);
 /*
  * Fill s with a consistent copy of the backends (s zeroed the first
  * time; its memory is reused and owned by s).  Strings are cut and
- * NUL-terminated, values out of range flag the slot TABLE_BE_CORRUPT.
- * Notes dead registrants in sn_dead.  Returns 0, or -1 when writers
- * kept the table moving or it is damaged (reason in err).
+ * NUL-terminated; values out of range, or an address whose resolved
+ * form is not what its text says, flag the slot TABLE_BE_CORRUPT.
+ * Records the live registrants in sn_live and flags TABLE_BE_CLAMPED
+ * a slot that one of them counts out of range.  Returns 0, or -1 when
+ * writers kept the table moving or it is damaged (reason in err).
  */
 int	table_snapshot(struct table *t, struct table_snap *s, char *err,
 	    size_t errlen);
@@ -169,11 +193,19 @@ struct table_counters *table_counters(struct table *t, uint32_t i);
 const struct table_check *table_check(const struct table *t, uint32_t i);
 
 /*
- * Open connections of slot i as the snapshot s sees them: the counter
- * less what dead registrants left behind, never below zero.
+ * Open connections of slot i: the sum of the counts of the registrants
+ * that the snapshot s found alive and that still hold their entries,
+ * each count clamped to 0..TABLE_COUNT_MAX.
  */
 int64_t	table_active(const struct table *t, const struct table_snap *s,
 	    uint32_t i);
+
+/*
+ * Connections of slot i that every entry in use holds, live or dead
+ * (each clamped): what table_reclaim() has not yet taken back.  For
+ * tests and diagnostics; balancing reads table_active().
+ */
+int64_t	table_held(const struct table *t, uint32_t i);
 
 /* Write or read the last check result of slot i (the checker writes). */
 void	table_check_put(struct table *t, uint32_t i, uint32_t ms,
@@ -214,11 +246,18 @@ int	table_set_addr(struct table_backend *be, const char *spec, char *err,
 	    size_t errlen);
 
 /*
- * Registration, for processes that hold connections.  table_register()
- * claims an entry (pid, start time); the process's own share of each
- * slot's active count is kept there, so that if it dies a writer takes
- * it back.  table_reclaim() does that now if any registrant is dead
- * (takes the lock only then); returns how many were reclaimed.
+ * Registration, for processes that count connections.  table_register()
+ * claims an entry (pid, start time) and its row of counts, one a slot,
+ * and bumps the generation, so that readers take a new snapshot and
+ * count us.  The process keeps a private copy of its counts.
+ *
+ * table_reclaim(), to be called about once a second by a process that
+ * counts: frees the entries of dead registrants (a zombie is dead), and
+ * repairs our own registration when another process damaged it: when
+ * our entry no longer holds our pid and start time, it registers again;
+ * when our row differs from our copy, it writes the row from the copy.
+ * Either bumps the generation.  Takes the lock only when there is work.
+ * Returns how many dead registrants it freed, or -1 (lock failed).
  */
 int	table_register(struct table *t, char *err, size_t errlen);
 int	table_reclaim(struct table *t);
@@ -236,12 +275,13 @@ struct table_proc {
 int	table_procs(const struct table *t, struct table_proc *out, int max);
 
 /*
- * Count a connection to slot i for the backend of incarnation uid:
- * active and total go up.  Returns 0, or -1 (nothing counted) when the
- * slot now holds another backend.  table_conn_end() takes it back.
+ * Count a connection to slot i for the backend of incarnation uid: our
+ * own count and the slot's total go up.  Returns 0, or -1 (nothing
+ * counted) when the slot now holds another backend, or the handle is
+ * read-only or not registered.  table_conn_end() takes it back.  Safe
+ * from many threads at once.
  */
 int	table_conn_begin(struct table *t, uint32_t i, uint64_t uid);
-/* 0 on a handle opened read-only, which may not count. */
 void	table_conn_end(struct table *t, uint32_t i);
 
 /* Names of states, and their parsers (-1: unknown). */

@@ -8,15 +8,26 @@ poke() {
 	printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
+# Where a table of CAP slots keeps what (lb-table(5), Layout):
+# conf_at CAP BUF: configuration buffer 0 or 1; ctr_at CAP: the counters;
+# rows_at CAP ENTRY: the row of counts of registration ENTRY
+conf_at() { echo $(( 4096 + $2 * ((64 + $1 * 384 + 4095) / 4096 * 4096) )); }
+ctr_at() { conf_at "$1" 2; }
+rows_at() {
+	local ck
+	ck=$(( $(ctr_at "$1") + ($1 * 128 + 4095) / 4096 * 4096 ))
+	echo $(( ck + ($1 * 64 + 4095) / 4096 * 4096 + $2 * (($1 * 4 + 63) / 64 * 64) ))
+}
+
 @test "table: another layout version is refused by name, the file unchanged" {
 	f=$BATS_TEST_TMPDIR/t
 	lb-ctl -t "$f" add 127.0.0.1:1
 	poke "$f" 8 '\x63\x00\x00\x00'
 	sum=$(sha256sum < "$f")
 	run -1 --separate-stderr lb-ctl -t "$f" add 127.0.0.1:2
-	[ "$stderr" = "lb-ctl: table $f: table layout version 99, this program reads version 1" ]
+	[ "$stderr" = "lb-ctl: table $f: table layout version 99, this program reads version 2" ]
 	run -1 --separate-stderr lb-stat -t "$f"
-	[ "$stderr" = "lb-stat: table $f: table layout version 99, this program reads version 1" ]
+	[ "$stderr" = "lb-stat: table $f: table layout version 99, this program reads version 2" ]
 	[ "$(sha256sum < "$f")" = "$sum" ]
 }
 
@@ -206,4 +217,111 @@ with open(sys.argv[1], "r+b") as fp:
 	[ "$stderr" = "lb-ctl: table $BATS_TEST_TMPDIR/fifo: not a regular file" ]
 	run -1 --separate-stderr timeout 5 lb-stat -t /dev/null
 	[ "$stderr" = "lb-stat: table /dev/null: not a regular file" ]
+}
+
+@test "table: garbage where a process counts shows clamped with a warning; least-connections goes on" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lb-ctl -t "$T" add 127.0.0.1:2 name=b
+	coproc HOLD { exec lbt hold "$T" a 2 3>&-; }
+	PIDS+=("$HOLD_PID")
+	read -r -t 10 line <&"${HOLD[0]}"
+	[ "$line" = held ]
+	# stopped, it is alive but repairs nothing
+	kill -STOP "$HOLD_PID"
+	# where version 1 kept slot a's open count, and lbt's own count of a
+	poke "/dev/shm/lb.$T" "$(ctr_at 256)" '00000000'
+	poke "/dev/shm/lb.$T" "$(rows_at 256 0)" '\xff\xff\xff\x7f'
+	run -0 --separate-stderr lb-stat -t "$T" -H
+	[ "$stderr" = "lb-stat: table $T: 1 slots counted out of range, shown clamped" ]
+	[ "$(stat_col "$T" a scur)" = 16777216 ]
+	run -0 lb-stat -H
+	[[ "$output" == *"$T"$'\t'256$'\t'2$'\t'0$'\t'0$'\t'16777216$'\t'* ]]
+	# a balancer (under UBSan too) reads a as the busiest, no overflow
+	for algo in lc p2c; do
+		run -0 lbt pick "$T" "$algo" 4
+		[ "$output" = "$(printf 'b 2\nb 2\nb 2\nb 2')" ]
+	done
+	# let it run: within about a second its count is its own again
+	kill -CONT "$HOLD_PID"
+	wait_for 5 col_is "$T" a scur 2
+	run -0 --separate-stderr lb-stat -t "$T"
+	[ -z "$stderr" ]
+}
+
+@test "table: 64 bytes over the registrations: the live process registers again within a second" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	coproc HOLD { exec lbt hold "$T" a 20 3>&-; }
+	PIDS+=("$HOLD_PID")
+	read -r -t 10 line <&"${HOLD[0]}"
+	[ "$line" = held ]
+	[ "$(stat_col "$T" a scur)" = 20 ]
+	kill -STOP "$HOLD_PID"
+	poke "/dev/shm/lb.$T" 128 "$(printf 'A%.0s' $(seq 64))"
+	# what readers see of a process whose entry is garbage: nothing ...
+	[ "$(stat_col "$T" a scur)" = 0 ]
+	# ... and a writer that frees the garbage takes nothing below zero
+	lb-ctl -t "$T" set a weight=2
+	[ "$(stat_col "$T" a scur)" = 0 ]
+	kill -CONT "$HOLD_PID"
+	wait_for 5 col_is "$T" a scur 20
+	run -0 lb-stat -H
+	[[ "$output" == *"$T"$'\t'256$'\t'1$'\t'0$'\t'0$'\t'20$'\t'20$'\t'1$'\t'* ]]
+	[ "$(lbt raw "$T" a)" = 20 ]
+	# it still gives back what it holds, all of it, when its stdin closes
+	pid=$HOLD_PID
+	eval "exec ${HOLD[1]}>&-"
+	wait_for 5 gone "$pid"
+	[ "$(lbt raw "$T" a)" = 0 ]
+	[ "$(stat_col "$T" a scur)" = 0 ]
+}
+
+@test "table: two bytes over a slot's binary port: shown damaged, never picked" {
+	f=$BATS_TEST_TMPDIR/t
+	lb-ctl -t "$f" add 127.0.0.1:1 name=a
+	lb-ctl -t "$f" add 127.0.0.1:2 name=b
+	lb-ctl -t "$f" add localhost:3 name=c
+	# port 1337 over a's (a number) and c's (a name) in both buffers
+	for buf in 0 1; do
+		poke "$f" $(( $(conf_at 256 $buf) + 64 + 210 )) '\x39\x05'
+		poke "$f" $(( $(conf_at 256 $buf) + 64 + 2 * 384 + 210 )) '\x39\x05'
+	done
+	run -0 --separate-stderr lb-stat -t "$f" -H
+	[ "$stderr" = "lb-stat: table $f: 2 damaged slots shown in maint" ]
+	[[ "${lines[0]}" == "$f"$'\ta\t127.0.0.1:1\tmaint\t'* ]]
+	[[ "${lines[1]}" == "$f"$'\tb\t127.0.0.1:2\tenabled\t'* ]]
+	[[ "${lines[2]}" == "$f"$'\tc\tlocalhost:3\tmaint\t'* ]]
+	run -0 --separate-stderr lb-ctl -t "$f" dump
+	[ "$stderr" = "$(printf 'lb-ctl: table %s: slot 0 is damaged: shown in maint\nlb-ctl: table %s: slot 2 is damaged: shown in maint' "$f" "$f")" ]
+	[ "${lines[0]}" = "127.0.0.1:1 name=a weight=1 maxconn=0 state=maint" ]
+	for algo in rr lc p2c source maglev; do
+		run -0 lbt pick "$f" "$algo" 6
+		[ "$output" = "$(printf 'b 2\nb 2\nb 2\nb 2\nb 2\nb 2')" ] ||
+		    { echo "$algo: $output"; false; }
+	done
+	# the operator's fix makes it whole and enabled again
+	lb-ctl -t "$f" set a addr=127.0.0.1:1 state=enabled
+	run -0 --separate-stderr lb-ctl -t "$f" dump
+	[ "${lines[0]}" = "127.0.0.1:1 name=a weight=1 maxconn=0 state=enabled" ]
+	[ "$stderr" = "lb-ctl: table $f: slot 2 is damaged: shown in maint" ]
+}
+
+@test "table: a registrant that died but is not reaped holds no connection" {
+	run -0 timeout 60 table_test zombie "$BATS_TEST_TMPDIR/t"
+	[ "$output" = "zombie: its 3 connections count 0, 0 processes alive" ]
+}
+
+@test "table: a registrant repairs its entry and its counts, under counting threads too" {
+	run -0 timeout 60 table_test repair "$BATS_TEST_TMPDIR/t"
+	[ "$output" = "repair: ok" ]
+	run -0 timeout 60 table_test repairrace "$BATS_TEST_TMPDIR/t2"
+	[ "$output" = "repairrace: 10 open after 2000 repairs, 10 held" ]
+}
+
+@test "table: a health time in the future or long past shows a sane lastchg" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lbt health "$T" a up "" +3600000
+	[ "$(stat_col "$T" a lastchg)" = 0 ]
+	lbt health "$T" a up "" 1
+	n=$(stat_col "$T" a lastchg)
+	[ "$n" -lt 60 ]		# the admin state changed just now
 }

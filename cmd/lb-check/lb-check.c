@@ -21,6 +21,7 @@
 #define LBC_TICK	100		/* ms between looks at the table */
 #define LBC_RETRY	50		/* ms before a probe that lacked fds */
 #define LBC_SLOT_MAX	20		/* ms: the widest grid probes start on */
+#define LBC_RECLAIM	10		/* ticks between reclaims: a second */
 
 struct ck_conf	 conf;
 struct evloop	*ev;
@@ -34,6 +35,7 @@ static struct evtimer	 tick, flusher;
 static int		 opt_once, opt_json, opt_quiet, opt_verbose;
 static int		 out_gone;	/* nobody reads stdout any more */
 static int		 stopping, inflight, once_left, once_down, gone;
+static int		 reclaim_ticks;
 static int		 sigfd = -1;
 static uint64_t		 lbc_slot = 1;	/* ms: the grid probes start on */
 static char		 errbuf[256];
@@ -55,8 +57,9 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: lb-check [-1hjqVv] [-c maxexec] [-D downinter] "
 	    "[-F fastinter] [-f fall]\n"
-	    "                [-i interval] [-p fails] [-r rise] "
-	    "[-T timeout] [-t table] [check]\n"
+	    "                [-i interval] [-m mode] [-p fails] [-r rise] "
+	    "[-T timeout]\n"
+	    "                [-t table] [check]\n"
 	    "       check: tcp\n"
 	    "              http [path] [status=200-399] [body=text] "
 	    "[host=name] [method=GET]\n"
@@ -527,6 +530,14 @@ tick_fn(struct evloop *loop, void *arg)
 		stop();
 		return;
 	}
+	/*
+	 * As the proxies do, once a second: free dead processes' entries,
+	 * and repair ours if another process wrote over it.
+	 */
+	if (++reclaim_ticks >= LBC_RECLAIM) {
+		reclaim_ticks = 0;
+		table_reclaim(tbl);
+	}
 	if (table_generation(tbl) != snap.sn_gen)
 		resync();
 	if (conf.cc_passive > 0) {
@@ -722,6 +733,7 @@ main(int argc, char *argv[])
 	sigset_t	 mask;
 	const char	*e, *inter = NULL, *fast = NULL, *down = NULL,
 			*timeout = NULL;
+	mode_t		 mode = 0;
 	int		 ch, rc;
 
 	log_init("lb-check", 0);
@@ -731,7 +743,7 @@ main(int argc, char *argv[])
 	conf.cc_rise = 2;
 	conf.cc_fall = 3;
 	conf.cc_maxexec = 32;
-	while ((ch = getopt(argc, argv, "+1c:D:F:f:hi:jp:qr:T:t:Vv")) != -1) {
+	while ((ch = getopt(argc, argv, "+1c:D:F:f:hi:jm:p:qr:T:t:Vv")) != -1) {
 		switch (ch) {
 		case '1':
 			opt_once = 1;
@@ -760,6 +772,11 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			opt_json = 1;
+			break;
+		case 'm':
+			if (table_mode_parse(optarg, &mode) == -1)
+				errx(2, "bad mode '%s': octal, 1 to 0777",
+				    optarg);
 			break;
 		case 'p':
 			conf.cc_passive = (int)strtonum(optarg, 1, 1000000,
@@ -833,7 +850,7 @@ main(int argc, char *argv[])
 	if (conf.cc_kind == CK_EXEC && exec_init(errbuf, sizeof(errbuf)) == -1)
 		errx(1, "exec: %s", errbuf);
 
-	if ((tbl = table_open(conf.cc_table, TABLE_RDWR, 0, 0, errbuf,
+	if ((tbl = table_open(conf.cc_table, TABLE_RDWR, 0, mode, errbuf,
 	    sizeof(errbuf))) == NULL)
 		errx(1, "table %s: %s", conf.cc_table, errbuf);
 	one_checker();

@@ -12,6 +12,7 @@
 
 
 static const char *tname;
+static mode_t	 tmode;			/* -m: made with, accepted up to */
 static char	 errbuf[512];
 static struct table *tbl;		/* the attached table, closed at exit */
 static int	 made;			/* this run made tbl, for a change... */
@@ -51,15 +52,16 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-ctl [-hV] [-t table] create [-m mode] [-n slots]\n"
-	    "       lb-ctl [-t table] destroy\n"
-	    "       lb-ctl [-t table] add addr [name=N] [weight=N] [maxconn=N]"
-	    " [state=S] [backup=yes]\n"
-	    "       lb-ctl [-t table] del name ...\n"
-	    "       lb-ctl [-t table] set name key=value ...\n"
-	    "       lb-ctl [-t table] enable | drain | maint name ...\n"
-	    "       lb-ctl [-t table] sync [-e] [file]\n"
-	    "       lb-ctl [-t table] dump\n");
+	    "usage: lb-ctl [-hV] [-m mode] [-t table] create [-m mode] "
+	    "[-n slots]\n"
+	    "       lb-ctl [-m mode] [-t table] destroy\n"
+	    "       lb-ctl [-m mode] [-t table] add addr [name=N] [weight=N]\n"
+	    "              [maxconn=N] [state=S] [backup=yes]\n"
+	    "       lb-ctl [-m mode] [-t table] del name ...\n"
+	    "       lb-ctl [-m mode] [-t table] set name key=value ...\n"
+	    "       lb-ctl [-m mode] [-t table] enable | drain | maint name ...\n"
+	    "       lb-ctl [-m mode] [-t table] sync [-e] [file]\n"
+	    "       lb-ctl [-m mode] [-t table] dump\n");
 	exit(status);
 }
 
@@ -68,7 +70,7 @@ open_table(int flags)
 {
 	struct table	*t;
 
-	if ((t = table_open(tname, flags, 0, 0, errbuf, sizeof(errbuf))) ==
+	if ((t = table_open(tname, flags, 0, tmode, errbuf, sizeof(errbuf))) ==
 	    NULL)
 		errx(1, "table %s: %s", tname, errbuf);
 	tbl = t;
@@ -115,28 +117,31 @@ begin(struct table *t)
 		errx(1, "table %s: %s", tname, errbuf);
 }
 
+/* -m, before the command or after create: octal, as chmod(1) takes it. */
+static mode_t
+mode_arg(const char *s)
+{
+	mode_t	 m;
+
+	if (table_mode_parse(s, &m) == -1)
+		errx(2, "bad mode '%s': octal, 1 to 0777", s);
+	return (m);
+}
+
 static int
 cmd_create(int argc, char **argv)
 {
 	struct table	*t;
 	const char	*e;
 	uint32_t	 slots = 0;
-	mode_t		 mode = 0600;
-	char		*end;
-	long		 m;
+	mode_t		 mode = tmode;
 	int		 ch;
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "m:n:")) != -1) {
 		switch (ch) {
 		case 'm':
-			errno = 0;
-			m = strtol(optarg, &end, 8);
-			if (*optarg == '\0' || *end != '\0' || m <= 0 ||
-			    m > 0777 || errno)
-				errx(2, "bad mode '%s': octal, 1 to 0777",
-				    optarg);
-			mode = (mode_t)m;
+			mode = mode_arg(optarg);
 			break;
 		case 'n':
 			slots = (uint32_t)strtonum(optarg, 1, TABLE_CAP_MAX,
@@ -445,10 +450,13 @@ main(int argc, char *argv[])
 	log_init("lb-ctl", 0);
 	atexit(close_table);
 	/* "+": options stop at the command, which has its own. */
-	while ((ch = getopt(argc, argv, "+hVt:")) != -1) {
+	while ((ch = getopt(argc, argv, "+hm:Vt:")) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(0);
+		case 'm':
+			tmode = mode_arg(optarg);
+			break;
 		case 't':
 			tname = optarg;
 			break;

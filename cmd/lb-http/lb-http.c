@@ -181,15 +181,13 @@ eject_arg(const char *s)
 static mode_t
 mode_arg(const char *s)
 {
-	char	*end, m[100];
-	long	 v;
+	mode_t	 m;
+	char	 e[100];
 
-	errno = 0;
-	v = strtol(s, &end, 8);
-	if (*s == '\0' || *end != '\0' || v <= 0 || v > 0777 || errno)
+	if (table_mode_parse(s, &m) == -1)
 		errx(2, "bad mode '%s': octal, 1 to 0777",
-		    esc_msg(m, sizeof(m), s));
-	return ((mode_t)v);
+		    esc_msg(e, sizeof(e), s));
+	return (m);
 }
 
 static void

@@ -25,8 +25,9 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-stat [-1eHhjpV] [-l [addr]:port] [-n count] [-t table] "
-	    "[-w interval]\n");
+	    "usage: lb-stat [-1eHhjpV] [-l [addr]:port] [-m mode] [-n count] "
+	    "[-t table]\n"
+	    "               [-w interval]\n");
 	exit(status);
 }
 
@@ -108,6 +109,9 @@ show_table(const char *name)
 	if (sr.sr_snap.sn_corrupt)
 		warnx("table %s: %u damaged slots shown in maint", name,
 		    sr.sr_snap.sn_corrupt);
+	if (sr.sr_snap.sn_clamped)
+		warnx("table %s: %u slots counted out of range, shown clamped",
+		    name, sr.sr_snap.sn_clamped);
 	if ((rows = calloc(sr.sr_snap.sn_count ? sr.sr_snap.sn_count : 1,
 	    sizeof(*rows))) == NULL)
 		err(1, NULL);
@@ -137,8 +141,18 @@ list_one(const char *name, void *arg)
 
 	(void)arg;
 	memset(&s, 0, sizeof(s));
-	if ((t = table_open(name, TABLE_RDONLY, 0, 0, e, sizeof(e))) == NULL ||
-	    table_snapshot(t, &s, e, sizeof(e)) == -1) {
+	/*
+	 * A table we do not trust, or one of another layout version, is
+	 * not ours to show, and no fault of the listing: say so and go
+	 * on.  A damaged one fails it.
+	 */
+	if ((t = table_open(name, TABLE_RDONLY, 0, opt_mode, e,
+	    sizeof(e))) == NULL && (errno == EPERM ||
+	    errno == EPROTONOSUPPORT)) {
+		warnx("table %s: %s", name, e);
+		return;
+	}
+	if (t == NULL || table_snapshot(t, &s, e, sizeof(e)) == -1) {
 		warnx("table %s: %s", name, e);
 		failed = 1;
 		table_close(t);
@@ -199,7 +213,7 @@ main(int argc, char *argv[])
 	char		 e[256];
 
 	log_init("lb-stat", 0);
-	while ((ch = getopt(argc, argv, "1eHhjl:n:pt:Vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "1eHhjl:m:n:pt:Vw:")) != -1) {
 		switch (ch) {
 		case '1':
 			print_addr = 1;
@@ -215,6 +229,11 @@ main(int argc, char *argv[])
 			break;
 		case 'l':
 			laddr = optarg;
+			break;
+		case 'm':
+			if (table_mode_parse(optarg, &opt_mode) == -1)
+				errx(2, "bad mode '%s': octal, 1 to 0777",
+				    optarg);
 			break;
 		case 'n':
 			count = strtonum(optarg, 1, LLONG_MAX, &errstr);

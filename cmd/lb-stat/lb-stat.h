@@ -2,6 +2,8 @@
 #ifndef LB_STAT_H
 #define LB_STAT_H
 
+#include <sys/types.h>
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -81,9 +83,10 @@ struct rater {
 	uint64_t	 ra_at;			/* monotonic ms of ra_prev */
 };
 
-/* Output options, set by main(). */
+/* Output options, set by main(); opt_mode: the -m a table is trusted up to. */
 extern int	 opt_noheader;
 extern enum fmt	 opt_fmt;
+extern mode_t	 opt_mode;
 
 /* rows.c */
 void	 clean(char *dst, size_t len, const char *src);

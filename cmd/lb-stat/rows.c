@@ -90,6 +90,7 @@ const struct view view_rate = { rate_cols,
 
 int	 opt_noheader;
 enum fmt opt_fmt = FMT_AUTO;
+mode_t	 opt_mode;
 
 /* Print s as a Prometheus label value. */
 static void
@@ -387,7 +388,7 @@ src_open(struct src *sr, const char *name, char *err, size_t errlen)
 {
 	memset(sr, 0, sizeof(*sr));
 	sr->sr_name = name;
-	if ((sr->sr_t = table_open(name, TABLE_RDONLY, 0, 0, err,
+	if ((sr->sr_t = table_open(name, TABLE_RDONLY, 0, opt_mode, err,
 	    errlen)) == NULL)
 		return (-1);
 	if (table_snapshot(sr->sr_t, &sr->sr_snap, err, errlen) == -1) {
@@ -415,8 +416,8 @@ src_refresh(struct src *sr, int always, char *err, size_t errlen)
 		goto gone;
 	}
 	if (stale) {
-		if ((t = table_open(sr->sr_name, TABLE_RDONLY, 0, 0, err,
-		    errlen)) == NULL) {
+		if ((t = table_open(sr->sr_name, TABLE_RDONLY, 0, opt_mode,
+		    err, errlen)) == NULL) {
 			if (errno == ENOENT)
 				snprintf(err, errlen, "the table was removed");
 			goto gone;

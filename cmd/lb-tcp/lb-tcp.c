@@ -17,6 +17,7 @@
 #include "blist.h"
 #include "dial.h"
 #include "dur.h"
+#include "esc.h"
 #include "evloop.h"
 #include "log.h"
 #include "proxyproto.h"
@@ -929,14 +930,13 @@ eject_arg(const char *s)
 static mode_t
 mode_arg(const char *s)
 {
-	char	*end;
-	long	 m;
+	mode_t	 m;
+	char	 e[100];
 
-	errno = 0;
-	m = strtol(s, &end, 8);
-	if (*s == '\0' || *end != '\0' || m <= 0 || m > 0777 || errno)
-		errx(2, "bad mode '%s': octal, 1 to 0777", s);
-	return ((mode_t)m);
+	if (table_mode_parse(s, &m) == -1)
+		errx(2, "bad mode '%s': octal, 1 to 0777",
+		    esc_msg(e, sizeof(e), s));
+	return (m);
 }
 
 static void

@@ -1,10 +1,12 @@
 /* lbt: move a table's counters and health by hand, for the tests. */
 #include <err.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "table.h"
 
 static char	 e[256];
@@ -15,8 +17,9 @@ usage(void)
 	fprintf(stderr, "usage: lbt hold table name n\n"
 	    "       lbt bump table name counter n\n"
 	    "       lbt raw table name\n"
-	    "       lbt health table name state [reason]\n"
-	    "       lbt check table name ms result\n");
+	    "       lbt health table name state [reason [since]]\n"
+	    "       lbt check table name ms result\n"
+	    "       lbt pick table algo n\n");
 	exit(2);
 }
 
@@ -38,6 +41,33 @@ find(struct table *t, const char *name, uint64_t *uid)
 	errx(1, "no backend %s", name);
 }
 
+/* n picks of algo over t, as a proxy would make them: name and port. */
+static int
+pick(struct table *t, const char *algo, int n)
+{
+	struct balance	*b;
+	struct balance_pick p;
+	int		 a;
+
+	if ((a = balance_algo_parse(algo)) == -1)
+		errx(2, "unknown algorithm %s", algo);
+	if (table_register(t, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	if ((b = balance_new(t, a, 0)) == NULL)
+		err(1, "balance_new");
+	for (; n > 0; n--) {
+		if (balance_pick(b, "k", 1, NULL, &p) == -1) {
+			printf("-\n");
+			continue;
+		}
+		printf("%s %d\n", p.bp_name, addr_port(&p.bp_addr));
+		balance_done(b, &p);
+	}
+	balance_free(b);
+	table_close(t);
+	return (0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -52,6 +82,8 @@ main(int argc, char *argv[])
 		usage();
 	if ((t = table_open(argv[2], TABLE_RDWR, 0, 0, e, sizeof(e))) == NULL)
 		errx(1, "%s: %s", argv[2], e);
+	if (strcmp(argv[1], "pick") == 0 && argc == 5)
+		return (pick(t, argv[3], atoi(argv[4])));
 	i = find(t, argv[3], &uid);
 	c = table_counters(t, (uint32_t)i);
 	if (strcmp(argv[1], "hold") == 0 && argc == 5) {
@@ -62,9 +94,20 @@ main(int argc, char *argv[])
 				errx(1, "conn_begin failed");
 		printf("held\n");
 		fflush(stdout);
-		/* Until stdin closes; a kill -9 leaves the count behind. */
-		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
-			;
+		/*
+		 * Until stdin closes; a kill -9 leaves the count behind.
+		 * Once a second, as a proxy does, reclaim and repair.
+		 */
+		for (;;) {
+			struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+
+			if (poll(&pfd, 1, 1000) == 0) {
+				table_reclaim(t);
+				continue;
+			}
+			if (read(STDIN_FILENO, buf, sizeof(buf)) <= 0)
+				break;
+		}
 		table_close(t);
 		return (0);
 	}
@@ -88,11 +131,11 @@ main(int argc, char *argv[])
 		errx(2, "unknown counter %s", argv[4]);
 	}
 	if (strcmp(argv[1], "raw") == 0 && argc == 4) {
-		printf("%lld\n", (long long)atomic_load(&c->c_active));
+		printf("%lld\n", (long long)table_held(t, (uint32_t)i));
 		table_close(t);
 		return (0);
 	}
-	if (strcmp(argv[1], "health") == 0 && (argc == 5 || argc == 6)) {
+	if (strcmp(argv[1], "health") == 0 && argc >= 5 && argc <= 7) {
 		struct table_backend *be;
 
 		if (table_begin(t, e, sizeof(e)) == -1)
@@ -104,9 +147,15 @@ main(int argc, char *argv[])
 		if (k == TABLE_HEALTH_NSTATES)
 			errx(2, "unknown health %s", argv[4]);
 		be->be_health = (uint8_t)k;
+		/* since: ms after the epoch, or +N / -N ms from now */
 		be->be_health_since = table_now_ms();
+		if (argc == 7 && (argv[6][0] == '+' || argv[6][0] == '-'))
+			be->be_health_since += (uint64_t)strtoll(argv[6], NULL,
+			    10);
+		else if (argc == 7)
+			be->be_health_since = strtoull(argv[6], NULL, 10);
 		snprintf(be->be_reason, sizeof(be->be_reason), "%s",
-		    argc == 6 ? argv[5] : "");
+		    argc >= 6 ? argv[5] : "");
 		table_commit(t);
 		table_close(t);
 		return (0);

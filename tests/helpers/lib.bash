@@ -16,6 +16,13 @@ lb_teardown() {
 	local p
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
+		# One a test stopped exits only once it runs again.  Only
+		# then: a SIGCONT would cancel the stop of LeakSanitizer's
+		# tracer in a process that is exiting, which then hangs.
+		if [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$p/stat" 2>/dev/null)" = T ]
+		then
+			kill -CONT "$p" 2>/dev/null || true
+		fi
 	done
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true

@@ -1,5 +1,9 @@
 /* balance_test: the balancing algorithms over a real table. */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <err.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +352,101 @@ t_live(void)
 	table_close(t);
 }
 
+/* Set the health time of backend name to since (ms after the epoch). */
+static void
+since(struct table *t, const char *name, uint64_t ms)
+{
+	int	 i;
+
+	table_begin(t, e, sizeof(e));
+	if ((i = table_find(t, name)) == -1)
+		errx(1, "no %s", name);
+	table_slot(t, (uint32_t)i)->be_health_since = ms;
+	table_commit(t);
+}
+
+/* A health time in the future or far in the past wraps nothing. */
+static void
+t_clock(void)
+{
+	struct table	*t = mk(two, 2);
+	struct balance	*b = balance_new(t, BALANCE_RR, 60000);
+	uint64_t	 now = table_now_ms();
+	int		 i, na;
+
+	change(t, "a", "up");
+	change(t, "b", "up");
+	since(t, "b", now - 3600 * 1000);
+	/* a clock stepped back an hour: a came up "just now", about 5% */
+	since(t, "a", now + 3600 * 1000);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na > 30 && na < 80, "clock: a in the future took %d of 1000", na);
+	since(t, "a", UINT64_MAX);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na > 30 && na < 80, "clock: a at the end of time took %d", na);
+	/* far in the past, and at the epoch's first ms: ramped long ago */
+	since(t, "a", now - 10ULL * 365 * 86400 * 1000);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na == 500, "clock: a ten years up took %d of 1000", na);
+	since(t, "a", 1);
+	for (i = 0, na = 0; i < 1000; i++)
+		na += pick1(b, NULL, 0) == 'a';
+	ok(na == 500, "clock: a up since 1970 took %d of 1000", na);
+	balance_free(b);
+	table_close(t);
+}
+
+/*
+ * Garbage where a process counts its connections: read clamped, so the
+ * loads compared stay far from overflow, and a is simply the busiest.
+ */
+static void
+t_garbage(void)
+{
+	struct table	*t = mk(two, 2);
+	struct stat	 st;
+	size_t		 cs, rows, rowsz;
+	uint8_t		*m;
+	int32_t		*row = NULL;
+	int		 algo, fd, i, r, nb;
+
+	/* the layout of lb-table(5), for a table of 64 slots */
+	cs = (64 + 64 * 384 + 4095) / 4096 * 4096;
+	rows = 4096 + 2 * cs + 8192 + 4096;
+	rowsz = 256;
+	if ((fd = open(path, O_RDWR)) == -1 || fstat(fd, &st) == -1 ||
+	    (m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0)) == MAP_FAILED)
+		err(1, "%s", path);
+	close(fd);
+	for (r = 0; r < TABLE_NREG; r++)
+		if (*(int32_t *)(m + 128 + 32 * r) == (int32_t)getpid())
+			row = (int32_t *)(m + rows + (size_t)r * rowsz);
+	if (row == NULL)
+		errx(1, "no entry of ours");
+	for (algo = BALANCE_LC; algo <= BALANCE_P2C; algo++) {
+		struct balance *b = balance_new(t, algo, 0);
+
+		row[0] = INT32_MAX;
+		for (i = 0, nb = 0; i < 100; i++)
+			nb += pick1(b, NULL, 0) == 'b';
+		ok(nb == 100, "garbage: %s sent %d of 100 to b",
+		    balance_algo_str(algo), nb);
+		row[0] = INT32_MIN;
+		for (i = 0, nb = 0; i < 100; i++)
+			nb += pick1(b, NULL, 0) == 'b';
+		ok(nb >= 40 && nb <= 60, "garbage: %s sent %d of 100 to b, "
+		    "a counting below zero", balance_algo_str(algo), nb);
+		row[0] = 0;
+		balance_free(b);
+	}
+	munmap(m, (size_t)st.st_size);
+	table_close(t);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -367,6 +466,8 @@ main(int argc, char *argv[])
 	t_source();
 	t_maglev();
 	t_slowstart();
+	t_clock();
+	t_garbage();
 	t_live();
 	unlink(path);
 	return (unit_done("balance_test"));

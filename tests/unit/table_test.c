@@ -1,10 +1,13 @@
 /* table_test: the table's behaviour under races, crashes and reuse. */
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <err.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 
 #include "blist.h"
 #include "table.h"
+#include "unit.h"
 
 static char	 e[256];
 
@@ -213,7 +217,7 @@ t_reclaim(const char *path)
 		_exit(0);	/* dies without giving them back */
 	}
 	waitpid(pid, &st, 0);
-	raw = atomic_load(&table_counters(t, (uint32_t)k)->c_active);
+	raw = table_held(t, (uint32_t)k);
 	table_snapshot(t, &s, e, sizeof(e));
 	printf("reclaim: raw active %lld, seen %lld\n", (long long)raw,
 	    (long long)table_active(t, &s, (uint32_t)k));
@@ -221,7 +225,7 @@ t_reclaim(const char *path)
 		fails++;
 	if (table_reclaim(t) != 1)
 		fails++;
-	raw = atomic_load(&table_counters(t, (uint32_t)k)->c_active);
+	raw = table_held(t, (uint32_t)k);
 	printf("reclaim: after a writer, raw active %lld\n", (long long)raw);
 	if (raw != 1)
 		fails++;
@@ -347,10 +351,15 @@ t_stale(const char *path)
 	if ((pid = fork()) == 0) {
 		struct table *c = open_rw(path, 0);
 
+		if (table_register(c, e, sizeof(e)) == -1)
+			_exit(1);
 		/* a proxy with an old snapshot, trying the old backend */
 		for (k = 0; k < 300000; k++)
 			if (table_conn_begin(c, 0, uid) == 0)
 				_exit(2);
+		/* every try was taken back, before we leave */
+		if (table_held(c, 0) != 0)
+			_exit(3);
 		table_close(c);
 		_exit(0);
 	}
@@ -363,7 +372,7 @@ t_stale(const char *path)
 		table_commit(t);
 	}
 	waitpid(pid, &st, 0);
-	a = atomic_load(&table_counters(t, 0)->c_active);
+	a = table_held(t, 0);
 	printf("stale: active %lld after 3000 reuses\n", (long long)a);
 	table_close(t);
 	return (a != 0 || st != 0);
@@ -401,11 +410,16 @@ t_regreuse(const char *path)
 		table_register(q, e, sizeof(e));
 		table_conn_begin(q, 0, uid);
 		write(p[1], "x", 1);
-		read(p[0], &c, 1);
-		_exit(0);
+		for (;;)		/* alive until killed */
+			pause();
 	}
 	close(p[1]);
 	read(p[0], &c, 1);
+	/* Its registration moved the generation: readers look again. */
+	if (table_generation(t) == s.sn_gen)
+		printf("regreuse: the generation did not move\n");
+	else
+		table_snapshot(t, &s, e, sizeof(e));
 	a = table_active(t, &s, 0);
 	printf("regreuse: the live process's connection counts %lld\n",
 	    (long long)a);
@@ -416,11 +430,262 @@ t_regreuse(const char *path)
 	return (a != 1);
 }
 
+/* A registrant that died but is not reaped yet counts for nothing. */
+static int
+t_zombie(const char *path)
+{
+	struct table	*t = open_rw(path, 4);
+	struct table_snap s;
+	siginfo_t	 si;
+	uint64_t	 uid;
+	pid_t		 pid;
+	int		 p[2], n, fails = 0;
+	int64_t		 a;
+	char		 c;
+
+	add_a(t, &uid);
+	memset(&s, 0, sizeof(s));
+	if (pipe(p) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == 0) {
+		struct table *z = open_rw(path, 0);
+
+		if (table_register(z, e, sizeof(e)) == -1)
+			_exit(1);
+		for (n = 0; n < 3; n++)
+			table_conn_begin(z, 0, uid);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		_exit(0);	/* dies holding them */
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		errx(1, "the registrant did not start");
+	/* Wait until it has exited, and leave it unreaped: a zombie. */
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == -1)
+		err(1, "waitid");
+	table_snapshot(t, &s, e, sizeof(e));
+	a = table_active(t, &s, 0);
+	printf("zombie: its 3 connections count %lld, %u processes alive\n",
+	    (long long)a, s.sn_procs);
+	if (a != 0 || s.sn_procs != 0)
+		fails++;
+	if ((n = table_reclaim(t)) != 1) {
+		printf("zombie: %d entries freed, not 1\n", n);
+		fails++;
+	}
+	if (table_held(t, 0) != 0)
+		fails++;
+	waitpid(pid, NULL, 0);
+	table_snap_free(&s);
+	table_close(t);
+	return (fails != 0);
+}
+
+/* Where a table of cap slots keeps its rows of counts (lb-table(5)). */
+static size_t
+rows_at(uint32_t cap, size_t *rowsz)
+{
+	size_t	 cs, ctr, ck;
+
+	cs = (64 + (size_t)cap * 384 + 4095) / 4096 * 4096;
+	ctr = 4096 + 2 * cs;
+	ck = ctr + ((size_t)cap * 128 + 4095) / 4096 * 4096;
+	*rowsz = ((size_t)cap * 4 + 63) / 64 * 64;
+	return (ck + ((size_t)cap * 64 + 4095) / 4096 * 4096);
+}
+
+/* The table file mapped anew, as another process would scribble it. */
+static uint8_t *
+scribbler(const char *path, size_t *size)
+{
+	struct stat	 st;
+	uint8_t		*m;
+	int		 fd;
+
+	if ((fd = open(path, O_RDWR)) == -1 || fstat(fd, &st) == -1)
+		err(1, "%s", path);
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	if (m == MAP_FAILED)
+		err(1, "mmap");
+	close(fd);
+	*size = (size_t)st.st_size;
+	return (m);
+}
+
+/* Our entry in the registrations: the one that holds our pid. */
+static int
+own_entry(const uint8_t *m)
+{
+	int	 r;
+
+	for (r = 0; r < TABLE_NREG; r++)
+		if (*(const int32_t *)(m + 128 + 32 * r) == (int32_t)getpid())
+			return (r);
+	return (-1);
+}
+
+static int64_t
+seen(struct table *t, struct table_snap *s, uint32_t i)
+{
+	if (table_snapshot(t, s, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	return (table_active(t, s, i));
+}
+
+/* A registrant repairs what another process wrote over its own. */
+static int
+t_repair(const char *path)
+{
+	struct table	*t = open_rw(path, 16);
+	struct table_snap s;
+	uint64_t	 uid, g;
+	size_t		 size, rows, rowsz;
+	uint8_t		*m;
+	int32_t		*row;
+	int		 k, n, r;
+
+	k = add_a(t, &uid);
+	memset(&s, 0, sizeof(s));
+	if (table_register(t, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	for (n = 0; n < 20; n++)
+		table_conn_begin(t, (uint32_t)k, uid);
+	m = scribbler(path, &size);
+	rows = rows_at(16, &rowsz);
+	if ((r = own_entry(m)) == -1)
+		errx(1, "no entry of ours");
+
+	/* 64 bytes over the registrations, ours among them */
+	memset(m + 128 + 32 * (r & ~1), 'A', 64);
+	ok(seen(t, &s, (uint32_t)k) == 0 && s.sn_procs == 0,
+	    "repair: the damaged entry still counts %lld",
+	    (long long)table_active(t, &s, (uint32_t)k));
+	g = table_generation(t);
+	table_reclaim(t);
+	ok(table_generation(t) != g, "repair: the generation did not move");
+	ok(seen(t, &s, (uint32_t)k) == 20 && s.sn_procs == 1,
+	    "repair: after a new registration %lld open, %u processes",
+	    (long long)table_active(t, &s, (uint32_t)k), s.sn_procs);
+	ok(own_entry(m) != -1, "repair: not registered again");
+
+	/* garbage over our count of the slot: clamped, flagged, repaired */
+	r = own_entry(m);
+	row = (int32_t *)(m + rows + (size_t)r * rowsz);
+	row[k] = 0x7fffffff;
+	ok(seen(t, &s, (uint32_t)k) == TABLE_COUNT_MAX &&
+	    s.sn_be[k].be_flags & TABLE_BE_CLAMPED && s.sn_clamped == 1,
+	    "repair: garbage seen as %lld, flags %#x",
+	    (long long)table_active(t, &s, (uint32_t)k), s.sn_be[k].be_flags);
+	row[k] = -7;
+	ok(seen(t, &s, (uint32_t)k) == 0, "repair: a negative count seen");
+	table_reclaim(t);
+	ok(seen(t, &s, (uint32_t)k) == 20 && s.sn_clamped == 0,
+	    "repair: the row was not written again: %lld",
+	    (long long)table_active(t, &s, (uint32_t)k));
+	/* a slot nobody uses, written over, is ours to put right too */
+	row[k + 1] = 5;
+	table_reclaim(t);
+	ok(row[k + 1] == 0, "repair: the count of an unused slot stayed");
+
+	/* our entry freed by a writer who took us for dead */
+	*(int32_t *)(m + 128 + 32 * r) = 0;
+	memset(row, 0, rowsz);
+	ok(seen(t, &s, (uint32_t)k) == 0, "repair: a free entry counted");
+	table_reclaim(t);
+	ok(seen(t, &s, (uint32_t)k) == 20, "repair: not back from a free "
+	    "entry: %lld", (long long)table_active(t, &s, (uint32_t)k));
+
+	/* nothing to repair: no lock, no new generation */
+	g = table_generation(t);
+	table_reclaim(t);
+	ok(table_generation(t) == g, "repair: an intact registration moved "
+	    "the generation");
+	for (n = 0; n < 20; n++)
+		table_conn_end(t, (uint32_t)k);
+	ok(seen(t, &s, (uint32_t)k) == 0, "repair: %lld left after the end",
+	    (long long)table_active(t, &s, (uint32_t)k));
+	munmap(m, size);
+	table_snap_free(&s);
+	table_close(t);
+	printf("repair: %s\n", unit_failed ? "failed" : "ok");
+	return (unit_failed != 0);
+}
+
+struct counter {
+	struct table	*c_t;
+	uint64_t	 c_uid;
+	_Atomic int	*c_stop;
+};
+
+static void *
+count_loop(void *arg)
+{
+	struct counter	*c = arg;
+	int		 n;
+
+	for (n = 0; n < 5; n++)
+		table_conn_begin(c->c_t, 0, c->c_uid);
+	while (!atomic_load(c->c_stop))
+		if (table_conn_begin(c->c_t, 0, c->c_uid) == 0)
+			table_conn_end(c->c_t, 0);
+	return (NULL);
+}
+
+/* Repairs while two threads count lose no count and add none. */
+static int
+t_repairrace(const char *path)
+{
+	struct table	*t = open_rw(path, 4);
+	struct counter	 c;
+	pthread_t	 th[2];
+	_Atomic int	 stop = 0;
+	uint64_t	 uid;
+	size_t		 size, rows, rowsz;
+	uint8_t		*m;
+	int32_t		*row;
+	int		 k, n, r;
+	int64_t		 a;
+
+	k = add_a(t, &uid);
+	if (table_register(t, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	m = scribbler(path, &size);
+	rows = rows_at(4, &rowsz);
+	c.c_t = t;
+	c.c_uid = uid;
+	c.c_stop = &stop;
+	for (n = 0; n < 2; n++)
+		if (pthread_create(&th[n], NULL, count_loop, &c) != 0)
+			errx(1, "pthread_create");
+	for (n = 0; n < 2000; n++) {
+		if ((r = own_entry(m)) == -1)
+			errx(1, "no entry of ours");
+		row = (int32_t *)(m + rows + (size_t)r * rowsz);
+		if (n % 100 == 99)
+			*(int32_t *)(m + 128 + 32 * r) = 0;	/* freed */
+		else
+			row[k] = n % 2 ? -n : n * 1000;
+		table_reclaim(t);
+	}
+	/* The last repair ran while they counted: nothing since. */
+	atomic_store(&stop, 1);
+	for (n = 0; n < 2; n++)
+		pthread_join(th[n], NULL);
+	a = table_held(t, (uint32_t)k);
+	printf("repairrace: %lld open after 2000 repairs, 10 held\n",
+	    (long long)a);
+	munmap(m, size);
+	table_close(t);
+	return (a != 10);
+}
+
 int
 main(int argc, char *argv[])
 {
 	if (argc != 3)
-		errx(2, "usage: table_test race|sync|reclaim|reuse path");
+		errx(2, "usage: table_test test path");
 	if (strcmp(argv[1], "race") == 0)
 		return (t_race(argv[2]));
 	if (strcmp(argv[1], "sync") == 0)
@@ -435,5 +700,11 @@ main(int argc, char *argv[])
 		return (t_stale(argv[2]));
 	if (strcmp(argv[1], "regreuse") == 0)
 		return (t_regreuse(argv[2]));
+	if (strcmp(argv[1], "zombie") == 0)
+		return (t_zombie(argv[2]));
+	if (strcmp(argv[1], "repair") == 0)
+		return (t_repair(argv[2]));
+	if (strcmp(argv[1], "repairrace") == 0)
+		return (t_repairrace(argv[2]));
 	errx(2, "unknown test %s", argv[1]);
 }
