@@ -203,7 +203,7 @@ tableset_own(struct tableset *ts, const char *prefix, const char *spec,
 	struct table	*t = NULL;
 	char		 base[TABLE_NAME_MAX + 1], name[TABLE_NAME_MAX + 8];
 	char		 e[512];
-	int		 k, i;
+	int		 k, i, taken;
 
 	own_name(prefix, spec, bound, base, sizeof(base));
 	for (k = 1; k <= OWN_TRIES && t == NULL; k++) {
@@ -213,10 +213,13 @@ tableset_own(struct tableset *ts, const char *prefix, const char *spec,
 			snprintf(name, sizeof(name), "%s.%d", base, k);
 		t = table_open(name, TABLE_RDWR | TABLE_CREATE | TABLE_EXCL, 0,
 		    ts->ts_mode, e, sizeof(e));
-		if (t == NULL && errno == EEXIST && own_leftover(ts, name))
+		taken = t == NULL && errno == EEXIST;
+		if (taken && own_leftover(ts, name)) {
 			t = table_open(name, TABLE_RDWR | TABLE_CREATE |
 			    TABLE_EXCL, 0, ts->ts_mode, e, sizeof(e));
-		if (t == NULL && errno != EEXIST) {
+			taken = t == NULL && errno == EEXIST;
+		}
+		if (t == NULL && !taken) {
 			snprintf(err, errlen, "table %s: %s", name, e);
 			return (-1);
 		}

@@ -77,7 +77,7 @@ accepted_by_all() {
 	run -0 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	    "$LB_BIN/lb-ctl" -t "$T" add 127.0.0.1:1 name=trap
 	[ "$(stat -c %u:%a "/dev/shm/lb.$T")" = 65534:600 ]
-	run -1 --separate-stderr lb-ctl -t "$T" sync /dev/null
+	run -1 --separate-stderr lb-ctl -t "$T" sync -e /dev/null
 	[ "$stderr" = "lb-ctl: table $T: owned by uid 65534 (nobody), mode 0600: not trusted (see lb-table(5); -m 0620 accepts it)" ]
 	run -1 --separate-stderr lb-ctl -t "$T" add 127.0.0.1:2 name=mine
 	[[ "$stderr" == *"not trusted"* ]]

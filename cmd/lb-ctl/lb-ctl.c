@@ -89,7 +89,7 @@ open_or_make(size_t fit)
 	int		 tries;
 
 	for (tries = 0;; tries++) {
-		if ((t = table_open(tname, TABLE_RDWR, 0, 0, errbuf,
+		if ((t = table_open(tname, TABLE_RDWR, 0, tmode, errbuf,
 		    sizeof(errbuf))) != NULL)
 			break;
 		if (errno != ENOENT || tries == 10)
@@ -97,7 +97,7 @@ open_or_make(size_t fit)
 		if (fit > TABLE_CAP_DEFAULT)
 			return (NULL);
 		if ((t = table_open(tname, TABLE_RDWR | TABLE_CREATE |
-		    TABLE_EXCL, 0, 0, errbuf, sizeof(errbuf))) != NULL) {
+		    TABLE_EXCL, 0, tmode, errbuf, sizeof(errbuf))) != NULL) {
 			made = 1;
 			made_gen = table_generation(t);
 			break;
