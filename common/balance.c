@@ -29,6 +29,7 @@ struct balance_be {
 	uint8_t		 bb_backup;
 	struct addr	 bb_addr;
 	char		 bb_name[TABLE_NAME_MAX + 1];
+	char		 bb_host[TABLE_ADDR_MAX];	/* "host" of "host:port" */
 };
 
 struct balance;
@@ -437,6 +438,29 @@ grow(struct balance *b, uint32_t n)
 	return (0);
 }
 
+/* The host of an address as given: "a.b" of "a.b:80", "::1" of "[::1]:80". */
+static void
+host_of(const char *addr, char *buf, size_t len)
+{
+	const char	*e;
+	size_t		 n;
+
+	buf[0] = '\0';
+	if (strncmp(addr, "unix:", 5) == 0)
+		return;
+	if (addr[0] == '[') {
+		if ((e = strchr(addr, ']')) == NULL)
+			return;
+		addr++;
+	} else if ((e = strrchr(addr, ':')) == NULL)
+		return;
+	n = (size_t)(e - addr);
+	if (n >= len)
+		return;
+	memcpy(buf, addr, n);
+	buf[n] = '\0';
+}
+
 /* Rebuild the candidates from a new snapshot when the table moved. */
 static int
 refresh(struct balance *b)
@@ -493,6 +517,7 @@ refresh(struct balance *b)
 			be->bb_upsince = be->bb_hsince = tb->be_health_since;
 		strlcpy(be->bb_name, tb->be_name, sizeof(be->bb_name));
 		be->bb_hash = hash_bytes(be->bb_name, strlen(be->bb_name), 0);
+		host_of(tb->be_addr, be->bb_host, sizeof(be->bb_host));
 		/* Both sets are in slot order: a merge finds the old one. */
 		while (o < b->b_nold && b->b_old[o].bb_slot < i)
 			o++;
@@ -639,6 +664,7 @@ balance_pick_hash(struct balance *b, uint64_t hash,
 		out->bp_uid = be->bb_uid;
 		out->bp_addr = be->bb_addr;
 		memcpy(out->bp_name, be->bb_name, sizeof(out->bp_name));
+		memcpy(out->bp_host, be->bb_host, sizeof(out->bp_host));
 		if (tried != NULL)
 			tried_add(tried, be->bb_uid);
 		return (0);

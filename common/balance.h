@@ -37,6 +37,7 @@ struct balance_pick {
 	uint64_t	 bp_uid;
 	struct addr	 bp_addr;
 	char		 bp_name[TABLE_NAME_MAX + 1];
+	char		 bp_host[TABLE_ADDR_MAX];	/* of its address, as given */
 };
 
 struct balance;

@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "io.h"
 #include "tlsctx.h"
 
 SSL_CTX *
@@ -166,4 +167,122 @@ tlsctx_write(SSL *ssl, const void *buf, size_t len, int *want)
 	errno = 0;
 	return (tlsctx_io(ssl, SSL_write(ssl, buf, len > 0x7fffffff ?
 	    0x7fffffff : (int)len), want));
+}
+
+SSL_CTX *
+tlsctx_backend(const char *cafile, int noverify, char *err, size_t errlen)
+{
+	SSL_CTX		*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new: %s",
+		    ERR_reason_error_string(ERR_get_error()));
+		return (NULL);
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+	if (noverify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return (ctx);
+	}
+	if ((cafile != NULL ? SSL_CTX_load_verify_locations(ctx, cafile,
+	    NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+		snprintf(err, errlen, "%s: %s", cafile ? cafile :
+		    "trust store", ERR_reason_error_string(ERR_get_error()));
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return (ctx);
+}
+
+/* io.c's operations on an SSL: read(2) and write(2) terms. */
+static ssize_t
+io_op(struct io *io, int rv)
+{
+	SSL	*ssl = io->io_ssl;
+	int	 se;
+
+	if (rv > 0)
+		return (rv);
+	se = SSL_get_error(ssl, rv);
+	switch (se) {
+	case SSL_ERROR_ZERO_RETURN:
+		return (0);
+	case SSL_ERROR_WANT_READ:
+		io->io_want = IO_WANT_READ;
+		errno = EAGAIN;
+		return (-1);
+	case SSL_ERROR_WANT_WRITE:
+		io->io_want = IO_WANT_WRITE;
+		errno = EAGAIN;
+		return (-1);
+	case SSL_ERROR_SYSCALL:
+		/* An EOF without close_notify reads as an end, as curl's. */
+		if (errno == 0) {
+			ERR_clear_error();
+			return (0);
+		}
+		ERR_clear_error();
+		return (-1);
+	default:
+		ERR_clear_error();
+		errno = EPROTO;
+		return (-1);
+	}
+}
+
+static ssize_t
+it_read(struct io *io, void *buf, size_t len)
+{
+	ERR_clear_error();
+	errno = 0;
+	return (io_op(io, SSL_read(io->io_ssl, buf, len > 0x7fffffff ?
+	    0x7fffffff : (int)len)));
+}
+
+static ssize_t
+it_write(struct io *io, const void *buf, size_t len)
+{
+	ERR_clear_error();
+	errno = 0;
+	return (io_op(io, SSL_write(io->io_ssl, buf, len > 0x7fffffff ?
+	    0x7fffffff : (int)len)));
+}
+
+static size_t
+it_pending(const struct io *io)
+{
+	SSL	*ssl = io->io_ssl;
+
+	return ((size_t)SSL_pending(ssl) + (SSL_has_pending(ssl) ? 1 : 0));
+}
+
+static void
+it_shutdown(struct io *io)
+{
+	ERR_clear_error();
+	(void)SSL_shutdown(io->io_ssl);
+	ERR_clear_error();
+}
+
+static void
+it_free(struct io *io)
+{
+	SSL_free(io->io_ssl);
+}
+
+void
+tlsctx_io_init(void)
+{
+	static const struct io_tls ops = {
+		it_read, it_write, it_pending, it_shutdown, it_free
+	};
+
+	io_tls_ops(&ops);
 }

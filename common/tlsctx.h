@@ -24,6 +24,20 @@ SSL_CTX	*tlsctx_client(int verify, char *err, size_t errlen);
 SSL	*tlsctx_conn(SSL_CTX *ctx, int fd, const char *sni, char *err,
 	    size_t errlen);
 
+/*
+ * A client context for a proxy's backends: it verifies the backend's
+ * certificate against cafile (NULL: the system's trust store) unless
+ * noverify, keeps sessions to resume, and takes TLS 1.2 and 1.3.
+ */
+SSL_CTX	*tlsctx_backend(const char *cafile, int noverify, char *err,
+	    size_t errlen);
+
+/*
+ * Make io.c's TLS operations OpenSSL's (see io_tls_ops()): call once,
+ * before any io carries an SSL.
+ */
+void	tlsctx_io_init(void);
+
 /* Free ssl without a close_notify (the socket is the caller's). */
 void	tlsctx_free(SSL *ssl);
 

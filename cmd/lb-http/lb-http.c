@@ -1,6 +1,8 @@
 /* lb-http: the Layer 7 balancer: HTTP/1.1 in, routed by host and path, pooled out. */
 #include <err.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "log.h"
 #include "sock.h"
 #include "table.h"
+#include "tlsctx.h"
 
 #define PIPE_POOL	64		/* idle pipes kept per worker, at most */
 #define CONN_FDS	6		/* client, backend, a pipe each way */
@@ -39,13 +42,15 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-http [-1FHhjpqVv] [-a rr|lc|p2c|source|maglev] "
-	    "[-e edit] [-f file]\n"
-	    "               [-g grace] [-i timeout] [-m mode] [-n queue] "
-	    "[-P v1|v2]\n"
-	    "               [-Q timeout] [-R file] [-r rule] [-S duration] "
-	    "[-T name=time,...]\n"
-	    "               [-t table] [-w workers] [-X addr[/bits]] "
+	    "usage: lb-http [-1FHhjpqVv] [-A cafile] [-a rr|lc|p2c|source|maglev] "
+	    "[-C name=value,...]\n"
+	    "               [-c cert[,key]] [-e edit] [-f file] [-g grace] "
+	    "[-i timeout]\n"
+	    "               [-L [addr]:port] [-m mode] [-n queue] [-P v1|v2] "
+	    "[-Q timeout]\n"
+	    "               [-R file] [-r rule] [-S duration] "
+	    "[-T name=time,...] [-t table]\n"
+	    "               [-u user] [-w workers] [-X addr[/bits]] "
 	    "[-x fails/time]\n"
 	    "               [-z name=size,...] -l [addr]:port ... "
 	    "[backend ...]\n");
@@ -103,7 +108,7 @@ timeouts_arg(char *arg)
 		{ "idle", &cf.t_idle }, { "server", &cf.t_server },
 		{ "client", &cf.t_client }, { "queue", &cf.dial.dc_queue_ms },
 		{ "pool", &cf.t_pool }, { "tunnel", &cf.t_tunnel },
-		{ "linger", &cf.t_linger },
+		{ "linger", &cf.t_linger }, { "handshake", &cf.t_handshake },
 	};
 	char	*kv, *save = NULL, *eq, m[100];
 	size_t	 k;
@@ -119,7 +124,7 @@ timeouts_arg(char *arg)
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0]))
 			errx(2, "bad -T '%s': connect, head, idle, server, "
-			    "client, queue, pool, tunnel or linger",
+			    "client, queue, pool, tunnel, linger or handshake",
 			    esc_msg(m, sizeof(m), kv));
 		*keys[k].v = dur_arg(eq + 1, kv);
 	}
@@ -190,8 +195,50 @@ mode_arg(const char *s)
 	return (m);
 }
 
+/* -C min=1.3,ciphers=...,suites=...,tickets=no,sni=strict,client-ca=F */
 static void
-add_listen(char *spec)
+tls_arg(char *arg)
+{
+	struct tlssrv_conf *c = &cf.tlsconf;
+	char	*kv, *save = NULL, *v, m[200];
+
+	for (kv = strtok_r(arg, ",", &save); kv != NULL;
+	    kv = strtok_r(NULL, ",", &save)) {
+		if ((v = strchr(kv, '=')) == NULL)
+			goto bad;
+		*v++ = '\0';
+		if (strcmp(kv, "min") == 0 && strcmp(v, "1.2") == 0)
+			c->tc_min = TLS1_2_VERSION;
+		else if (strcmp(kv, "min") == 0 && strcmp(v, "1.3") == 0)
+			c->tc_min = TLS1_3_VERSION;
+		else if (strcmp(kv, "ciphers") == 0 && *v)
+			c->tc_ciphers = v;
+		else if (strcmp(kv, "suites") == 0 && *v)
+			c->tc_suites = v;
+		else if (strcmp(kv, "tickets") == 0 && strcmp(v, "no") == 0)
+			c->tc_notickets = 1;
+		else if (strcmp(kv, "tickets") == 0 && strcmp(v, "yes") == 0)
+			c->tc_notickets = 0;
+		else if (strcmp(kv, "sni") == 0 && strcmp(v, "strict") == 0)
+			c->tc_strict = 1;
+		else if (strcmp(kv, "client-ca") == 0 && *v)
+			c->tc_client_ca = v;
+		else if (strcmp(kv, "client") == 0 && strcmp(v, "optional") == 0)
+			c->tc_client_optional = 1;
+		else {
+			v[-1] = '=';
+			goto bad;
+		}
+	}
+	return;
+ bad:
+	errx(2, "bad -C '%s': min=1.2|1.3, ciphers=LIST, suites=LIST, "
+	    "tickets=yes|no, sni=strict, client-ca=FILE, client=optional",
+	    esc_msg(m, sizeof(m), kv));
+}
+
+static void
+add_listen(char *spec, int tls)
 {
 	char	 e[300], m[100];
 
@@ -199,8 +246,11 @@ add_listen(char *spec)
 		errx(2, "bad listen address '%s': %s",
 		    esc_msg(m, sizeof(m), spec), e);
 	if ((cf.listen_spec = reallocarray(cf.listen_spec, cf.nlisten + 1,
-	    sizeof(*cf.listen_spec))) == NULL)
+	    sizeof(*cf.listen_spec))) == NULL ||
+	    (cf.listen_tls = reallocarray(cf.listen_tls, cf.nlisten + 1,
+	    sizeof(*cf.listen_tls))) == NULL)
 		err(1, NULL);
+	cf.listen_tls[cf.nlisten] = tls;
 	cf.listen_spec[cf.nlisten++] = spec;
 }
 
@@ -226,6 +276,7 @@ parse_args(int argc, char *argv[])
 	cf.t_pool = 5000;
 	cf.t_linger = 2000;
 	cf.t_tunnel = 3600000;
+	cf.t_handshake = 10000;
 	cf.grace_ms = 10000;
 	cf.eject_fails = 3;
 	cf.eject_ms = 10000;
@@ -238,10 +289,23 @@ parse_args(int argc, char *argv[])
 	cf.nworkers = ncpu > 0 ? (int)ncpu : 1;
 
 	while ((ch = getopt(argc, argv,
-	    "1a:e:Ff:g:Hhi:jl:m:n:P:pQ:qR:r:S:T:t:Vvw:X:x:z:")) != -1) {
+	    "1A:a:C:c:e:Ff:g:Hhi:jL:l:m:n:P:pQ:qR:r:S:T:t:u:Vvw:X:x:z:")) !=
+	    -1) {
 		switch (ch) {
 		case '1':
 			cf.print_addr = 1;
+			break;
+		case 'A':
+			cf.cafile = optarg;
+			break;
+		case 'C':
+			tls_arg(optarg);
+			break;
+		case 'c':
+			if ((cf.certs = reallocarray(cf.certs, cf.ncerts + 1,
+			    sizeof(*cf.certs))) == NULL)
+				err(1, NULL);
+			cf.certs[cf.ncerts++] = optarg;
 			break;
 		case 'a':
 			if ((cf.algo = balance_algo_parse(optarg)) == -1)
@@ -275,8 +339,11 @@ parse_args(int argc, char *argv[])
 		case 'j':
 			cf.json = 1;
 			break;
+		case 'L':
+			add_listen(optarg, 1);
+			break;
 		case 'l':
-			add_listen(optarg);
+			add_listen(optarg, 0);
 			break;
 		case 'm':
 			cf.mode = mode_arg(optarg);
@@ -324,6 +391,9 @@ parse_args(int argc, char *argv[])
 			break;
 		case 't':
 			cf.table_spec = optarg;
+			break;
+		case 'u':
+			cf.user = optarg;
 			break;
 		case 'V':
 			printf("lb-http %s\n", LB_VERSION);
@@ -492,6 +562,8 @@ on_tick(void *arg)
 	tableset_tick(cf.ts);
 	alog_tick(cf.log);
 	rules_reap();
+	if (cf.tls != NULL)
+		tlssrv_tick(cf.tls);
 }
 
 static void
@@ -502,6 +574,8 @@ on_hup(void *arg)
 	size_t		 n = nargs;
 
 	(void)arg;
+	if (cf.tls != NULL && tlssrv_reload(cf.tls) == 0)
+		log_info("HUP: certificates read again");
 	if (cf.rfile != NULL) {
 		if (nretired == RETIRED_MAX)
 			log_warnx("HUP: %s: workers still use older rules: "
@@ -574,6 +648,27 @@ tables(void)
 	atomic_store(&cf.rules, rs);
 }
 
+/*
+ * -u: the user the process becomes once its sockets are bound and its
+ * keys read: the process that faces the network cannot read them again.
+ */
+static void
+drop_to(const char *user)
+{
+	struct passwd	*pw;
+	char		 m[100];
+
+	if ((pw = getpwnam(user)) == NULL)
+		errx(1, "-u: no user '%s'", esc_msg(m, sizeof(m), user));
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+		err(1, "-u %s", esc_msg(m, sizeof(m), user));
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		errx(1, "-u %s: could become root again",
+		    esc_msg(m, sizeof(m), user));
+	log_info("now user %s (%u)", pw->pw_name, (unsigned)pw->pw_uid);
+}
+
 static const struct worker_ops hw_ops = {
 	hw_init, hw_accept, hw_cut, hw_fini, on_tick, on_hup
 };
@@ -594,6 +689,13 @@ main(int argc, char *argv[])
 	log_init("lb-http", cf.verbose);
 	if (cf.nlisten == 0)
 		errx(2, "no listener: give -l [addr]:port");
+	for (k = 0; k < cf.nlisten && !cf.listen_tls[k]; k++)
+		;
+	if (k < cf.nlisten && cf.ncerts == 0)
+		errx(2, "a TLS listener (-L) needs a certificate: give -c "
+		    "cert[,key]");
+	if (k == cf.nlisten && cf.ncerts > 0)
+		errx(2, "-c gives certificates to TLS listeners: give -L too");
 	if (cf.table_spec != NULL && table_name_check(cf.table_spec, ebuf,
 	    sizeof(ebuf)) == -1)
 		errx(2, "%s", ebuf);
@@ -625,12 +727,25 @@ main(int argc, char *argv[])
 	if (worker_listen(&wc, ebuf, sizeof(ebuf)) == -1)
 		errx(1, "listen %s", ebuf);
 	tables();
+	tlsctx_io_init();
+	if (cf.ncerts > 0 && (cf.tls = tlssrv_new(&cf.tlsconf, cf.certs,
+	    cf.ncerts, ebuf, sizeof(ebuf))) == NULL)
+		errx(1, "%s", ebuf);
+	if ((cf.bctx = tlsctx_backend(cf.cafile, 0, ebuf,
+	    sizeof(ebuf))) == NULL ||
+	    (cf.bctx_noverify = tlsctx_backend(NULL, 1, ebuf,
+	    sizeof(ebuf))) == NULL)
+		errx(1, "TLS to backends: %s", ebuf);
+	if (cf.user != NULL)
+		drop_to(cf.user);
 	if ((cf.log = alog_new(STDOUT_FILENO, cf.nworkers, 0)) == NULL)
 		err(1, "access log");
 	if (cf.print_addr) {
 		for (k = 0; k < cf.nlisten; k++)
 			printf("%s\n", addr_fmt(worker_bound(k), as,
 			    sizeof(as)));
+		if (cf.tls != NULL)
+			tlssrv_list(cf.tls, stdout);
 		printf("table %s\n", cf.has_def ? tableset_name(cf.ts,
 		    cf.def_tab) : "-");
 	}
@@ -642,6 +757,11 @@ main(int argc, char *argv[])
 	if (worker_run(&wc, ebuf, sizeof(ebuf)) == -1)
 		errx(1, "%s", ebuf);
 	alog_free(cf.log);
+	tlssrv_free(cf.tls);
+	SSL_CTX_free(cf.bctx);
+	SSL_CTX_free(cf.bctx_noverify);
+	free(cf.certs);
+	free(cf.listen_tls);
 	rules_free(atomic_load(&cf.rules));
 	for (k = 0; k < nretired; k++)
 		rules_free(retired[k].rs);

@@ -21,7 +21,10 @@
 #include "relay.h"
 #include "slab.h"
 #include "tableset.h"
+#include "tlssrv.h"
 #include "worker.h"
+
+#include <openssl/ssl.h>
 
 #define LH_TABLES_MAX	256		/* as many as a tableset holds */
 #define LH_IOV_MAX	160		/* a rewritten head's pieces */
@@ -38,6 +41,9 @@ struct rule {
 	size_t		 ru_pathlen;
 	size_t		 ru_tab;		/* in the tableset */
 	int		 ru_strip;
+	int		 ru_tls;		/* HTTPS to the backends */
+	int		 ru_noverify;
+	char		*ru_sni;		/* NULL: the backend's host */
 };
 
 /* A set of rules, swapped whole when the -R file is read again. */
@@ -88,7 +94,17 @@ struct lh_conf {
 	const char	*table_spec, *file, *rfile;
 	char		**listen_spec;
 	struct addr	*listen;
+	int		*listen_tls;		/* -L: TLS on that listener */
 	size_t		 nlisten;
+	/* TLS: -c, -C, and to backends -A */
+	char		**certs;
+	size_t		 ncerts;
+	struct tlssrv_conf tlsconf;
+	struct tlssrv	*tls;
+	uint64_t	 t_handshake;
+	const char	*cafile;
+	SSL_CTX		*bctx, *bctx_noverify;
+	const char	*user;			/* -u */
 	struct tableset	*ts;
 	struct alog	*log;
 	size_t		 def_tab;		/* default route's table, or -1 */
@@ -132,6 +148,8 @@ struct bconn {
 	uint32_t	 b_nreq;
 	uint64_t	 b_idle;		/* evloop ms it went idle */
 	int		 b_kept;		/* idle as its client's own (-P) */
+	int		 b_tls;			/* HTTPS */
+	int		 b_hs;			/* its TLS handshake is on */
 };
 
 enum bc_state { BC_FREE, BC_BUSY, BC_IDLE };
@@ -160,6 +178,8 @@ struct htx {
 	int		 tx_upgrade;		/* asks for a websocket */
 	int		 tx_client11;		/* the client speaks 1.1 */
 	size_t		 tx_strip;		/* path bytes the rule strips */
+	int		 tx_btls;		/* to the backend over TLS */
+	int		 tx_bnoverify;
 	struct wtab	*tx_wt;
 	struct bconn	*tx_b;
 	int		 tx_dnstate;		/* DN_* */
@@ -181,6 +201,7 @@ struct htx {
 	struct dial	 tx_dial;
 	struct flow	 tx_up, tx_dn;
 	char		 tx_route[128];		/* for the log */
+	char		 tx_bsni[256];		/* the backend's name, if given */
 	char		 tx_add[LH_ADD_MAX];	/* fields we add */
 	char		 tx_radd[512];		/* and to the response */
 	char		 tx_logf[LH_LOGF_MAX];	/* method, host, path */
@@ -198,6 +219,10 @@ struct hconn {
 	uint8_t		 h_rd, h_wr;
 	uint8_t		 h_drain;		/* a hang-up came: read to the end */
 	uint8_t		 h_seen;		/* events before the first read */
+	uint8_t		 h_tls;			/* a TLS listener's */
+	uint8_t		 h_peeked;		/* looked for plain HTTP on it */
+	uint8_t		 h_iotun;		/* a tunnel through io, not splice */
+	uint8_t		 h_teof[2], h_tshut[2];	/* its ends, each way */
 	struct addr	 h_peer;		/* the client (PROXY: as told) */
 	struct addr	 h_local;
 	char		*h_in;			/* pooled; NULL when empty */
@@ -218,6 +243,7 @@ struct hconn {
 enum hc_state {
 	HC_FREE,
 	HC_PROXYHDR,			/* -p: the PROXY header */
+	HC_TLS,				/* the TLS handshake */
 	HC_HEAD,			/* waiting for a request head */
 	HC_TX,				/* an exchange */
 	HC_TUNNEL,			/* after a 101: bytes both ways */

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
+
 #include "esc.h"
 #include "lb-http.h"
 
@@ -19,7 +21,7 @@ static const char *const end_names[] = {
 
 static const char *const fields[] = { "time", "client", "method", "host",
     "path", "status", "bytes_in", "bytes_out", "route", "backend",
-    "ttfb_ms", "ms", "end" };
+    "ttfb_ms", "ms", "end", "tls", "cipher", "sni" };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
 /* The header line: what each field of the TSV lines is. */
@@ -77,8 +79,8 @@ lh_log(struct hconn *h, int end)
 	struct htx	*tx = &h->h_tx;
 	struct timespec	 ts;
 	char		 client[ADDR_STRLEN], m[96], hh[1100], pa[4200];
-	char		 ttfb[24], status[8], route[300], *p;
-	const char	*be;
+	char		 ttfb[24], status[8], route[300], sni[600], *p;
+	const char	*be, *ver = "", *cipher = "", *sn = NULL;
 	uint64_t	 now, ms;
 	int		 n;
 
@@ -96,6 +98,15 @@ lh_log(struct hconn *h, int end)
 	    tx->tx_logp);
 	field(route, sizeof(route), tx->tx_route, strcmp(tx->tx_route, "-") ?
 	    strlen(tx->tx_route) : 0);
+	if (h->h_io.io_ssl != NULL) {
+		SSL	*ssl = h->h_io.io_ssl;
+
+		ver = SSL_get_version(ssl);
+		cipher = SSL_get_cipher_name(ssl);
+		sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	}
+	field(sni, sizeof(sni), sn != NULL ? sn : "", sn != NULL ? strlen(sn) :
+	    0);
 	be = tx->tx_dial.d_attempts > 0 ? tx->tx_dial.d_pick.bp_name : "";
 	if (tx->tx_ttfb != 0)
 		snprintf(ttfb, sizeof(ttfb), "%llu",
@@ -111,21 +122,28 @@ lh_log(struct hconn *h, int end)
 		    "\"client\":\"%s\",\"method\":\"%s\",\"host\":\"%s\","
 		    "\"path\":\"%s\",\"status\":%s,\"bytes_in\":%llu,"
 		    "\"bytes_out\":%llu,\"route\":\"%s\",\"backend\":%s%s%s,"
-		    "\"ttfb_ms\":%s,\"ms\":%llu,\"end\":\"%s\"}\n",
+		    "\"ttfb_ms\":%s,\"ms\":%llu,\"end\":\"%s\",\"tls\":%s%s%s,"
+		    "\"cipher\":%s%s%s,\"sni\":%s%s%s}\n",
 		    log_time(w, &ts), ts.tv_nsec / 1000000, client, m, hh, pa,
 		    status, (unsigned long long)(tx->tx_headlen +
 		    tx->tx_bodyin), (unsigned long long)tx->tx_dn.fl_bytes,
 		    route,
 		    *be ? "\"" : "", *be ? be : "null", *be ? "\"" : "",
-		    ttfb, (unsigned long long)ms, end_names[end]);
+		    ttfb, (unsigned long long)ms, end_names[end],
+		    *ver ? "\"" : "", *ver ? ver : "null", *ver ? "\"" : "",
+		    *cipher ? "\"" : "", *cipher ? cipher : "null",
+		    *cipher ? "\"" : "", *sni ? "\"" : "", *sni ? sni : "null",
+		    *sni ? "\"" : "");
 	else
 		n = snprintf(p, LINE_MAX_LEN, "%s.%03ldZ\t%s\t%s\t%s\t%s\t%s\t"
-		    "%llu\t%llu\t%s\t%s\t%s\t%llu\t%s\n", log_time(w, &ts),
+		    "%llu\t%llu\t%s\t%s\t%s\t%llu\t%s\t%s\t%s\t%s\n",
+		    log_time(w, &ts),
 		    ts.tv_nsec / 1000000, client, m, hh, pa, status,
 		    (unsigned long long)(tx->tx_headlen + tx->tx_bodyin),
 		    (unsigned long long)tx->tx_dn.fl_bytes, route,
 		    *be ? be : "-", ttfb, (unsigned long long)ms,
-		    end_names[end]);
+		    end_names[end], *ver ? ver : "-", *cipher ? cipher : "-",
+		    sni);
 	if (n > 0 && n < LINE_MAX_LEN)
 		alog_commit(w->w_log, (size_t)n);
 	if (w->w_flush.et_idx == 0)

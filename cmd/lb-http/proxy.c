@@ -12,8 +12,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
 #include "lb-http.h"
 #include "log.h"
+#include "tlsctx.h"
 #include "proxyproto.h"
 #include "sock.h"
 #include "table.h"
@@ -36,6 +40,10 @@ static void	on_defer(struct evloop *, void *);
 static void	on_htimer(struct evloop *, void *);
 static void	on_pool_tick(struct evloop *, void *);
 static void	tx_begin_error(struct hconn *, int);
+static void	tx_backend_ready(struct hconn *);
+static void	tls_begin(struct hconn *);
+static void	tls_step(struct hconn *);
+static void	btls_step(struct hconn *, struct bconn *);
 enum { HEAD_TOO_BIG, HEAD_NO_LINE, HEAD_TOO_SLOW };
 
 /* ---- tables, as this worker balances over them ---- */
@@ -328,7 +336,8 @@ reuse_hook(struct dial *d)
 		wtab_unuse(b->b_wt);
 		b->b_kept = 0;
 		b->b_h = NULL;
-		if (b->b_uid != d->d_pick.bp_uid || b->b_wt != tx->tx_wt) {
+		if (b->b_uid != d->d_pick.bp_uid || b->b_wt != tx->tx_wt ||
+		    b->b_tls != tx->tx_btls) {
 			b->b_state = BC_BUSY;
 			bconn_close(b, 0);
 			return (0);
@@ -338,6 +347,11 @@ reuse_hook(struct dial *d)
 		    d->d_pick.bp_uid, stale_one, NULL)) == NULL)
 			return (0);
 		b = (struct bconn *)((char *)it - offsetof(struct bconn, b_pi));
+		if (b->b_tls != tx->tx_btls) {
+			/* The route changed how it is reached: not this one. */
+			stale_one(it, NULL);
+			return (0);
+		}
 		/*
 		 * A request that may not be sent twice goes on a connection
 		 * that the backend surely has not closed meanwhile.
@@ -377,8 +391,14 @@ wait_request(struct hconn *h)
 	if (h->h_in != NULL && h->h_off < h->h_inlen)
 		/* Pipelined: no event will say it is there. */
 		evloop_defer(w->w_ev, &h->h_defer, on_defer, h);
-	else
+	else {
 		in_release(h);
+		/* Bytes OpenSSL already read: no event will come for them. */
+		if (h->h_tls && io_pending(&h->h_io) > 0) {
+			h->h_rd = 1;
+			evloop_defer(w->w_ev, &h->h_defer, on_defer, h);
+		}
+	}
 	if (worker_stopping(w->w_worker) && h->h_in == NULL)
 		hconn_close(h, 0);
 }
@@ -635,7 +655,7 @@ build_request(struct hconn *h)
 	struct iovb	*b = &up->fl_out;
 	const struct http1_header *hd;
 	const char	*head = h->h_in + h->h_off, *path = rq->rq_path;
-	const char	*lineend, *proto = "http";
+	const char	*lineend, *proto = h->h_tls ? "https" : "http";
 	char		 ip[INET6_ADDRSTRLEN + 8];
 	size_t		 n = 0, pathlen = rq->rq_pathlen, i, body, xff = 0;
 	int		 trust = cf.ntrust > 0 && trusted(&h->h_peer), hop;
@@ -826,13 +846,77 @@ backend_broke(struct hconn *h, int end, int reused)
 	    "answering", end, 0);
 }
 
+/*
+ * HTTPS to the backend: a client TLS connection on b, with the route's
+ * name for SNI and the check, else the backend's host name (an address
+ * is checked as one).  0, or -1 when it could not start (answered).
+ */
+static void
+btls_start(struct hconn *h, struct bconn *b)
+{
+	struct htx	*tx = &h->h_tx;
+	const char	*host = tx->tx_bsni[0] ? tx->tx_bsni :
+			    tx->tx_dial.d_pick.bp_host;
+	unsigned char	 ip[16];
+	SSL		*ssl;
+	int		 numeric;
+
+	ERR_clear_error();
+	if ((ssl = SSL_new(tx->tx_bnoverify ? cf.bctx_noverify : cf.bctx)) ==
+	    NULL || SSL_set_fd(ssl, b->b_io.io_fd) != 1) {
+		SSL_free(ssl);
+		tx->tx_b = NULL;
+		bconn_close(b, 1);
+		tx_respond(h, 502, "TLS to the backend could not start",
+		    END_ERROR, 0);
+		return;
+	}
+	numeric = inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1;
+	if (*host != '\0' && !numeric)
+		SSL_set_tlsext_host_name(ssl, host);
+	if (*host != '\0' && !tx->tx_bnoverify) {
+		if (numeric)
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+		else
+			SSL_set1_host(ssl, host);
+	}
+	SSL_set_connect_state(ssl);
+	b->b_io.io_ssl = ssl;
+	b->b_tls = 1;
+	b->b_hs = 1;
+	btls_step(h, b);
+}
+
+/* The backend's handshake goes on; when done, the request goes. */
+static void
+btls_step(struct hconn *h, struct bconn *b)
+{
+	struct htx	*tx = &h->h_tx;
+	char		 why[200];
+	int		 want, r;
+
+	if ((r = tlsctx_handshake(b->b_io.io_ssl, &want, why,
+	    sizeof(why))) == -2)
+		return;
+	b->b_hs = 0;
+	if (r == 0) {
+		tx_backend_ready(h);
+		return;
+	}
+	/* A failed handshake is a failed connect: the next backend. */
+	log_info("%s: TLS: %s", tx->tx_dial.d_pick.bp_name, why);
+	tx->tx_b = NULL;
+	bconn_close(b, 1);
+	dial_again(&tx->tx_dial, 1);
+}
+
 static void
 tx_dialed(struct dial *d, int result)
 {
 	struct hconn	*h = d->d_arg;
 	struct htx	*tx = &h->h_tx;
 	struct bconn	*b;
-	int		 r;
 
 	switch (result) {
 	case DIAL_OK:
@@ -895,6 +979,20 @@ tx_dialed(struct dial *d, int result)
 	b->b_uid = d->d_pick.bp_uid;
 	b->b_slot = d->d_pick.bp_slot;
 	b->b_wt = tx->tx_wt;
+	if (!d->d_reused && tx->tx_btls) {
+		btls_start(h, b);	/* tx_backend_ready() once it is done */
+		return;
+	}
+	tx_backend_ready(h);
+}
+
+/* The backend connection is ready (connected, TLS done): send. */
+static void
+tx_backend_ready(struct hconn *h)
+{
+	struct htx	*tx = &h->h_tx;
+	int		 r;
+
 	if ((r = build_request(h)) != 0) {
 		tx_respond(h, r == -2 ? 400 : 431, r == -2 ? "bad chunked "
 		    "body" : "the request head is too large to forward",
@@ -991,6 +1089,13 @@ tx_begin(struct hconn *h, int headlen)
 		/* What the exchange needs of it: the rules may change. */
 		tab = ru->ru_tab;
 		tx->tx_strip = ru->ru_strip ? ru->ru_pathlen : 0;
+		tx->tx_btls = ru->ru_tls;
+		tx->tx_bnoverify = ru->ru_noverify;
+		if (ru->ru_sni != NULL)
+			snprintf(tx->tx_bsni, sizeof(tx->tx_bsni), "%s",
+			    ru->ru_sni);
+		else
+			tx->tx_bsni[0] = '\0';
 		snprintf(tx->tx_route, sizeof(tx->tx_route), "%s", ru->ru_text);
 	} else if (cf.has_def) {
 		tab = cf.def_tab;
@@ -1188,7 +1293,8 @@ up_body(struct hconn *h)
 			tx_finish(h);
 			return (-1);
 		}
-		if ((size_t)n < room && !h->h_drain)
+		/* Short: drained (TLS: OpenSSL may hold more; read on). */
+		if ((size_t)n < room && !h->h_drain && !h->h_tls)
 			h->h_rd = 0;
 		h->h_last = evloop_now(w->w_ev);
 		h->h_inlen += (size_t)n;
@@ -1575,7 +1681,7 @@ dn_run(struct hconn *h)
 			tx_finish(h);
 			return (-1);
 		}
-		if ((size_t)n < room && !b->b_drain)
+		if ((size_t)n < room && !b->b_drain && !b->b_tls)
 			b->b_rd = 0;
 		tx->tx_blast = evloop_now(w->w_ev);
 		if (tx->tx_ttfb == 0)
@@ -1601,12 +1707,18 @@ tunnel_end(struct hconn *h, int e)
 
 	(void)e;
 	tx->tx_end = END_TUNNEL;
-	tx->tx_dn.fl_bytes += relay_bytes(&h->h_relay, RELAY_DOWN);
-	tx->tx_bodyin += relay_bytes(&h->h_relay, RELAY_UP);
+	if (!h->h_iotun) {
+		tx->tx_dn.fl_bytes += relay_bytes(&h->h_relay, RELAY_DOWN);
+		tx->tx_bodyin += relay_bytes(&h->h_relay, RELAY_UP);
+	}
 	lh_log(h, END_TUNNEL);
 	evloop_forget(w->w_ev, h->h_io.io_fd);
 	evloop_forget(w->w_ev, b->b_io.io_fd);
-	relay_close(&h->h_relay);
+	if (h->h_iotun) {
+		io_close(&h->h_io, 0);
+		io_close(&b->b_io, 0);
+	} else
+		relay_close(&h->h_relay);
 	h->h_io.io_fd = -1;
 	b->b_io.io_fd = -1;
 	dial_release(&tx->tx_dial);
@@ -1620,6 +1732,74 @@ tunnel_end(struct hconn *h, int e)
 	hconn_free(h);
 }
 
+/*
+ * A tunnel through TLS (either side): bytes both ways through the two
+ * buffers, h_in up and tx_bin down, each end passed on as a shutdown.
+ */
+static int
+tun_pump(struct io *src, uint8_t *rd, struct io *dst, uint8_t *wr,
+    char *buf, size_t size, size_t *off, size_t *len, uint8_t *eof,
+    uint8_t *shut, uint64_t *bytes)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		if (*len > *off) {
+			if (!*wr)
+				return (0);
+			if ((n = io_write(dst, buf + *off, *len - *off)) == -1) {
+				if (errno == EAGAIN) {
+					*wr = 0;
+					return (0);
+				}
+				return (-1);
+			}
+			*off += (size_t)n;
+			*bytes += (uint64_t)n;
+			if (*off == *len)
+				*off = *len = 0;
+			continue;
+		}
+		if (*eof) {
+			if (!*shut)
+				io_shutdown(dst);
+			*shut = 1;
+			return (0);
+		}
+		if (!*rd)
+			return (0);
+		if ((n = io_read(src, buf, size)) > 0) {
+			*off = 0;
+			*len = (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			*eof = 1;
+			continue;
+		}
+		if (errno == EAGAIN) {
+			*rd = 0;
+			return (0);
+		}
+		return (-1);
+	}
+}
+
+static void
+tunnel_io(struct hconn *h)
+{
+	struct htx	*tx = &h->h_tx;
+	struct bconn	*b = tx->tx_b;
+
+	if (tun_pump(&h->h_io, &h->h_rd, &b->b_io, &b->b_wr, h->h_in,
+	    cf.z_head, &h->h_off, &h->h_inlen, &h->h_teof[0], &h->h_tshut[0],
+	    &tx->tx_bodyin) == -1 || tun_pump(&b->b_io, &b->b_rd, &h->h_io,
+	    &h->h_wr, tx->tx_bin, cf.z_head, &tx->tx_binoff, &tx->tx_binlen,
+	    &h->h_teof[1], &h->h_tshut[1], &tx->tx_dn.fl_bytes) == -1 ||
+	    (h->h_tshut[0] && h->h_tshut[1]))
+		tunnel_end(h, RELAY_OPEN);
+}
+
 static void
 tunnel_start(struct hconn *h)
 {
@@ -1629,6 +1809,19 @@ tunnel_start(struct hconn *h)
 
 	h->h_state = HC_TUNNEL;
 	evtimer_cancel(h->h_w->w_ev, &h->h_timer);
+	set_timer(h, cf.t_tunnel);
+	if (h->h_tls || b->b_tls) {
+		h->h_iotun = 1;
+		h->h_teof[0] = h->h_teof[1] = 0;
+		h->h_tshut[0] = h->h_tshut[1] = 0;
+		h->h_rd = h->h_wr = b->b_rd = b->b_wr = 1;
+		if (in_get(h) == -1 || bin_get(h) == -1) {
+			tunnel_end(h, RELAY_ERROR);
+			return;
+		}
+		tunnel_io(h);
+		return;
+	}
 	relay_start(&h->h_relay, &h->h_w->w_relay, h->h_io.io_fd,
 	    b->b_io.io_fd);
 	/* Bytes already read on either side go first. */
@@ -1809,7 +2002,8 @@ head_read(struct hconn *h)
 			hconn_close(h, n == -1);
 			return;
 		}
-		if ((size_t)n < room && !h->h_drain)
+		/* Short: drained (TLS: OpenSSL may hold more; read on). */
+		if ((size_t)n < room && !h->h_drain && !h->h_tls)
 			h->h_rd = 0;
 		h->h_inlen += (size_t)n;
 		h->h_last = evloop_now(w->w_ev);
@@ -1851,6 +2045,78 @@ tx_begin_error(struct hconn *h, int why)
 		    END_BAD_REQUEST, 1);
 }
 
+/*
+ * A TLS listener's client: plain HTTP is told so, in plain HTTP; the
+ * rest is OpenSSL's, within the handshake's time.
+ */
+static void
+tls_begin(struct hconn *h)
+{
+	char	 err[200];
+	SSL	*ssl;
+
+	if ((ssl = tlssrv_ssl(cf.tls, h->h_io.io_fd, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("TLS: %s", err);
+		hconn_close(h, 1);
+		return;
+	}
+	h->h_io.io_ssl = ssl;
+	h->h_state = HC_TLS;
+	set_timer(h, cf.t_handshake);
+	tls_step(h);
+}
+
+static void
+tls_step(struct hconn *h)
+{
+	static const char plain[] = "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+	    "Content-Length: 48\r\n\r\nlb-http: this port speaks TLS: "
+	    "use https://\n";
+	unsigned char	 c;
+	char		 why[200];
+	ssize_t		 n;
+	int		 want, r;
+
+	if (!h->h_peeked) {
+		/* A TLS record starts with 0x16; a request with a letter. */
+		n = recv(h->h_io.io_fd, &c, 1, MSG_PEEK);
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			hconn_close(h, 0);
+			return;
+		}
+		h->h_peeked = 1;
+		if (c >= 'A' && c <= 'Z') {
+			(void)send(h->h_io.io_fd, plain, sizeof(plain) - 1,
+			    MSG_NOSIGNAL);
+			SSL_free(h->h_io.io_ssl);
+			h->h_io.io_ssl = NULL;
+			h->h_tls = 0;
+			log_info("plain HTTP on a TLS port: told so");
+			hconn_linger(h);
+			return;
+		}
+	}
+	if ((r = tlsctx_handshake(h->h_io.io_ssl, &want, why,
+	    sizeof(why))) == -2)
+		return;
+	if (r == -1) {
+		log_info("TLS handshake: %s", why);
+		hconn_close(h, 0);
+		return;
+	}
+	/* The request may have come with the handshake's last flight. */
+	h->h_rd = h->h_wr = 1;
+	h->h_state = HC_HEAD;
+	h->h_since = evloop_now(h->h_w->w_ev);
+	h->h_first = 0;
+	set_timer(h, cf.t_head);
+	head_read(h);
+}
+
 /* -p: a PROXY header first, from the balancer in front. */
 static void
 proxy_read(struct hconn *h)
@@ -1877,6 +2143,19 @@ proxy_read(struct hconn *h)
 				}
 				h->h_off = (size_t)r;
 				h->h_state = HC_HEAD;
+				if (h->h_tls) {
+					/* The TLS records are behind it. */
+					in_release(h);
+					if (h->h_off != h->h_inlen) {
+						log_info("a client sent TLS "
+						    "with its PROXY header: "
+						    "not handled");
+						hconn_close(h, 1);
+						return;
+					}
+					tls_begin(h);
+					return;
+				}
 				head_read(h);
 				return;
 			}
@@ -1923,6 +2202,7 @@ on_htimer(struct evloop *ev, void *arg)
 
 	switch (h->h_state) {
 	case HC_PROXYHDR:
+	case HC_TLS:
 		hconn_close(h, 1);
 		return;
 	case HC_HEAD:
@@ -2011,9 +2291,14 @@ hconn_event(struct evloop *ev, int fd, int what, void *arg)
 		h->h_drain = 1;
 	if (what & (EVLOOP_WRITE | EVLOOP_HUP))
 		h->h_wr = 1;
+	if (h->h_tls)
+		h->h_rd = h->h_wr = 1;	/* OpenSSL may want either way */
 	switch (h->h_state) {
 	case HC_PROXYHDR:
 		proxy_read(h);
+		break;
+	case HC_TLS:
+		tls_step(h);
 		break;
 	case HC_HEAD:
 		head_read(h);
@@ -2023,7 +2308,9 @@ hconn_event(struct evloop *ev, int fd, int what, void *arg)
 		break;
 	case HC_TUNNEL:
 		h->h_last = evloop_now(ev);
-		if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		if (h->h_iotun)
+			tunnel_io(h);
+		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		break;
 	case HC_LINGER:
@@ -2051,9 +2338,17 @@ bconn_event(struct evloop *ev, int fd, int what, void *arg)
 	}
 	if ((h = b->b_h) == NULL)
 		return;
+	if (b->b_hs) {
+		btls_step(h, b);
+		return;
+	}
+	if (b->b_tls)
+		b->b_rd = b->b_wr = 1;	/* OpenSSL may want either way */
 	if (h->h_state == HC_TUNNEL) {
 		h->h_last = evloop_now(ev);
-		if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		if (h->h_iotun)
+			tunnel_io(h);
+		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		return;
 	}
@@ -2122,6 +2417,7 @@ hw_accept(struct worker *wk, int li, int fd, const struct addr *peer)
 		h->h_local.a_ss.ss_family = AF_UNSPEC;
 	h->h_since = h->h_last = evloop_now(w->w_ev);
 	h->h_state = cf.proxy_in ? HC_PROXYHDR : HC_HEAD;
+	h->h_tls = cf.listen_tls[li] != 0;
 	if (evloop_add(w->w_ev, fd, EVLOOP_READ | EVLOOP_WRITE, hconn_event,
 	    h) == -1) {
 		close(fd);
@@ -2135,6 +2431,8 @@ hw_accept(struct worker *wk, int li, int fd, const struct addr *peer)
 	set_timer(h, cf.t_head);
 	if (cf.proxy_in)
 		proxy_read(h);
+	else if (h->h_tls)
+		tls_begin(h);
 	else
 		head_read(h);
 }

@@ -97,9 +97,21 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 	    NULL; o != NULL; o = strtok_r(NULL, ",", &save)) {
 		if (strcmp(o, "strip") == 0)
 			r->ru_strip = 1;
-		else {
+		else if (strcmp(o, "tls") == 0)
+			r->ru_tls = 1;
+		else if (strcmp(o, "noverify") == 0)
+			r->ru_noverify = 1;
+		else if (strncmp(o, "sni=", 4) == 0 && o[4] != '\0' &&
+		    strlen(o + 4) < 254 && strspn(o + 4, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == strlen(o + 4)) {
+			free(r->ru_sni);
+			if ((r->ru_sni = strdup(o + 4)) == NULL) {
+				snprintf(err, errlen, "%s", strerror(errno));
+				goto fail;
+			}
+		} else {
 			snprintf(err, errlen, "bad rule '%s': unknown option "
-			    "'%.40s' (strip)", m, o);
+			    "'%.40s' (strip, tls, noverify, sni=NAME)", m, o);
 			goto fail;
 		}
 	}
@@ -115,6 +127,7 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 	free(r->ru_text);
 	free(r->ru_host);
 	free(r->ru_path);
+	free(r->ru_sni);
 	memset(r, 0, sizeof(*r));
 	return (-1);
 }
@@ -130,6 +143,7 @@ rules_free(struct rules *rs)
 		free(rs->rs_v[i].ru_text);
 		free(rs->rs_v[i].ru_host);
 		free(rs->rs_v[i].ru_path);
+		free(rs->rs_v[i].ru_sni);
 	}
 	free(rs->rs_v);
 	free(rs);
