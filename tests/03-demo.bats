@@ -11,8 +11,9 @@ load helpers/lib
 	grep -Eq '^ +[0-9]+ web3$' <<< "$output"
 	grep -Eq '^ +30 web1$' <<< "$output"
 	[[ "$output" != *"(failed)"* ]]
-	[[ "$output" == *$'\tUP\tDOWN\tconnect: refused\t'* ]]
-	[[ "$output" == *'lb_backend_connections_total{table="demo-'* ]]
+	[[ "$output" == *$'\tup\tdown\tconnect: refused\t'* ]]
+	[[ "$output" == *'lb_backend_total{table="demo-'* ]]
+	[[ "$output" == *$'\n# backend\thealth\tactive\ttotal_rate\tbytes_out_rate\n'* ]]
 	# and it left no table behind
 	! ls /dev/shm | grep -q "^lb\.demo-"
 }

@@ -15,7 +15,7 @@ dump() { lb-ctl -t "$T" dump; }
 @test "lb-ctl: create -m sets the mode, -n the slots; both are checked" {
 	run -0 lb-ctl -t "$T" create -m 0640 -n 8
 	[ "$(stat -c %a "/dev/shm/lb.$T")" = 640 ]
-	run -0 lb-stat
+	run lb-stat		# other tables of the machine may fail: not ours
 	[[ "$output" == *"$T"$'\t'8$'\t'* ]]
 	run -2 --separate-stderr lb-ctl -t "$T.b" create -m 0999
 	[ "$stderr" = "lb-ctl: bad mode '0999': octal, 1 to 0777" ]
@@ -187,7 +187,7 @@ dump() { lb-ctl -t "$T" dump; }
 	[ "${lines[0]}" = "127.0.0.1:1 name=stay weight=9 maxconn=0 state=enabled" ]
 	[ "${lines[1]}" = "127.0.0.1:3 name=new weight=1 maxconn=0 state=drain" ]
 	[ "${#lines[@]}" -eq 2 ]
-	[ "$(stat_col "$T" stay stot)" = 42 ]
+	[ "$(stat_col "$T" stay total)" = 42 ]
 	gen2=$(lb-stat -H | awk -v t="$T" '$1 == t {print $9}')
 	[ "$gen2" -eq $((gen + 1)) ]
 }

@@ -59,9 +59,9 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	done
 	lb-ctl -t "$T" add "${BE[fast]}" name=fast
 	for i in 1 2 3 4 5; do [ "$(fetch)" = fast ]; done
-	[ "$(stat_col "$T" slow scur)" = 3 ]
+	[ "$(stat_col "$T" slow active)" = 3 ]
 	for fd in "${held[@]}"; do exec {fd}>&-; done
-	wait_for 5 col_is "$T" slow scur 0
+	wait_for 5 col_is "$T" slow active 0
 }
 
 @test "lb-tcp: source hash keeps each client address on one backend" {
@@ -93,7 +93,7 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	[ "$line" = s1 ]
 	lb-ctl -t "$T" drain s1
 	for i in 1 2 3 4; do [ "$(timeout 5 tcli -T 5 "$LB" < /dev/null)" = s2 ]; done
-	[ "$(stat_col "$T" s1 scur)" = 1 ]
+	[ "$(stat_col "$T" s1 active)" = 1 ]
 	lb-ctl -t "$T" enable s1
 	lb-ctl -t "$T" maint s2
 	for i in 1 2 3; do [ "$(fetch)" = s1 ]; done
@@ -117,7 +117,7 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	[ "$stderr" = "ok 30 failed 0" ]
 	[ "$(printf '%s\n' "${lines[@]}" | sort -u | tr '\n' ' ')" = "s1 s3 " ]
 	# the failures are counted, and the refused one is left for the next
-	[ "$(stat_col "$T" s2 econ)" -ge 1 ]
+	[ "$(stat_col "$T" s2 fail)" -ge 1 ]
 	# every backend dead: the client is told by a close, and it is logged
 	kill "${BEPID[s1]}" "${BEPID[s3]}"
 	wait "${BEPID[s1]}" "${BEPID[s3]}" || true
@@ -141,7 +141,7 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	[ ! -s "$BATS_TEST_TMPDIR/b.out" ]
 	exec {fd}>&-
 	wait_for 5 grep -q s1 "$BATS_TEST_TMPDIR/b.out"
-	[ "$(stat_col "$T" s1 scur)" = 1 ]
+	[ "$(stat_col "$T" s1 active)" = 1 ]
 	stop_lb
 	# a short queue timeout: refused after it; no queue at all: at once
 	start_lb -w 1 -Q 200ms -t "$T" -l 127.0.0.1:0

@@ -50,8 +50,8 @@ tbl() { echo "$BATS_TEST_TMPDIR/$1.tbl"; }
 	[ "$(bysni - | cut -d' ' -f2)" = "${BE[dflt]}" ]
 	[[ "$(bysni www.beta.test)" == "8 beta "*-close ]]
 	# counted in the route's table: gamma took three connections
-	[ "$(stat_col "$(tbl gamma)" gamma stot)" = 3 ]
-	[ "$(stat_col "$(tbl beta)" beta stot)" = 2 ]
+	[ "$(stat_col "$(tbl gamma)" gamma total)" = 3 ]
+	[ "$(stat_col "$(tbl beta)" beta total)" = 2 ]
 	stop_lb
 	# the route's tables stay behind
 	[ -s "$(tbl beta)" ]

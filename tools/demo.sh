@@ -84,11 +84,12 @@ fetch 30
 
 run lb-stat -t "$T"
 run lb-ctl -t "$T" dump
-say "lb-stat -t $T -w 500ms -n 3    (rates; on a terminal, -w alone is a live view)"
-lb-stat -t "$T" -w 500ms -n 3 -H | cut -f3-10 &
+say "lb-stat -t $T -w 500ms -n 3 -o backend,health,active,total_rate,bytes_out_rate"
+note "(rates; on a terminal, -w alone is a live view)"
+lb-stat -t "$T" -w 500ms -n 3 -o backend,health,active,total_rate,bytes_out_rate &
 w=$!
 fetch 20 > /dev/null
 wait $w
-say "lb-stat -t $T -p | grep connections_total"
-lb-stat -t "$T" -p | grep '^lb_backend_connections_total'
+say "lb-stat -t $T -p | grep lb_backend_total"
+lb-stat -t "$T" -p | grep '^lb_backend_total{'
 printf '\nEverything started here stops now, and the table is removed.\n'

@@ -71,12 +71,12 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "bump") == 0 && argc == 6) {
 		static const char *const names[] = { "total", "bytes_in",
 		    "bytes_out", "requests", "fail", "1xx", "2xx", "3xx", "4xx",
-		    "5xx", "other", "consec" };
+		    "5xx", "other", "consec", "queued" };
 		_Atomic uint64_t *ctr[] = { &c->c_total, &c->c_bytes_in,
 		    &c->c_bytes_out, &c->c_requests, &c->c_fail,
 		    &c->c_status[0], &c->c_status[1], &c->c_status[2],
 		    &c->c_status[3], &c->c_status[4], &c->c_status[5],
-		    &c->c_consec_fail };
+		    &c->c_consec_fail, &c->c_queued };
 
 		for (k = 0; k < (int)(sizeof(names) / sizeof(names[0])); k++)
 			if (strcmp(argv[4], names[k]) == 0) {
