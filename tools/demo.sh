@@ -62,7 +62,7 @@ wait_file "$dir/lb"
 LB=$(head -1 "$dir/lb")
 note "lb-tcp listens on $LB"
 i=0
-until [ "$(grep -c UP "$dir/check")" -ge 3 ] || [ $i -ge 300 ]; do
+until [ "$(grep -c "$(printf '\tup\t')" "$dir/check")" -ge 3 ] || [ $i -ge 300 ]; do
 	sleep 0.01; i=$((i + 1))
 done
 note "lb-check's transitions so far:"
@@ -74,7 +74,7 @@ fetch 30
 note "Kill web3; lb-check marks it down, lb-tcp stops sending it work."
 kill "$pid_web3"
 i=0
-until grep -q $'\tweb3\t.*\tDOWN\t' "$dir/check" || [ $i -ge 500 ]; do
+until grep -q $'\tweb3\t.*\tdown\t' "$dir/check" || [ $i -ge 500 ]; do
 	sleep 0.01; i=$((i + 1))
 done
 grep $'\tweb3\t' "$dir/check" | tail -1 | sed 's/^/    /'
