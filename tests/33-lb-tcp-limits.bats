@@ -87,7 +87,7 @@ fetch_is() { [ "$(fetch)" = "$1" ]; }
 	tcli -n 1500 "$LB" > /dev/null 2>&1
 	wait "$a"
 	wait_for 10 has_lines 3000
-	run -0 bash -c "tail -n +3 '$LBLOG' | awk -F'\t' 'NF != 7 || \$7 !~ /-close\$/' | wc -l"
+	run -0 bash -c "tail -n +4 '$LBLOG' | awk -F'\t' 'NF != 7 || \$7 !~ /-close\$/' | wc -l"
 	[ "$output" = 0 ]
 	stop_lb
 }
