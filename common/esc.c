@@ -117,7 +117,7 @@ esc_msg(char *dst, size_t dlen, const char *s)
 const char *
 esc_arg(const char *s)
 {
-	static char	 buf[4][256];
+	static char	 buf[4][1024];
 	static int	 next;
 
 	next = (next + 1) % 4;
