@@ -12,7 +12,8 @@ static char	 e[256];
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: lbt hold table name n\n"
+	fprintf(stderr, "usage: lbt lock table\n"
+	    "       lbt hold table name n\n"
 	    "       lbt bump table name counter n\n"
 	    "       lbt raw table name\n"
 	    "       lbt health table name state [reason]\n"
@@ -48,10 +49,24 @@ main(int argc, char *argv[])
 	char		 buf[64];
 	int		 i, k;
 
-	if (argc < 4)
+	if (argc < 3)
 		usage();
 	if ((t = table_open(argv[2], TABLE_RDWR, 0, 0, e, sizeof(e))) == NULL)
 		errx(1, "%s: %s", argv[2], e);
+	/* A writer's lock, held until stdin closes: another writer waits. */
+	if (strcmp(argv[1], "lock") == 0 && argc == 3) {
+		if (table_begin(t, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		printf("locked\n");
+		fflush(stdout);
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		table_abort(t);
+		table_close(t);
+		return (0);
+	}
+	if (argc < 4)
+		usage();
 	i = find(t, argv[3], &uid);
 	c = table_counters(t, (uint32_t)i);
 	if (strcmp(argv[1], "hold") == 0 && argc == 5) {
