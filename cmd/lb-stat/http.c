@@ -456,7 +456,7 @@ http_serve(const char *name, const char *spec, int print_addr)
 		errx(1, "table %s: %s", esc_arg(name), esc_arg(e));
 	S.s_have = name != NULL;
 	if ((fd = sock_listen(&a, 128, e, sizeof(e))) == -1)
-		errx(1, "%s", e);
+		errx(1, "%s", esc_arg(e));
 	S.s_lfd = fd;
 	if ((S.s_ev = evloop_new()) == NULL ||
 	    sig_watch(S.s_ev, sigs, 2, sig_stop) == -1 ||
