@@ -32,6 +32,29 @@ parse_port(const char *s, int passive, int *port)
 }
 
 /*
+ * An IPv4 address in one of the old forms that inet_aton(3), and so
+ * getaddrinfo(3), still reads: octal parts ("0177.0.0.1" is 127.0.0.1,
+ * "010.1.1.1" is 8.1.1.1), hex ("0x7f.1"), fewer than four parts
+ * ("127.1") or one number ("2130706433").  Each means another address
+ * than it seems to, so it is refused, with the address it would be.
+ * Returns 1 (reason in err) for such a host, else 0.
+ */
+static int
+old_style(const char *host, char *err, size_t errlen)
+{
+	struct in_addr	 in, canon;
+	char		 dotted[INET_ADDRSTRLEN];
+
+	if (inet_aton(host, &in) == 0 || inet_pton(AF_INET, host, &canon) == 1)
+		return (0);
+	inet_ntop(AF_INET, &in, dotted, sizeof(dotted));
+	snprintf(err, errlen, "bad host '%s': an old form of the address %s "
+	    "(octal, hex or fewer than four parts): write %s", host, dotted,
+	    dotted);
+	return (1);
+}
+
+/*
  * The syntax of spec: host (without brackets) into host, port into
  * *port, *v6 set when it was bracketed.  Returns 0 or -1 with err.
  */
@@ -83,6 +106,8 @@ addr_split(const char *spec, int flags, char *host, size_t hostlen,
 		snprintf(err, errlen, "bad host '%s'", host);
 		return (-1);
 	}
+	if (!*v6 && old_style(host, err, errlen))
+		return (-1);
 	return (0);
 }
 

@@ -113,3 +113,13 @@ esc_msg(char *dst, size_t dlen, const char *s)
 	dst[o] = '\0';
 	return (dst);
 }
+
+const char *
+esc_arg(const char *s)
+{
+	static char	 buf[4][1024];
+	static int	 next;
+
+	next = (next + 1) % 4;
+	return (esc_msg(buf[next], sizeof(buf[next]), s));
+}

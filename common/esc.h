@@ -29,4 +29,11 @@ int	esc_json(char *dst, size_t dlen, const char *s, size_t n);
  */
 char	*esc_msg(char *dst, size_t dlen, const char *s);
 
+/*
+ * esc_msg() into one of four static buffers of 1024 bytes, taken in
+ * turn: for the values of one message from main(), as in
+ * errx(2, "bad -w '%s'", esc_arg(optarg)).  Not for threads.
+ */
+const char *esc_arg(const char *s);
+
 #endif

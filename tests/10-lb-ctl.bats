@@ -15,7 +15,7 @@ dump() { lb-ctl -t "$T" dump; }
 @test "lb-ctl: create -m sets the mode, -n the slots; both are checked" {
 	run -0 lb-ctl -t "$T" create -m 0640 -n 8
 	[ "$(stat -c %a "/dev/shm/lb.$T")" = 640 ]
-	run -0 lb-stat
+	run lb-stat		# other tables of the machine may fail: not ours
 	[[ "$output" == *"$T"$'\t'8$'\t'* ]]
 	run -2 --separate-stderr lb-ctl -t "$T.b" create -m 0999
 	[ "$stderr" = "lb-ctl: bad mode '0999': octal, 1 to 0777" ]
@@ -82,6 +82,20 @@ dump() { lb-ctl -t "$T" dump; }
 		[[ "$stderr" == "lb-ctl: bad address '$a'"* ]] ||
 		    { echo "for '$a': $stderr"; false; }
 	done
+	[ "$(dump)" = "$before" ]
+}
+
+@test "lb-ctl: old IPv4 forms that mean another address are refused, naming it" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=keep
+	before=$(dump)
+	run -2 --separate-stderr lb-ctl -t "$T" add 0177.0.0.1:80 name=n
+	[ "$stderr" = "lb-ctl: bad address '0177.0.0.1:80': bad host '0177.0.0.1': an old form of the address 127.0.0.1 (octal, hex or fewer than four parts): write 127.0.0.1" ]
+	run -2 --separate-stderr lb-ctl -t "$T" add 010.1.1.1:80 name=n
+	[[ "$stderr" == *"an old form of the address 8.1.1.1 "* ]]
+	run -2 --separate-stderr lb-ctl -t "$T" set keep addr=127.1:80
+	[[ "$stderr" == *"an old form of the address 127.0.0.1 "* ]]
+	run -1 --separate-stderr lb-ctl -t "$T" sync <<< '0x7f.0.0.1:80 name=n'
+	[[ "$stderr" == *"line 1: "*"an old form of the address 127.0.0.1 "* ]]
 	[ "$(dump)" = "$before" ]
 }
 
@@ -173,6 +187,55 @@ dump() { lb-ctl -t "$T" dump; }
 	[ "$(stat_col "$T" a health)" = unknown ]
 }
 
+# lock_table: another writer holds $T's lock (lbt lock) until unlock_table;
+# its pid in LOCKER.
+lock_table() {
+	[ -p "$BATS_TEST_TMPDIR/lock" ] || mkfifo "$BATS_TEST_TMPDIR/lock"
+	bg sh -c "exec lbt lock '$T' < '$BATS_TEST_TMPDIR/lock' > '$BATS_TEST_TMPDIR/locked'"
+	LOCKER=$BG_PID
+	exec 8> "$BATS_TEST_TMPDIR/lock"
+	wait_for 5 grep -q locked "$BATS_TEST_TMPDIR/locked"
+}
+unlock_table() { exec 8>&-; wait "$LOCKER"; }
+
+@test "lb-ctl: a writer kept waiting for the lock says for whom, and -W bounds it" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lock_table
+	t0=$(date +%s%3N)
+	run -1 --separate-stderr lb-ctl -W 1.5s -t "$T" add 127.0.0.1:2 name=b
+	t1=$(date +%s%3N)
+	[ "${stderr_lines[0]}" = "lb-ctl: table $T: waiting for its lock, held by pid $LOCKER (lbt); at most 1.5s (-W)" ]
+	[ "${stderr_lines[1]}" = "lb-ctl: table $T: still locked after 1.5s, held by pid $LOCKER (lbt): nothing changed" ]
+	[ "$((t1 - t0))" -ge 1500 ] && [ "$((t1 - t0))" -lt 10000 ]
+	# nothing changed: the lock was never ours
+	unlock_table
+	[ "$(dump)" = "127.0.0.1:1 name=a weight=1 maxconn=0 state=enabled" ]
+}
+
+@test "lb-ctl: a writer that waits goes on once the lock is free; -W 0 waits without end" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	lock_table
+	# (8>&-: the fifo's writer is the test's alone)
+	bg lb-ctl -W 0 -t "$T" add 127.0.0.1:2 name=b 2> "$BATS_TEST_TMPDIR/err" 8>&-
+	waiter=$BG_PID
+	wait_for 10 grep -q "waiting for its lock, held by pid $LOCKER (lbt); no end (-W 0)" "$BATS_TEST_TMPDIR/err"
+	unlock_table
+	wait "$waiter"
+	[ "$(stat_col "$T" b addr)" = 127.0.0.1:2 ]
+	# a wait shorter than a second says nothing
+	lock_table
+	bg lb-ctl -t "$T" drain b 2> "$BATS_TEST_TMPDIR/err2" 8>&-
+	waiter=$BG_PID
+	# its watch has begun: a second thread
+	wait_for 5 bash -c "[ \$(ls /proc/$waiter/task | wc -l) -ge 2 ]"
+	unlock_table
+	wait "$waiter"
+	[ ! -s "$BATS_TEST_TMPDIR/err2" ]
+	[ "$(stat_col "$T" b admin)" = drain ]
+	run -2 --separate-stderr lb-ctl -W x -t "$T" dump
+	[ "$stderr" = "lb-ctl: bad -W 'x': a duration from 0ms to 30d, as 250ms, 1.5s or 2m (0: no end)" ]
+}
+
 @test "lb-ctl: sync adds, updates and removes in one change, keeping counters" {
 	lb-ctl -t "$T" add 127.0.0.1:1 name=stay weight=2
 	lb-ctl -t "$T" add 127.0.0.1:2 name=gone
@@ -187,7 +250,7 @@ dump() { lb-ctl -t "$T" dump; }
 	[ "${lines[0]}" = "127.0.0.1:1 name=stay weight=9 maxconn=0 state=enabled" ]
 	[ "${lines[1]}" = "127.0.0.1:3 name=new weight=1 maxconn=0 state=drain" ]
 	[ "${#lines[@]}" -eq 2 ]
-	[ "$(stat_col "$T" stay stot)" = 42 ]
+	[ "$(stat_col "$T" stay total)" = 42 ]
 	gen2=$(lb-stat -H | awk -v t="$T" '$1 == t {print $9}')
 	[ "$gen2" -eq $((gen + 1)) ]
 }
@@ -342,4 +405,45 @@ dump() { lb-ctl -t "$T" dump; }
 	[ "$output" = "127.0.0.1:1 weight=1 maxconn=0 state=enabled" ]
 	run -0 lb-stat -t "$f" -H
 	[[ "$output" == "$f"$'\t'127.0.0.1:1$'\t'* ]]
+}
+
+# man_blocks PAGE: the literal blocks of PAGE's EXAMPLES, "$ " taken off
+man_blocks() {
+	awk '/^\.Sh EXAMPLES/ { on = 1; next } /^\.Sh / { on = 0 }
+	    on && /^\.Bd -literal/ { code = 1; next } on && /^\.Ed/ { code = 0 }
+	    on && code' "$BATS_TEST_DIRNAME/../man/$1" | sed 's/^\$ //'
+}
+
+@test "lb-ctl(1): the EXAMPLES run, in a /dev/shm of their own" {
+	cd "$BATS_TEST_TMPDIR"
+	{
+		echo 'set -e'
+		# the table the copy example reads from
+		echo 'lb-ctl -t a add 10.9.9.9:80 name=x'
+		# (the shared table's group: one every machine has; what
+		# the examples print is not what is checked here)
+		echo '{'
+		man_blocks lb-ctl.1 | sed 's/^chgrp lb /chgrp nogroup /'
+		echo '} > examples.out'
+		echo 'lb-ctl -t b dump; echo; lb-ctl -t web dump'
+	} > ex.sh
+	grep -q '^lb-ctl -W 2s -t web drain web2$' ex.sh
+	run -0 in_private_shm bash ex.sh
+	[ "${lines[0]}" = "10.9.9.9:80 name=x weight=1 maxconn=0 state=enabled" ]
+	# web was emptied on purpose by the last example
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "lb-table(5): the EXAMPLES run: a list, loaded into a table and a file" {
+	cd "$BATS_TEST_TMPDIR"
+	man_blocks lb-table.5 | awk '/^lb-ctl / { exit } { print }' > shop.list
+	man_blocks lb-table.5 | grep '^lb-ctl ' |
+	    sed "s|/var/lib/lb/|$BATS_TEST_TMPDIR/|" > ex.sh
+	[ "$(wc -l < ex.sh)" -eq 2 ]
+	run -0 in_private_shm sh -c 'set -e; . ./ex.sh; lb-ctl -t shop dump'
+	[ "${#lines[@]}" -eq 6 ]
+	[ "${lines[2]}" = "10.0.0.3:8080 name=web3 weight=1 maxconn=0 state=drain" ]
+	[ "${lines[5]}" = "unix:/run/shop/app.sock name=local weight=1 maxconn=0 state=enabled backup=yes" ]
+	run -0 lb-ctl -t "$BATS_TEST_TMPDIR/shop" dump
+	[ "${#lines[@]}" -eq 6 ]
 }

@@ -16,7 +16,7 @@ has() { grep -Eq -- "$2" "$1"; }
 	out=$BATS_TEST_TMPDIR/out
 	bg lb-stat -t "$T" -w 500ms -n 2 > "$out"
 	# The header is printed once the first samples are taken.
-	wait_for 5 has "$out" '^# time	interval	pxname	svname	'
+	wait_for 5 has "$out" '^# time	interval	table	backend	'
 	lbt bump "$T" a total 40
 	lbt bump "$T" a requests 20
 	lbt bump "$T" a fail 4
@@ -29,12 +29,12 @@ has() { grep -Eq -- "$2" "$1"; }
 	run -0 awk -F'\t' '
 	    function near(x, want) { return x >= want - want / 100 - 0.5 &&
 		x <= want + want / 100 + 0.5 }
-	    !/^#/ { for (i = 9; i <= 14; i++) { s[$4, i] += $i * $2;
+	    !/^#/ { for (i = 10; i <= 15; i++) { s[$4, i] += $i * $2;
 		if ($i < 0) bad = 1 } }
 	    END { if (bad) { print "negative"; exit }
-		print near(s["a", 9], 40) near(s["a", 10], 20) near(s["b", 11], 4000) \
-		    near(s["b", 12], 9000) near(s["a", 13], 4) near(s["a", 14], 6) \
-		    near(s["b", 9], 0) near(s["a", 11], 0) }' "$out"
+		print near(s["a", 10], 40) near(s["a", 11], 20) near(s["b", 12], 4000) \
+		    near(s["b", 13], 9000) near(s["a", 14], 4) near(s["a", 15], 6) \
+		    near(s["b", 10], 0) near(s["a", 12], 0) }' "$out"
 	[ "$output" = 11111111 ]
 }
 
@@ -45,9 +45,10 @@ has() { grep -Eq -- "$2" "$1"; }
 	run -0 python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin]
-assert [r["svname"] for r in rows] == ["a", "b", "a", "b"], rows
+assert [r["backend"] for r in rows] == ["a", "b", "a", "b"], rows
 for r in rows:
-    assert r["rate"] == 0 and r["interval"] > 0 and r["weight"] == 1, r
+    assert r["total_rate"] == 0 and r["interval"] > 0 and r["weight"] == 1, r
+    assert r["queued"] == 0 and r["table"], r
     assert r["time"].endswith("Z") and r["health"] == "unknown", r
 print("ok")' < <(lb-stat -t "$T" -w 100ms -n 2 -j)
 	[ "$output" = ok ]
@@ -64,8 +65,8 @@ print("ok")' < <(lb-stat -t "$T" -w 100ms -n 2 -j)
 	lb-ctl -t "$T" add 127.0.0.1:2 name=b
 	lbt bump "$T" b total 5
 	wait "$BG_PID"
-	run -0 awk -F'\t' '!/^#/ && $4 == "b" { s += $9 * $2;
-	    for (i = 9; i <= 14; i++) if ($i < 0) bad = 1 }
+	run -0 awk -F'\t' '!/^#/ && $4 == "b" { s += $10 * $2;
+	    for (i = 10; i <= 15; i++) if ($i < 0) bad = 1 }
 	    END { printf "%s %.0f\n", bad ? "negative" : "ok", s }' "$out"
 	[[ "$output" == "ok 0" || "$output" == "ok 5" ]]
 }
@@ -112,7 +113,7 @@ print("ok")' < <(lb-stat -t "$T" -w 100ms -n 2 -j)
 	n=$(wc -l < "$out")
 	wait_for 5 bash -c "[ \$(wc -l < '$out') -gt $((n + 1)) ]"
 	kill "$BG_PID"
-	run -0 awk -F'\t' '!/^#/ { for (i = 9; i <= 14; i++) if ($i < 0) bad = 1 }
+	run -0 awk -F'\t' '!/^#/ { for (i = 10; i <= 15; i++) if ($i < 0) bad = 1 }
 	    END { print bad ? "negative" : "ok" }' "$out"
 	[ "$output" = ok ]
 }
@@ -123,7 +124,7 @@ print("ok")' < <(lb-stat -t "$T" -w 100ms -n 2 -j)
 	bg lb-stat -t "$T" -e > "$out"
 	wait_for 5 has "$out" '^# time	table	backend	event	from	to	reason$'
 	lbt health "$T" a down "L4CON refused"
-	wait_for 5 has "$out" "	$T	a	health	unknown	down	L4CON\?refused$"
+	wait_for 5 has "$out" "	$T	a	health	unknown	down	L4CON refused$"
 	lbt health "$T" a up
 	wait_for 5 has "$out" "	$T	a	health	down	up	-$"
 	lb-ctl -t "$T" set a weight=5
@@ -162,6 +163,36 @@ print("ok")' < "$out"
 	[ "$output" = ok ]
 }
 
+@test "lb-stat -e -j: numbers are JSON numbers; -o chooses the fields" {
+	two_backends
+	out=$BATS_TEST_TMPDIR/out
+	bg lb-stat -t "$T" -e -j -n 2 -o backend,event,from,to > "$out"
+	wait_for 5 grep -q epoll_wait "/proc/$BG_PID/wchan"
+	lb-ctl -t "$T" set a weight=5 backup=yes
+	wait "$BG_PID"
+	[ "$(cat "$out")" = '{"backend":"a","event":"weight","from":1,"to":5}
+{"backend":"a","event":"backup","from":0,"to":1}' ]
+}
+
+@test "lb-stat -w: decimals are read as written; -o and -C shape the rows" {
+	two_backends
+	run -0 lb-stat -t "$T" -w 0.2 -n 1 -o backend,interval,total_rate
+	[ "${lines[0]}" = "# backend	interval	total_rate" ]
+	re=$'^a\t0\\.[12][0-9]{2}\t0\\.00$'
+	[[ "${lines[1]}" =~ $re ]]
+	run -0 lb-stat -t "$T" -w 1.5s -n 1 -o interval -H
+	[[ "${lines[0]}" =~ ^1\.[45][0-9]{2}$ ]]
+	# any column of a backend row may be watched, queued and fail_run too
+	run -0 lb-stat -t "$T" -w 100ms -n 1 -H -o backend,queued,fail_run
+	[ "${lines[0]}" = "a	0	0" ]
+	# aligned into a pipe: a block per interval, each under its names
+	run -0 lb-stat -t "$T" -w 100ms -n 2 -C
+	[ "${lines[0]}" = "backend health  active total_rate bytes_in_rate bytes_out_rate fail_rate" ]
+	[ "${lines[1]}" = "a       unknown      0       0.00          0.00           0.00      0.00" ]
+	[[ "$output" == *$'\n\n'"${lines[0]}"$'\n'* ]]
+	[ "${lines[3]}" = "${lines[0]}" ]
+}
+
 @test "lb-stat -e: a table made anew is a line; a table destroyed ends it, exit 1" {
 	f=$BATS_TEST_TMPDIR/web
 	lb-ctl -t "$f" create -n 8
@@ -172,7 +203,7 @@ print("ok")' < "$out"
 	lb-ctl -t "$f.new" create -n 64
 	lb-ctl -t "$f.new" add 127.0.0.1:1 name=a weight=7
 	mv "$f.new" "$f"
-	wait_for 5 has "$out" "	$f	-	table	8	64	made\?anew$"
+	wait_for 5 has "$out" "	$f	-	table	8	64	made anew$"
 	wait_for 5 has "$out" "	$f	a	weight	1	7	-$"
 	rm "$f"
 	st=0
@@ -186,9 +217,11 @@ print("ok")' < "$out"
 	run -2 --separate-stderr lb-stat -w 1
 	[ "$stderr" = "lb-stat: -w needs a table: give -t TABLE" ]
 	run -2 --separate-stderr lb-stat -t "$T" -w 0
-	[ "$stderr" = "lb-stat: bad interval '0': a duration like 250ms, 2s or 1m" ]
+	[ "$stderr" = "lb-stat: bad -w '0': a duration from 1ms to 30d, as 250ms, 1.5s or 2m" ]
+	run -2 --separate-stderr lb-stat -t "$T" -w 1.5ms
+	[[ "$stderr" == "lb-stat: bad -w '1.5ms': a duration from 1ms"* ]]
 	run -2 --separate-stderr lb-stat -t "$T" -w 1 -n x
-	[[ "$stderr" == "lb-stat: bad count 'x': "* ]]
+	[ "$stderr" = "lb-stat: bad -n 'x': a count from 1" ]
 	run -2 --separate-stderr lb-stat -t "$T" -p -w 1
 	[[ "$stderr" == "lb-stat: -p prints once"* ]]
 	run -2 --separate-stderr lb-stat -t "$T" -n 3
@@ -203,7 +236,7 @@ print("ok")' < "$out"
 	two_backends
 	out=$BATS_TEST_TMPDIR/out
 	# The example, with -n so that it ends.
-	bg bash -c "lb-stat -t '$T' -w 1 -H -n 2 | awk -F'\t' '\$9 > 100 {print \$4, \$9}' > '$out'"
+	bg bash -c "lb-stat -t '$T' -w 1 -H -o backend,total_rate -n 2 | awk -F'\t' '\$2 > 100 {print \$1, \$2}' > '$out'"
 	wait_for 5 bash -c "grep -qs epoll_wait /proc/\$(pgrep -P $BG_PID -x lb-stat)/wchan"
 	lbt bump "$T" b total 500
 	wait "$BG_PID"

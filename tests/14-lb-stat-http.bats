@@ -49,7 +49,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	serve
 	lbt bump "$T" a total 42
 	run -0 curl -sf "http://$A/metrics"
-	[[ "$output" == *"lb_backend_connections_total{table=\"$T\",backend=\"a\"} 42"* ]]
+	[[ "$output" == *"lb_backend_total{table=\"$T\",backend=\"a\"} 42"* ]]
 	curl -sf "http://$A/metrics" | promcheck.py
 	curl -sf "http://$A/metrics" | promtool check metrics
 	run -0 curl -sfI "http://$A/metrics"
@@ -146,10 +146,41 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	grep -q "table $T: the table was removed" "$BATS_TEST_TMPDIR/err"
 }
 
+@test "lb-stat -l with no table: every table of the machine, as tables come and go" {
+	cat > "$BATS_TEST_TMPDIR/all.sh" <<-'EOF'
+	set -e
+	lb-ctl -t web add 127.0.0.1:1 name=a
+	lb-stat -l 127.0.0.1:0 -1 > "$1/addr" 2> "$1/err" &
+	srv=$!
+	trap 'kill $srv' EXIT
+	i=0; until [ -s "$1/addr" ] || [ $i -ge 500 ]; do sleep 0.01; i=$((i+1)); done
+	A=$(cat "$1/addr")
+	curl -sf "http://$A/metrics" > "$1/one"
+	lb-ctl -t api add 127.0.0.1:2 name=b
+	curl -sf "http://$A/metrics" > "$1/two"
+	lb-ctl -t web destroy
+	curl -sf "http://$A/metrics" > "$1/three"
+	EOF
+	run -0 in_private_shm timeout 30 bash "$BATS_TEST_TMPDIR/all.sh" "$BATS_TEST_TMPDIR"
+	cd "$BATS_TEST_TMPDIR"
+	for f in one two three; do
+		promcheck.py < "$f"
+		promtool check metrics < "$f"
+	done
+	grep -q '^lb_backend_weight{table="web",backend="a"} 1$' one
+	! grep -q 'table="api"' one
+	grep -q '^lb_backend_weight{table="api",backend="b"} 1$' two
+	grep -q '^lb_backend_weight{table="web",backend="a"} 1$' two
+	[ "$(grep -c '^# TYPE lb_backend_weight gauge$' two)" -eq 1 ]
+	grep -q '^lb_table_slots{table="api"} 256$' three
+	! grep -q 'table="web"' three
+	[ ! -s err ]
+}
+
 @test "lb-stat -l: a bad address is bad usage" {
 	lb-ctl -t "$T" add 127.0.0.1:1 name=a
 	run -2 --separate-stderr lb-stat -t "$T" -l nonsense
-	[[ "$stderr" == "lb-stat: bad address 'nonsense': "* ]]
+	[[ "$stderr" == "lb-stat: bad -l 'nonsense': "* ]]
 	run -2 --separate-stderr lb-stat -t "$T" -l 127.0.0.1:0 -w 1
 	[[ "$stderr" == "lb-stat: -l serves Prometheus metrics"* ]]
 }

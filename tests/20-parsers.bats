@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# 20-parsers: the PROXY protocol and ClientHello parsers, alone.
+# 20-parsers: the parsers alone: PROXY protocol, ClientHello, -o fields,
+# durations and addresses.
 
 load helpers/lib
 bats_require_minimum_version 1.5.0
@@ -40,4 +41,14 @@ capture() {
 	[[ "${lines[-1]}" =~ ^.*:\ 0\ of\ [0-9]+\ bytes ]]
 	# The check can fail: the wrong name is told.
 	run -1 sni_test -f "$d/tls13" www.example.org
+}
+
+@test "cols: -o selections, TSV and JSON rows and their escaping, json_str" {
+	run -0 timeout 60 cols_test
+	[[ "${lines[-1]}" =~ ^cols_test:\ [0-9]+\ checks,\ 0\ failed$ ]]
+}
+
+@test "args: durations with decimals to the millisecond; old address forms refused" {
+	run -0 timeout 60 args_test
+	[[ "${lines[-1]}" =~ ^args_test:\ [0-9]+\ checks,\ 0\ failed$ ]]
 }

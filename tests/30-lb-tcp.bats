@@ -20,7 +20,9 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	wait_for 5 has_lines 6
 	run -0 loglines
 	[ "$(printf '%s\n' "${lines[@]}" | field 3 | head -3 | tr '\n' ' ')" = "${BE[s1]} ${BE[s2]} ${BE[s3]} " ]
-	# time, client, backend, bytes up, bytes down, ms, why: 7 fields
+	# time, client, backend, bytes_in, bytes_out, ms, end: 7 fields,
+	# named by the header line after -1's two
+	[ "$(sed -n 3p "$LBLOG")" = "# time	client	backend	bytes_in	bytes_out	ms	end" ]
 	[ "$(printf '%s\n' "${lines[0]}" | awk -F'\t' '{print NF}')" = 7 ]
 	[ "$(printf '%s\n' "${lines[0]}" | field 5)" = 3 ]
 	[[ "$(printf '%s\n' "${lines[0]}" | field 7)" == *-close ]]
@@ -32,12 +34,35 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	[ ! -e "/dev/shm/lb.$tbl" ]
 }
 
+@test "lb-tcp: -o chooses the log's fields, -H drops its header line" {
+	start_backend s1
+	start_lb -w 1 -H -o end,backend,bytes_out -l 127.0.0.1:0 "${BE[s1]}"
+	[ "$(fetch)" = s1 ]
+	wait_for 5 has_lines 1
+	[ "$(sed -n 3p "$LBLOG")" != "# end	backend	bytes_out" ]
+	run -0 loglines
+	[[ "$output" =~ ^(client|server)-close$'\t'"${BE[s1]}"$'\t'3$ ]]
+	stop_lb
+	start_lb -w 1 -j -o backend,bytes_in,sni -l 127.0.0.1:0 "${BE[s1]}"
+	[ "$(fetch)" = s1 ]
+	wait_for 5 has_lines 1
+	run -0 loglines
+	[ "$output" = "{\"backend\":\"${BE[s1]}\",\"bytes_in\":0,\"sni\":null}" ]
+	stop_lb
+	run -2 --separate-stderr lb-tcp -o backend,up -l 127.0.0.1:0 "${BE[s1]}"
+	[ "$stderr" = "lb-tcp: -o: unknown field 'up': the fields are time, client, backend, bytes_in, bytes_out, ms, end, sni" ]
+	run -2 --separate-stderr lb-tcp -t a -t b -l 127.0.0.1:0
+	[ "$stderr" = "lb-tcp: -t given twice: one table (-s routes to others)" ]
+	run -2 --separate-stderr lb-tcp -g 1.5ms -l 127.0.0.1:0 "${BE[s1]}"
+	[ "$stderr" = "lb-tcp: bad -g '1.5ms': a duration from 0ms to 30d, as 250ms, 1.5s or 2m" ]
+}
+
 @test "lb-tcp: -j logs JSON lines, -q nothing" {
 	start_backend s1
 	start_lb -j -w 1 -l 127.0.0.1:0 "${BE[s1]}"
 	[ "$(fetch)" = s1 ]
 	wait_for 5 has_lines 1
-	run -0 python3 -c 'import json,sys; d = json.loads(sys.stdin.readline()); print(d["backend"], d["down"], d["end"] in ("client-close", "server-close"))' < <(loglines)
+	run -0 python3 -c 'import json,sys; d = json.loads(sys.stdin.readline()); print(d["backend"], d["bytes_out"], d["end"] in ("client-close", "server-close"))' < <(loglines)
 	[ "$output" = "${BE[s1]} 3 True" ]
 	stop_lb
 	start_lb -q -w 1 -l 127.0.0.1:0 "${BE[s1]}"
@@ -59,9 +84,9 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	done
 	lb-ctl -t "$T" add "${BE[fast]}" name=fast
 	for i in 1 2 3 4 5; do [ "$(fetch)" = fast ]; done
-	[ "$(stat_col "$T" slow scur)" = 3 ]
+	[ "$(stat_col "$T" slow active)" = 3 ]
 	for fd in "${held[@]}"; do exec {fd}>&-; done
-	wait_for 5 col_is "$T" slow scur 0
+	wait_for 5 col_is "$T" slow active 0
 }
 
 @test "lb-tcp: source hash keeps each client address on one backend" {
@@ -93,7 +118,7 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	[ "$line" = s1 ]
 	lb-ctl -t "$T" drain s1
 	for i in 1 2 3 4; do [ "$(timeout 5 tcli -T 5 "$LB" < /dev/null)" = s2 ]; done
-	[ "$(stat_col "$T" s1 scur)" = 1 ]
+	[ "$(stat_col "$T" s1 active)" = 1 ]
 	lb-ctl -t "$T" enable s1
 	lb-ctl -t "$T" maint s2
 	for i in 1 2 3; do [ "$(fetch)" = s1 ]; done
@@ -117,7 +142,7 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	[ "$stderr" = "ok 30 failed 0" ]
 	[ "$(printf '%s\n' "${lines[@]}" | sort -u | tr '\n' ' ')" = "s1 s3 " ]
 	# the failures are counted, and the refused one is left for the next
-	[ "$(stat_col "$T" s2 econ)" -ge 1 ]
+	[ "$(stat_col "$T" s2 fail)" -ge 1 ]
 	# every backend dead: the client is told by a close, and it is logged
 	kill "${BEPID[s1]}" "${BEPID[s3]}"
 	wait "${BEPID[s1]}" "${BEPID[s3]}" || true
@@ -141,7 +166,7 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	[ ! -s "$BATS_TEST_TMPDIR/b.out" ]
 	exec {fd}>&-
 	wait_for 5 grep -q s1 "$BATS_TEST_TMPDIR/b.out"
-	[ "$(stat_col "$T" s1 scur)" = 1 ]
+	[ "$(stat_col "$T" s1 active)" = 1 ]
 	stop_lb
 	# a short queue timeout: refused after it; no queue at all: at once
 	start_lb -w 1 -Q 200ms -t "$T" -l 127.0.0.1:0
@@ -379,6 +404,32 @@ bad() {
 	[ "$line" = s1 ]
 	for fd in "${held[@]}" "$late"; do exec {fd}>&-; done
 	[ "$(fetch)" = s1 ]
+}
+
+@test "lb-tcp: its own table is named after the bound listener, as lb-tcp(1) says, and -1 tells it" {
+	start_backend s1
+	# -l :0: the port the kernel gave, no address
+	start_lb -w 1 -l :0 "${BE[s1]}"
+	[ "$LBTABLE" = "tcp-${LB##*:}" ]
+	[ -e "/dev/shm/lb.$LBTABLE" ]
+	[ "$(fetch)" = s1 ]
+	stop_lb
+	# IPv6: no brackets, each ':' a '_'
+	start_lb -w 1 -l '[::1]:0' "${BE[s1]}"
+	[ "$LBTABLE" = "tcp-__1-${LB##*:}" ]
+	[ "$(stat_col "$LBTABLE" "${BE[s1]}" weight)" = 1 ]
+	stop_lb
+	start_lb -w 1 -l '[::]:0' "${BE[s1]}"
+	[ "$LBTABLE" = "tcp-__-${LB##*:}" ]
+	stop_lb
+	# unix: the path, each '/' a '_'
+	sock=$BATS_TEST_TMPDIR/lb.sock
+	start_lb -w 1 -l "unix:$sock" "${BE[s1]}"
+	[ "$LB" = "unix:$sock" ]
+	[ "$LBTABLE" = "tcp-unix-$(printf '%s' "$sock" | tr -c 'A-Za-z0-9._-' '_')" ]
+	[ -e "/dev/shm/lb.$LBTABLE" ]
+	stop_lb
+	[ ! -e "/dev/shm/lb.$LBTABLE" ]
 }
 
 # man_example TEXT: the example commands of lb-tcp(1) holding TEXT, made

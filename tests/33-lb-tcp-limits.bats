@@ -34,23 +34,23 @@ fetch_is() { [ "$(fetch)" = "$1" ]; }
 	run -0 --separate-stderr tcli -n 60 "$LB"
 	[ "$stderr" = "ok 60 failed 0" ]
 	# three failed connects, then it is left alone for 10s
-	[ "$(stat_col "$T" s2 econ)" -eq 3 ]
+	[ "$(stat_col "$T" s2 fail)" -eq 3 ]
 	# health stays the checker's to write
 	[ "$(stat_col "$T" s2 health)" = unknown ]
 	stop_lb
 	# -x 0: every other connection tries it, as before
 	start_lb -w 1 -x 0 -t "$T" -l 127.0.0.1:0
 	run -0 --separate-stderr tcli -n 60 "$LB"
-	[ "$(stat_col "$T" s2 econ)" -ge 30 ]
+	[ "$(stat_col "$T" s2 fail)" -ge 30 ]
 	# a short skip ends, and one more failure skips it again at once
 	stop_lb
 	start_lb -w 1 -x 2/300ms -t "$T" -l 127.0.0.1:0
-	before=$(stat_col "$T" s2 econ)
+	before=$(stat_col "$T" s2 fail)
 	run -0 --separate-stderr tcli -n 20 "$LB"
-	[ "$(stat_col "$T" s2 econ)" -eq $((before + 2)) ]
-	later() { run -0 --separate-stderr tcli -n 4 "$LB"; [ "$(stat_col "$T" s2 econ)" -gt $((before + 2)) ]; }
+	[ "$(stat_col "$T" s2 fail)" -eq $((before + 2)) ]
+	later() { run -0 --separate-stderr tcli -n 4 "$LB"; [ "$(stat_col "$T" s2 fail)" -gt $((before + 2)) ]; }
 	wait_for 5 later
-	[ "$(stat_col "$T" s2 econ)" -eq $((before + 3)) ]
+	[ "$(stat_col "$T" s2 fail)" -eq $((before + 3)) ]
 	run -2 --separate-stderr lb-tcp -x 3 -l 127.0.0.1:0 "${BE[s1]}"
 	[[ "$stderr" == "lb-tcp: bad -x '3': "* ]]
 }
@@ -87,7 +87,7 @@ fetch_is() { [ "$(fetch)" = "$1" ]; }
 	tcli -n 1500 "$LB" > /dev/null 2>&1
 	wait "$a"
 	wait_for 10 has_lines 3000
-	run -0 bash -c "tail -n +3 '$LBLOG' | awk -F'\t' 'NF != 7 || \$7 !~ /-close\$/' | wc -l"
+	run -0 bash -c "tail -n +4 '$LBLOG' | awk -F'\t' 'NF != 7 || \$7 !~ /-close\$/' | wc -l"
 	[ "$output" = 0 ]
 	stop_lb
 }
@@ -154,7 +154,7 @@ syscall_is() { [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = "$2" ]; }
 	[ "$LBTABLE" = "$own.2" ]
 	LB="unix:$sock"
 	for i in 1 2 3; do [ "$(fetch)" = s1 ]; done
-	[ "$(stat_col "$own" intruder stot)" = 1 ]
+	[ "$(stat_col "$own" intruder total)" = 1 ]
 	stop_lb
 	[ -e "/dev/shm/lb.$own" ]
 	[ ! -e "/dev/shm/lb.$own.2" ]
@@ -175,7 +175,7 @@ syscall_is() { [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = "$2" ]; }
 	wait_for 5 fetch_is s2
 	for i in 1 2 3 4; do [ "$(fetch)" = s2 ]; done
 	# counted in the new table, and not in the old
-	[ "$(stat_col "$T" two stot)" -ge 4 ]
+	[ "$(stat_col "$T" two total)" -ge 4 ]
 	exec {fd}>&-
 	# destroyed and not made again: it goes on over what it had
 	lb-ctl -t "$T" destroy

@@ -30,7 +30,8 @@ bats_require_minimum_version 1.5.0
 	[ "$(get '/a%20b?q="x"')" = one ]
 	wait_for 5 lh_has 1
 	run -0 python3 -c 'import json,sys; d = json.loads(sys.stdin.readline()); print(d["method"], d["path"], d["status"], d["backend"], d["route"], d["end"], type(d["ms"]).__name__)' < <(lhlog)
-	[ "$output" = "GET /a%20b?q=\"x\" 200 ${HS[one]}  keep-alive int" ]
+	# no rule: the route is missing, null as in every program's JSON
+	[ "$output" = "GET /a%20b?q=\"x\" 200 ${HS[one]} None keep-alive int" ]
 	stop_lbh
 	start_lbh -q -w 1 -l 127.0.0.1:0 "${HS[one]}"
 	[ "$(get /)" = one ]
@@ -95,7 +96,7 @@ bats_require_minimum_version 1.5.0
 	run -0 get /x
 	[ "$output" = "lb-http: no backend for this request" ]
 	# counted per backend: requests and responses by class
-	[ "$(stat_col "$T" b req_tot)" = 2 ] || [ "$(stat_col "$T" b requests)" = 2 ]
+	[ "$(stat_col "$T" b requests)" = 2 ]
 }
 
 @test "lb-http: -R reads rules from a file, again on HUP, without dropping a connection" {
@@ -278,7 +279,7 @@ bats_require_minimum_version 1.5.0
 	# its pooled connections close under us, its connects are refused
 	run -0 flood.py -c 10 -n 10 "$LH"
 	[ "$output" = "ok 100 failed 0" ]
-	[ "$(stat_col "$T" two econ || stat_col "$T" two fail)" -ge 1 ]
+	[ "$(stat_col "$T" two fail)" -ge 1 ]
 }
 
 @test "lb-http: 502 for a bad response, 504 for a slow one, and the connection is not reused" {

@@ -46,24 +46,24 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 	backend b1
 	# interval 300ms, fall 2, rise 2, timeout 200ms
 	checker -i 300ms -F 300ms -f 2 -r 2 -T 200ms
-	wait_for 5 seen $'\tb1\t.*\tUNKNOWN\tUP\t'
+	wait_for 5 seen $'\tb1\t.*\tunknown\tup\t'
 	kill "$PID_b1"
 	wait "$PID_b1" || true
 	t0=$(date +%s%3N)
-	wait_for 5 seen $'\tb1\t.*\tUP\tDOWN\tconnect: refused\t'
-	t1=$(line_ms $'\tUP\tDOWN\t')
+	wait_for 5 seen $'\tb1\t.*\tup\tdown\tconnect: refused\t'
+	t1=$(line_ms $'\tup\tdown\t')
 	echo "down after $((t1 - t0)) ms"
 	# 300 x 2 + 200, and some room for a busy machine
 	[ $((t1 - t0)) -le $((800 + 400)) ]
 	is_health b1 down
 	bg tsrv -n b1 -l "$ADDR_b1"
 	t0=$(date +%s%3N)
-	wait_for 5 seen $'\tb1\t.*\tDOWN\tUP\tconnect: ok\t'
-	t1=$(line_ms $'\tDOWN\tUP\t')
+	wait_for 5 seen $'\tb1\t.*\tdown\tup\tconnect: ok\t'
+	t1=$(line_ms $'\tdown\tup\t')
 	echo "up after $((t1 - t0)) ms"
 	[ $((t1 - t0)) -le $((600 + 400)) ]
 	is_health b1 up
-	[ "$(stat_col "$T" b1 check_status)" = L4OK ]
+	[ "$(stat_col "$T" b1 check)" = L4OK ]
 	kill -0 "$CHECKER"
 }
 
@@ -71,19 +71,37 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 	backend a
 	backend b
 	run -0 --separate-stderr lb-check -1 -t "$T"
-	[ "${#lines[@]}" -eq 2 ]
-	[[ "$output" == *$'\ta\t'"$ADDR_a"$'\tUNKNOWN\tUP\tconnect: ok\t'* ]]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[0]}" = "# time	table	backend	addr	from	to	reason	check_ms" ]
+	[[ "$output" == *$'\ta\t'"$ADDR_a"$'\tunknown\tup\tconnect: ok\t'* ]]
 	is_health a up
 	kill "$PID_b"
 	wait "$PID_b" || true
 	run -1 --separate-stderr lb-check -1 -t "$T"
-	[ "$(printf '%s\n' "$output" | awk -F'\t' '$3 == "b" { print $5, $6 }')" = "UP DOWN" ]
+	[ "$(printf '%s\n' "$output" | awk -F'\t' '$3 == "b" { print $5, $6 }')" = "up down" ]
 	is_health b down
-	[ "$(stat_col "$T" b check_status)" = L4CON:refused ]
-	# an empty table has nothing down
+	[ "$(stat_col "$T" b check)" = L4CON:refused ]
+	# an empty table has nothing down: the header alone, or nothing
 	lb-ctl -t "$T" del a b
 	run -0 lb-check -1 -t "$T"
+	[ "$output" = "# time	table	backend	addr	from	to	reason	check_ms" ]
+	run -0 lb-check -1 -H -t "$T"
 	[ -z "$output" ]
+}
+
+@test "lb-check: -o chooses and orders the fields, -H drops the header, -j keeps the words" {
+	backend o1
+	run -0 --separate-stderr lb-check -1 -t "$T" -o to,backend,check_ms
+	[ "${lines[0]}" = "# to	backend	check_ms" ]
+	[[ "${lines[1]}" =~ ^up$'\t'o1$'\t'[0-9]+$ ]]
+	run -0 --separate-stderr lb-check -1 -H -t "$T" -o backend,reason
+	[ "$output" = "o1	connect: ok" ]
+	run -0 --separate-stderr lb-check -1 -j -t "$T" -o backend,from,reason
+	[ "$output" = '{"backend":"o1","from":"up","reason":"connect: ok"}' ]
+	kill "$PID_o1"
+	wait "$PID_o1" || true
+	run -1 --separate-stderr lb-check -1 -j -t "$T" -o reason,check_ms
+	[[ "$output" =~ ^'{"reason":"connect: refused","check_ms":'[0-9]+'}'$ ]]
 }
 
 @test "lb-check: http matches the status and the body" {
@@ -92,20 +110,20 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 	backend miss -m http -s 404
 	run -1 --separate-stderr lb-check -1 -t "$T" http /healthz
 	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/r"
-	[ "$(awk -F'\t' '$3 == "ok" { print $6, $7 }' "$BATS_TEST_TMPDIR/r")" = "UP http: 200" ]
-	[ "$(awk -F'\t' '$3 == "err" { print $6, $7 }' "$BATS_TEST_TMPDIR/r")" = "DOWN http: 503" ]
-	[ "$(stat_col "$T" err check_status)" = L7STS:503 ]
+	[ "$(awk -F'\t' '$3 == "ok" { print $6, $7 }' "$BATS_TEST_TMPDIR/r")" = "up http: 200" ]
+	[ "$(awk -F'\t' '$3 == "err" { print $6, $7 }' "$BATS_TEST_TMPDIR/r")" = "down http: 503" ]
+	[ "$(stat_col "$T" err check)" = L7STS:503 ]
 	# a range of codes, and a list
 	run -1 lb-check -1 -t "$T" http status=500-599
-	[ "$(printf '%s\n' "$output" | awk -F'\t' '$6 == "UP" { print $3 }')" = err ]
+	[ "$(printf '%s\n' "$output" | awk -F'\t' '$6 == "up" { print $3 }')" = err ]
 	run -0 lb-check -1 -t "$T" http / status=200,404,500-503
 	# the body
 	lb-ctl -t "$T" del err miss
 	run -0 lb-check -1 -t "$T" http /x method=HEAD host=example.test
 	run -0 lb-check -1 -t "$T" http /x body=ready
 	run -1 lb-check -1 -t "$T" http /x body=notthere
-	[[ "$output" == *$'\tUP\tDOWN\thttp: body does not match\t'* ]]
-	[ "$(stat_col "$T" ok check_status)" = L7RSP:body ]
+	[[ "$output" == *$'\tup\tdown\thttp: body does not match\t'* ]]
+	[ "$(stat_col "$T" ok check)" = L7RSP:body ]
 }
 
 @test "lb-check: an http request or body= that cannot fit is refused at start" {
@@ -121,7 +139,7 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 	# the longest that fits is sent whole and answered
 	path=/${long:0:16176}
 	run -0 timeout 10 lb-check -1 -t "$T" http "$path"
-	[[ "$output" == *$'\tUP\thttp: 200\t'* ]]
+	[[ "$output" == *$'\tup\thttp: 200\t'* ]]
 	run -2 timeout 5 lb-check -1 -t "$T" http "${path}a"
 	run -2 timeout 5 lb-check -1 -t "$T" http "${path:0:16000}" "host=${long:0:308}"
 	# a body= longer than the part of a response a probe reads never matches
@@ -138,15 +156,15 @@ is_health() { [ "$(health "$1")" = "$2" ]; }
 	backend mute -m silent
 	backend rst -m reset
 	checker -i 400ms -T 300ms -f 1 -v http
-	wait_for 5 seen $'\tjunk\t.*\tDOWN\thttp: garbage\t'
-	wait_for 5 seen $'\tmute\t.*\tDOWN\thttp: timeout after 300ms\t'
-	wait_for 5 seen $'\trst\t.*\tDOWN\thttp: (reset|closed)\t'
+	wait_for 5 seen $'\tjunk\t.*\tdown\thttp: garbage\t'
+	wait_for 5 seen $'\tmute\t.*\tdown\thttp: timeout after 300ms\t'
+	wait_for 5 seen $'\trst\t.*\tdown\thttp: (reset|closed)\t'
 	# -v: every result, not only changes
-	wait_for 5 seen $'\tgood\t.*\tUP\tUP\thttp: 200\t'
+	wait_for 5 seen $'\tgood\t.*\tup\tup\thttp: 200\t'
 	kill -0 "$CHECKER"
 	is_health good up
 	is_health mute down
-	[ "$(stat_col "$T" mute check_status)" = L7TOUT ]
+	[ "$(stat_col "$T" mute check)" = L7TOUT ]
 }
 
 # s_server NAME: openssl s_server with a fresh certificate for backend.test
@@ -160,16 +178,16 @@ s_server() {
 	backend plain
 	run -1 --separate-stderr lb-check -1 -t "$T" tls sni=backend.test
 	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/r"
-	[ "$(awk -F'\t' '$3 == "secure" { print $6, $7 }' "$BATS_TEST_TMPDIR/r")" = "UP tls: ok" ]
-	[ "$(awk -F'\t' '$3 == "plain" { print $6 }' "$BATS_TEST_TMPDIR/r")" = DOWN ]
-	[ "$(stat_col "$T" secure check_status)" = L6OK ]
+	[ "$(awk -F'\t' '$3 == "secure" { print $6, $7 }' "$BATS_TEST_TMPDIR/r")" = "up tls: ok" ]
+	[ "$(awk -F'\t' '$3 == "plain" { print $6 }' "$BATS_TEST_TMPDIR/r")" = down ]
+	[ "$(stat_col "$T" secure check)" = L6OK ]
 	# a self-signed certificate does not pass verify=yes
 	lb-ctl -t "$T" del plain
 	run -1 lb-check -1 -t "$T" tls sni=backend.test verify=yes
-	[[ "$output" == *$'\tUP\tDOWN\ttls: '*certificate* ]]
+	[[ "$output" == *$'\tup\tdown\ttls: '*certificate* ]]
 	# http over tls
 	run -0 lb-check -1 -t "$T" http / tls=yes
-	[[ "$output" == *$'\tUP\thttp: 200\t'* ]]
+	[[ "$output" == *$'\tup\thttp: 200\t'* ]]
 }
 
 # agent WORDS: an exec check whose first line is WORDS, exit 0
@@ -183,11 +201,11 @@ agent() {
 	    'echo "$LB_TABLE $LB_BACKEND $LB_ADDR $LB_HOST:$LB_PORT" > "$0"' \
 	    "$BATS_TEST_TMPDIR/env"
 	[ "$(cat "$BATS_TEST_TMPDIR/env")" = "$T e1 $ADDR_e1 $ADDR_e1" ]
-	[[ "$output" == *$'\tUP\texec: ok\t'* ]]
+	[[ "$output" == *$'\tup\texec: ok\t'* ]]
 	agent drain
 	[ "$status" -eq 0 ]
 	is_health e1 drain
-	[ "$(stat_col "$T" e1 check_status)" = EXOK:drain ]
+	[ "$(stat_col "$T" e1 check)" = EXOK:drain ]
 	agent up
 	[ "$status" -eq 0 ]
 	is_health e1 up
@@ -197,7 +215,7 @@ agent() {
 	[ "$(stat_col "$T" e1 weight)" = 1 ]
 	agent down
 	[ "$status" -eq 1 ]
-	[[ "$output" == *$'\tUP\tDOWN\texec: down\t'* ]]
+	[[ "$output" == *$'\tup\tdown\texec: down\t'* ]]
 	agent maint
 	[ "$status" -eq 1 ]
 	is_health e1 down
@@ -207,8 +225,8 @@ agent() {
 	[ "$(stat_col "$T" e1 share)" = 100 ]
 	# exit codes: anything but 0 is down
 	run -1 lb-check -1 -t "$T" exec sh -c 'exit 3'
-	[[ "$output" == *$'\tDOWN\texec: exit 3\t'* ]]
-	[ "$(stat_col "$T" e1 check_status)" = EXFAIL:3 ]
+	[[ "$output" == *$'\tdown\texec: exit 3\t'* ]]
+	[ "$(stat_col "$T" e1 check)" = EXFAIL:3 ]
 }
 
 @test "lb-check: an exec check that outlives the timeout is killed with its group" {
@@ -216,8 +234,8 @@ agent() {
 	run -1 lb-check -1 -t "$T" -i 1s -T 300ms exec sh -c \
 	    'sleep 30 & echo $! > "$0"; echo $$ >> "$0"; wait' \
 	    "$BATS_TEST_TMPDIR/pids"
-	[[ "$output" == *$'\tDOWN\texec: killed after 300ms\t'* ]]
-	[ "$(stat_col "$T" e1 check_status)" = EXTOUT ]
+	[[ "$output" == *$'\tdown\texec: killed after 300ms\t'* ]]
+	[ "$(stat_col "$T" e1 check)" = EXTOUT ]
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/pids")" -eq 2 ]
 	# killed, not left to run: gone once init has reaped them
 	for p in $(cat "$BATS_TEST_TMPDIR/pids"); do
@@ -253,12 +271,12 @@ idle_fds() { [ "$(kids "$1")" -eq 0 ] && IDLE_FDS=$(fds "$1") && [ "$(kids "$1")
 @test "lb-check: -p marks a backend down after N connect failures of the proxies, then brings it back" {
 	backend p1
 	checker -i 500ms -F 200ms -r 2 -p 3 -v
-	wait_for 5 seen $'\tp1\t.*\tUNKNOWN\tUP\t'
+	wait_for 5 seen $'\tp1\t.*\tunknown\tup\t'
 	lbt bump "$T" p1 consec 2
 	lbt bump "$T" p1 consec 1
-	wait_for 3 seen $'\tp1\t.*\tUP\tDOWN\tpassive: 3 connect failures\t'
+	wait_for 3 seen $'\tp1\t.*\tup\tdown\tpassive: 3 connect failures\t'
 	# probed fast: up again within fast interval x rise and a bit
-	wait_for 3 seen $'\tp1\t.*\tDOWN\tUP\tconnect: ok\t'
+	wait_for 3 seen $'\tp1\t.*\tdown\tup\tconnect: ok\t'
 	is_health p1 up
 	# old failures do not count twice: a round later, still one mark
 	lbt bump "$T" p1 consec 1
@@ -274,14 +292,14 @@ idle_fds() { [ "$(kids "$1")" -eq 0 ] && IDLE_FDS=$(fds "$1") && [ "$(kids "$1")
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
 	cd "$BATS_TEST_TMPDIR"
 	# each end in a process of its own, so that both are stopped by pid
-	bg sh -c "exec lb-check -t '$T' -i 200ms -f 1 > fifo"
+	bg sh -c "exec lb-check -H -t '$T' -i 200ms -f 1 > fifo"
 	# Debian's awk is mawk, which reads in blocks unless -W interactive
 	bg sh -c "exec awk -W interactive -F'\t' '\$5 != \$6 { print \$3, \$6; fflush() }' \
 	    < fifo > awk"
-	wait_for 5 grep -qx "w2 UP" "$BATS_TEST_TMPDIR/awk"
+	wait_for 5 grep -qx "w2 up" "$BATS_TEST_TMPDIR/awk"
 	kill "$PID_w2"
-	wait_for 5 grep -qx "w2 DOWN" "$BATS_TEST_TMPDIR/awk"
-	[ "$(sort "$BATS_TEST_TMPDIR/awk")" = "$(printf 'w1 UP\nw2 DOWN\nw2 UP')" ]
+	wait_for 5 grep -qx "w2 down" "$BATS_TEST_TMPDIR/awk"
+	[ "$(sort "$BATS_TEST_TMPDIR/awk")" = "$(printf 'w1 up\nw2 down\nw2 up')" ]
 }
 
 @test "lb-check: when its log reader goes away it says so once and goes on" {
@@ -290,9 +308,9 @@ idle_fds() { [ "$(kids "$1")" -eq 0 ] && IDLE_FDS=$(fds "$1") && [ "$(kids "$1")
 	cd "$BATS_TEST_TMPDIR"
 	bg sh -c "exec lb-check -t '$T' -i 200ms -f 1 -r 1 > fifo 2> err"
 	CHECKER=$BG_PID
-	# the reader takes the first line and leaves
-	bg sh -c 'exec head -n 1 < fifo > first'
-	wait_for 5 grep -q $'\tg1\t.*\tUNKNOWN\tUP\t' first
+	# the reader takes the header and the first line, and leaves
+	bg sh -c 'exec head -n 2 < fifo > first'
+	wait_for 5 grep -q $'\tg1\t.*\tunknown\tup\t' first
 	wait_for 5 gone "$BG_PID"
 	# the next line finds nobody
 	kill "$PID_g1"
@@ -317,8 +335,8 @@ idle_fds() { [ "$(kids "$1")" -eq 0 ] && IDLE_FDS=$(fds "$1") && [ "$(kids "$1")
 import json, sys
 for l in sys.stdin:
     o = json.loads(l)
-    assert o["backend"] == "j1" and o["new"] == "UP" and o["old"] == "UNKNOWN", o
-    assert isinstance(o["ms"], int) and o["reason"] == "connect: ok", o
+    assert o["backend"] == "j1" and o["to"] == "up" and o["from"] == "unknown", o
+    assert isinstance(o["check_ms"], int) and o["reason"] == "connect: ok", o
 '
 }
 
@@ -335,15 +353,15 @@ for l in sys.stdin:
 	# health stays in the table; a new checker may start
 	is_health s1 up
 	run -0 lb-check -1 -t "$T"
-	[[ "$output" == *$'\tUP\tUP\t'* ]]
+	[[ "$output" == *$'\tup\tup\t'* ]]
 }
 
 @test "lb-check: backends added and deleted with lb-ctl are followed without a restart" {
 	backend n1
 	checker -i 200ms -v
-	wait_for 5 seen $'\tn1\t.*\tUP\t'
+	wait_for 5 seen $'\tn1\t.*\tup\t'
 	backend n2
-	wait_for 5 seen $'\tn2\t.*\tUNKNOWN\tUP\t'
+	wait_for 5 seen $'\tn2\t.*\tunknown\tup\t'
 	lb-ctl -t "$T" del n1
 	n1=$(grep -c $'\tn1\t' "$OUT")
 	n2=$(grep -c $'\tn2\t' "$OUT")
@@ -362,7 +380,7 @@ for l in sys.stdin:
 	wait "$CHECKER" || rc=$?
 	[ "$rc" -eq 0 ]
 	# the check in flight was finished and written
-	seen $'\tt1\t.*\tUNKNOWN\tUP\texec: ok\t'
+	seen $'\tt1\t.*\tunknown\tup\texec: ok\t'
 	is_health t1 up
 }
 
@@ -379,9 +397,21 @@ for l in sys.stdin:
 	run -2 --separate-stderr lb-check -t "$T" exec no-such-program-here
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	run -2 --separate-stderr lb-check -t "$T" -i 0
-	[ "$stderr" = "lb-check: bad interval '0': a duration above 0, as 250ms, 2s, 1m (-i)" ]
+	[ "$stderr" = "lb-check: bad interval '0' (-i): a duration from 1ms to 30d, as 250ms, 1.5s or 2m" ]
 	run -2 --separate-stderr lb-check -t "$T" -i 1s -T 2s
-	[ "$stderr" = "lb-check: bad timeout '2s': longer than the interval 1s" ]
+	[ "$stderr" = "lb-check: bad timeout '2s' (-T): longer than the interval 1s" ]
+	# a decimal is what it says: 0.5 is half a second, and fits in 1s
+	run -2 --separate-stderr lb-check -t "$T" -i 0.5 -T 1s
+	[ "$stderr" = "lb-check: bad timeout '1s' (-T): longer than the interval 0.5" ]
+	run -2 --separate-stderr lb-check -t "$T" -i 1.5ms
+	[[ "$stderr" == "lb-check: bad interval '1.5ms' (-i): a duration from 1ms"* ]]
+	run -2 --separate-stderr lb-check -t "$T" -t "$T"
+	[ "$stderr" = "lb-check: -t given twice: one table" ]
+	run -2 --separate-stderr lb-check -t "$T" -o backend,old
+	[ "$stderr" = "lb-check: -o: unknown field 'old': the fields are time, table, backend, addr, from, to, reason, check_ms" ]
+	# control bytes of an argument never reach the terminal raw
+	run -2 --separate-stderr lb-check -t "$T" $'ping\e]0;x\a\nNEXT'
+	[ "$stderr" = "lb-check: unknown check 'ping\x1b]0;x\x07\x0aNEXT': tcp, http, tls or exec" ]
 	run -2 --separate-stderr lb-check -t "$T" -r 0
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	run -2 --separate-stderr lb-check -t "$T" http nopath
@@ -399,7 +429,7 @@ for l in sys.stdin:
 	mandoc -Tascii "$BATS_TEST_DIRNAME/../man/lb-check.1" | sed 's/.\x08//g' |
 	    awk '/^EXAMPLES/ { on = 1 } /^SEE ALSO/ { on = 0 } on' |
 	    sed -n 's/^ *\$ //p' | sed "s/-t web /-t $T /" > examples
-	[ "$(wc -l < examples)" -eq 5 ]
+	[ "$(wc -l < examples)" -eq 6 ]
 	while IFS= read -r cmd; do
 		echo "$cmd"
 		rc=0
@@ -410,7 +440,7 @@ for l in sys.stdin:
 		[ ! -s err ] || { cat err; false; }
 		case $cmd in
 		*" -1 "*) [ "$rc" -eq 0 ]
-			grep -q $'\tweb1\t.*\tUP\thttp: 200\t' out ;;
+			grep -q $'\tweb1\t.*\tup\thttp: 200\t' out ;;
 		*) [ "$rc" -eq 124 ] ;;	# still running when stopped
 		esac
 	done < examples
@@ -424,7 +454,7 @@ for l in sys.stdin:
 	run -0 lb-check -1 -c 2 -t "$T" exec sh -c \
 	    'touch "$0/$LB_BACKEND"; ls "$0" | wc -l >> "$0.n"; sleep 0.2; rm "$0/$LB_BACKEND"' \
 	    "$BATS_TEST_TMPDIR/run"
-	[ "${#lines[@]}" -eq 6 ]
+	[ "${#lines[@]}" -eq 7 ]
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/run.n")" -eq 6 ]
 	[ "$(sort -n "$BATS_TEST_TMPDIR/run.n" | tail -1)" -le 2 ]
 	[ "$(sort -n "$BATS_TEST_TMPDIR/run.n" | tail -1)" -eq 2 ]
@@ -438,7 +468,7 @@ for l in sys.stdin:
 	wait_for 5 test -s "$BATS_TEST_TMPDIR/v6"
 	lb-ctl -t "$T" add "$(cat "$BATS_TEST_TMPDIR/v6")" name=v6
 	run -0 lb-check -1 -t "$T" http /
-	[ "$(printf '%s\n' "$output" | awk -F'\t' '$6 == "UP" && $7 == "http: 200"' | wc -l)" -eq 2 ]
+	[ "$(printf '%s\n' "$output" | awk -F'\t' '$6 == "up" && $7 == "http: 200"' | wc -l)" -eq 2 ]
 	run -0 lb-check -1 -t "$T" exec sh -c 'echo "$LB_HOST|$LB_PORT" >> "$0"' "$BATS_TEST_TMPDIR/env"
 	grep -qx '::1|[0-9]*' "$BATS_TEST_TMPDIR/env"
 	grep -qx '|' "$BATS_TEST_TMPDIR/env"
@@ -454,18 +484,18 @@ for l in sys.stdin:
 	for i in 1 2 3; do
 		timeout 5 tcli "$(head -1 "$BATS_TEST_TMPDIR/lb")" < /dev/null || true
 	done
-	wait_for 5 seen $'\tgone\t.*\tUP\tDOWN\tpassive: [0-9]+ connect failures\t'
+	wait_for 5 seen $'\tgone\t.*\tup\tdown\tpassive: [0-9]+ connect failures\t'
 	is_health gone down
 }
 
 @test "lb-check: HUP changes nothing; a destroyed table ends it with exit 1" {
 	backend b1
 	checker -i 200ms
-	wait_for 5 seen $'\tb1\t.*\tUNKNOWN\tUP\t'
+	wait_for 5 seen $'\tb1\t.*\tunknown\tup\t'
 	kill -HUP "$CHECKER"
 	# still probing after the HUP: it sees the backend go
 	kill "$PID_b1"
-	wait_for 5 seen $'\tb1\t.*\tUP\tDOWN\t'
+	wait_for 5 seen $'\tb1\t.*\tup\tdown\t'
 	kill -0 "$CHECKER"
 	lb-ctl -t "$T" destroy
 	wait_for 10 gone "$CHECKER"
@@ -480,7 +510,7 @@ for l in sys.stdin:
 	backend k3 -m http
 	checker -i 50ms -T 50ms -f 1 -v http
 	for b in k1 k2 k3; do
-		wait_for 5 seen $'\t'"$b"$'\t.*\tUP\tUP\thttp: 200\t'
+		wait_for 5 seen $'\t'"$b"$'\t.*\tup\tup\thttp: 200\t'
 	done
 	base=$(fds "$CHECKER")
 	n=$(grep -c . "$OUT")
@@ -490,7 +520,7 @@ for l in sys.stdin:
 	# an http probe of a dead backend says the connect was refused
 	kill "$PID_k1"
 	wait "$PID_k1" || true
-	wait_for 5 seen $'\tk1\t.*\tUP\tDOWN\tconnect: refused\t'
+	wait_for 5 seen $'\tk1\t.*\tup\tdown\tconnect: refused\t'
 	# k2 and k3 leave the table: their sockets are closed
 	lb-ctl -t "$T" del k2 k3
 	wait_for 5 fds_are "$CHECKER" $((base - 2))

@@ -221,8 +221,8 @@ map() { lab_in client flows.py map "$1:$LAB_PORT" "$2" "$3"; }
 	lab_list > "$LAB_DIR/web.list"
 	lab_sync "$LAB_DIR/web.list"
 	for k in 1 2 3; do lab_check "b$k"; lab_lb "b$k" self; done
-	ups() { [ "$(grep -c $'\tUP\t' "$LAB_DIR/$1/check")" -ge 3 ]; }
-	downs() { grep -q $'\ts2\t.*\tDOWN\t' "$LAB_DIR/$1/check"; }
+	ups() { [ "$(grep -c $'\tup\t' "$LAB_DIR/$1/check")" -ge 3 ]; }
+	downs() { grep -q $'\ts2\t.*\tdown\t' "$LAB_DIR/$1/check"; }
 	for k in 1 2 3; do wait_for 10 ups "b$k"; done
 	map "$(lab_addr b1)" 198.18.0.1 200 > "$LAB_DIR/before"
 	kill "$LAB_PID_s2"
@@ -424,7 +424,7 @@ dumps_agree() {
 	grep -Eq '^    [0-9]+ served, all by s[1-4]$' <<< "$output"
 	grep -Eq 'of 1000 clients ([0-9]+) moved: \1 were on s4, 0 others' <<< "$output"
 	[[ "$output" == *"router: 192.0.2.11 dev br0 FAILED"* ]]
-	[ "$(grep -c $'\ts1\t.*\tUP\tDOWN\t' <<< "$output")" -eq 2 ]
+	[ "$(grep -c $'\ts1\t.*\tup\tdown\t' <<< "$output")" -eq 2 ]
 	# and it left none of its namespaces behind
 	lab=$(sed -n 's/^    namespaces \(lb[0-9x]*\)-\*: b1 b2 b3 client router s1 s2 s3 s4$/\1/p' <<< "$output")
 	[ -n "$lab" ]

@@ -150,7 +150,7 @@ paste -d' ' "$LAB_DIR/map.before" "$LAB_DIR/map.after" | awk '
 note "Health on each host by its own lb-check: s1 stops, and b2 and b3" \
     "each mark it down."
 kill "$LAB_PID_s1"
-down() { grep -q $'\ts1\t.*\tDOWN\t' "$LAB_DIR/$1/check"; }
+down() { grep -q $'\ts1\t.*\tdown\t' "$LAB_DIR/$1/check"; }
 lab_wait 10 down b2
 lab_wait 10 down b3
 for k in 2 3; do

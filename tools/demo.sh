@@ -65,7 +65,7 @@ wait_file "$dir/lb"
 LB=$(head -1 "$dir/lb")
 note "lb-tcp listens on $LB"
 i=0
-until [ "$(grep -c UP "$dir/check")" -ge 3 ] || [ $i -ge 300 ]; do
+until [ "$(grep -c "$(printf '\tup\t')" "$dir/check")" -ge 3 ] || [ $i -ge 300 ]; do
 	sleep 0.01; i=$((i + 1))
 done
 note "lb-check's transitions so far:"
@@ -77,7 +77,7 @@ fetch 30
 note "Kill web3; lb-check marks it down, lb-tcp stops sending it work."
 kill "$pid_web3"
 i=0
-until grep -q $'\tweb3\t.*\tDOWN\t' "$dir/check" || [ $i -ge 500 ]; do
+until grep -q $'\tweb3\t.*\tdown\t' "$dir/check" || [ $i -ge 500 ]; do
 	sleep 0.01; i=$((i + 1))
 done
 grep $'\tweb3\t' "$dir/check" | tail -1 | sed 's/^/    /'
@@ -87,13 +87,14 @@ fetch 30
 
 run lb-stat -t "$T"
 run lb-ctl -t "$T" dump
-say "lb-stat -t $T -w 500ms -n 3    (rates; on a terminal, -w alone is a live view)"
-lb-stat -t "$T" -w 500ms -n 3 -H | cut -f3-10 &
+say "lb-stat -t $T -w 500ms -n 3 -o backend,health,active,total_rate,bytes_out_rate"
+note "(rates; on a terminal, -w alone is a live view)"
+lb-stat -t "$T" -w 500ms -n 3 -o backend,health,active,total_rate,bytes_out_rate &
 w=$!
 fetch 20 > /dev/null
 wait $w
-say "lb-stat -t $T -p | grep connections_total"
-lb-stat -t "$T" -p | grep '^lb_backend_connections_total'
+say "lb-stat -t $T -p | grep lb_backend_total"
+lb-stat -t "$T" -p | grep '^lb_backend_total{'
 
 note "Layer 7: lb-http routes /auth and /settings to a table each."
 for n in auth1 auth2 settings1; do

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <vis.h>
 
+#include "cols.h"
 #include "dur.h"
+#include "esc.h"
 #include "lb-check.h"
-#include "json.h"
 #include "log.h"
 #include "sock.h"
 #include "tlsctx.h"
@@ -32,7 +32,8 @@ static struct backend	**byslot;	/* table_capacity() entries */
 static TAILQ_HEAD(, backend) lbc_all = TAILQ_HEAD_INITIALIZER(lbc_all);
 static TAILQ_HEAD(, backend) dirtyq = TAILQ_HEAD_INITIALIZER(dirtyq);
 static struct evtimer	 tick, flusher;
-static int		 opt_once, opt_json, opt_quiet, opt_verbose;
+static int		 opt_once, opt_json, opt_quiet, opt_verbose, opt_noheader;
+static struct cols	 opt_cols;	/* -o: the fields of a line */
 static int		 out_gone;	/* nobody reads stdout any more */
 static int		 stopping, inflight, once_left, once_down, gone;
 static int		 reclaim_ticks;
@@ -55,10 +56,11 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-check [-1hjqVv] [-c maxexec] [-D downinter] "
+	    "usage: lb-check [-1HhjqVv] [-c maxexec] [-D downinter] "
 	    "[-F fastinter] [-f fall]\n"
-	    "                [-i interval] [-m mode] [-p fails] [-r rise] "
-	    "[-T timeout]\n"
+	    "                [-i interval] [-m mode] [-o field,...] "
+	    "[-p fails] [-r rise]\n"
+	    "                [-T timeout]\n"
 	    "                [-t table] [check]\n"
 	    "       check: tcp\n"
 	    "              http [path] [status=200-399] [body=text] "
@@ -66,17 +68,35 @@ usage(int status)
 	    "                   [tls=yes] [sni=name] [verify=no]\n"
 	    "              tls [sni=name] [verify=no]\n"
 	    "              exec command [arg ...]\n");
+	if (status == 0)
+		printf("\n"
+		    "Probes every backend of the table and writes its health "
+		    "there; prints a\n"
+		    "line per change of health (every probe with -v), under a "
+		    "# header line:\n"
+		    "  time table backend addr from to reason check_ms\n"
+		    "  -1              probe each backend once; exit 1 if any "
+		    "is down\n"
+		    "  -i, -F, -D, -T  intervals (up, changing, down) and the "
+		    "timeout: 2s, 0.5s...\n"
+		    "  -r, -f          passed probes to come up, failed ones "
+		    "to go down\n"
+		    "  -p fails        down at once after fails connect "
+		    "failures in a row\n"
+		    "  -H, -j, -o      no header line; JSON lines; these "
+		    "fields, in this order\n"
+		    "See lb-check(1); the words of the fields: lb-table(5), "
+		    "VOCABULARY.\n");
 	exit(status);
 }
 
-static const char *
-state_str(int h)
-{
-	static const char *const names[] = { "UNKNOWN", "UP", "DOWN",
-	    "DRAIN" };
-
-	return (h >= 0 && h < TABLE_HEALTH_NSTATES ? names[h] : "?");
-}
+/* The fields of a line: the words of VOCABULARY in lb-table(5). */
+enum { F_TIME, F_TABLE, F_BACKEND, F_ADDR, F_FROM, F_TO, F_REASON,
+    F_CHECK_MS, NFIELDS };
+static const struct cols_field fields[NFIELDS] = { { "time", COLS_TEXT },
+    { "table", COLS_TEXT }, { "backend", COLS_TEXT }, { "addr", COLS_TEXT },
+    { "from", COLS_TEXT }, { "to", COLS_TEXT }, { "reason", COLS_TEXT },
+    { "check_ms", COLS_NUM } };
 
 /*
  * One line on stdout: a change of health, a -v result, or a -1 line.
@@ -89,10 +109,11 @@ static void
 emit(const struct backend *b, int old, int new, const char *reason,
     uint32_t ms)
 {
-	char		 ts[64], tv[4 * PATH_MAX], nv[4 * sizeof(b->b_name)],
-			 av[4 * sizeof(b->b_addr)], rv[4 * TABLE_REASON_MAX];
+	struct cols_val	 v[NFIELDS];
+	char		 ts[64];
 	struct timespec	 now;
 	struct tm	 tm;
+	const char	*from = table_health_str(old), *to = table_health_str(new);
 
 	if (opt_quiet || out_gone)
 		return;
@@ -101,29 +122,16 @@ emit(const struct backend *b, int old, int new, const char *reason,
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (int)(now.tv_nsec / 1000000) % 1000);
-	if (opt_json) {
-		fprintf(out, "{\"time\":\"%s\",\"table\":", ts);
-		json_str(out, conf.cc_table);
-		fputs(",\"backend\":", out);
-		json_str(out, b->b_name);
-		fputs(",\"addr\":", out);
-		json_str(out, b->b_addr);
-		fprintf(out, ",\"old\":\"%s\",\"new\":\"%s\",\"reason\":",
-		    state_str(old), state_str(new));
-		json_str(out, reason);
-		fprintf(out, ",\"ms\":%u}\n", ms);
-	} else {
-		strnvis(tv, conf.cc_table, sizeof(tv), VIS_TAB | VIS_NL |
-		    VIS_CSTYLE);
-		strnvis(nv, b->b_name, sizeof(nv), VIS_TAB | VIS_NL |
-		    VIS_CSTYLE);
-		strnvis(av, b->b_addr, sizeof(av), VIS_TAB | VIS_NL |
-		    VIS_CSTYLE);
-		strnvis(rv, reason, sizeof(rv), VIS_TAB | VIS_NL | VIS_CSTYLE);
-		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%u\n", ts, tv, nv,
-		    av, state_str(old), state_str(new), rv, ms);
-	}
-	if (fflush(out) == EOF) {
+	cols_text(&v[F_TIME], ts, strlen(ts));
+	cols_text(&v[F_TABLE], conf.cc_table, strlen(conf.cc_table));
+	cols_text(&v[F_BACKEND], b->b_name, strlen(b->b_name));
+	cols_text(&v[F_ADDR], b->b_addr, strlen(b->b_addr));
+	cols_text(&v[F_FROM], from, strlen(from));
+	cols_text(&v[F_TO], to, strlen(to));
+	cols_text(&v[F_REASON], reason, strlen(reason));
+	cols_num(&v[F_CHECK_MS], ms);
+	if (cols_print(out, &opt_cols, v, opt_json) == -1 ||
+	    fflush(out) == EOF) {
 		log_warnx("stdout: %s: no more lines are written; the checks go "
 		    "on", strerror(errno));
 		out_gone = 1;
@@ -261,7 +269,8 @@ resync(void)
 	uint32_t	 i, cap = table_capacity(tbl);
 
 	if (table_snapshot(tbl, &snap, errbuf, sizeof(errbuf)) == -1) {
-		log_warnx("table %s: %s", conf.cc_table, errbuf);
+		log_warnx("table %s: %s", esc_arg(conf.cc_table),
+		    esc_arg(errbuf));
 		return;
 	}
 	for (i = 0; i < cap; i++) {
@@ -463,7 +472,8 @@ flush(struct evloop *loop, void *arg)
 	(void)arg;
 	if (!TAILQ_EMPTY(&dirtyq)) {
 		if (table_begin(tbl, errbuf, sizeof(errbuf)) == -1) {
-			log_warnx("table %s: %s", conf.cc_table, errbuf);
+			log_warnx("table %s: %s", esc_arg(conf.cc_table),
+			    esc_arg(errbuf));
 			evtimer_set(ev, &flusher, LBC_TICK, flush, NULL);
 			return;
 		}
@@ -484,7 +494,7 @@ flush(struct evloop *loop, void *arg)
 			be->be_share = (uint8_t)b->b_newshare;
 		}
 		if (table_commit(tbl) == -1) {
-			log_warnx("table %s: commit failed", conf.cc_table);
+			log_warnx("table %s: commit failed", esc_arg(conf.cc_table));
 			evtimer_set(ev, &flusher, LBC_TICK, flush, NULL);
 			return;
 		}
@@ -525,7 +535,8 @@ tick_fn(struct evloop *loop, void *arg)
 		return;
 	/* A destroyed table has nobody left to read its health. */
 	if (table_stale(tbl)) {
-		log_warnx("table %s: the table was removed", table_name(tbl));
+		log_warnx("table %s: the table was removed",
+		    esc_arg(table_name(tbl)));
 		gone = 1;
 		stop();
 		return;
@@ -611,7 +622,7 @@ yesno(const char *key, const char *v)
 		return (1);
 	if (strcmp(v, "no") == 0)
 		return (0);
-	errx(2, "bad %s '%s': yes or no", key, v);
+	errx(2, "bad %s '%s': yes or no", key, esc_arg(v));
 }
 
 /* A value that goes into a request line or header: no blanks, no CTLs. */
@@ -625,7 +636,7 @@ token(const char *key, const char *v, int spaces)
 	for (p = (const unsigned char *)v; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !spaces))
 			errx(2, "bad %s '%s': no blanks or control characters",
-			    key, v);
+			    key, esc_arg(v));
 	return (v);
 }
 
@@ -641,7 +652,8 @@ parse_check(int argc, char **argv)
 	check_status_parse("200-399", &conf.cc_status);
 	if (argc == 0 || strcmp(argv[0], "tcp") == 0) {
 		if (argc > 1)
-			errx(2, "bad tcp option '%s': tcp takes none", argv[1]);
+			errx(2, "bad tcp option '%s': tcp takes none",
+			    esc_arg(argv[1]));
 		return;
 	}
 	if (strcmp(argv[0], "exec") == 0) {
@@ -649,7 +661,8 @@ parse_check(int argc, char **argv)
 		if (argc < 2)
 			errx(2, "exec: a command is needed");
 		if ((conf.cc_prog = exec_which(argv[1])) == NULL)
-			errx(2, "exec: '%s': no such program", argv[1]);
+			errx(2, "exec: '%s': no such program",
+			    esc_arg(argv[1]));
 		conf.cc_argv = argv + 1;
 		return;
 	}
@@ -663,22 +676,25 @@ parse_check(int argc, char **argv)
 		conf.cc_kind = CK_TLS;
 		conf.cc_tls = 1;
 	} else
-		errx(2, "unknown check '%s': tcp, http, tls or exec", argv[0]);
+		errx(2, "unknown check '%s': tcp, http, tls or exec",
+		    esc_arg(argv[0]));
 	for (; i < argc; i++) {
 		kv = argv[i];
 		if ((v = strchr(kv, '=')) == NULL)
-			errx(2, "bad %s option '%s': key=value", argv[0], kv);
+			errx(2, "bad %s option '%s': key=value", argv[0],
+			    esc_arg(kv));
 		v++;
 		if (strncmp(kv, "sni=", 4) == 0)
 			conf.cc_sni = token("sni", v, 0);
 		else if (strncmp(kv, "verify=", 7) == 0)
 			conf.cc_verify = yesno("verify", v);
 		else if (conf.cc_kind != CK_HTTP)
-			errx(2, "bad tls option '%s': sni or verify", kv);
+			errx(2, "bad tls option '%s': sni or verify",
+			    esc_arg(kv));
 		else if (strncmp(kv, "status=", 7) == 0) {
 			if (check_status_parse(v, &conf.cc_status) == -1)
 				errx(2, "bad status range '%s': N or N-M, "
-				    "100 to 599, comma separated", v);
+				    "100 to 599, comma separated", esc_arg(v));
 		} else if (strncmp(kv, "body=", 5) == 0)
 			conf.cc_body = token("body", v, 1);
 		else if (strncmp(kv, "host=", 5) == 0)
@@ -689,21 +705,21 @@ parse_check(int argc, char **argv)
 			conf.cc_tls = yesno("tls", v);
 		else
 			errx(2, "bad http option '%s': status, body, host, "
-			    "method, tls, sni or verify", kv);
+			    "method, tls, sni or verify", esc_arg(kv));
 	}
 	/* What cannot fit would be retried forever: refuse it now. */
 	if (probe_conf_check(errbuf, sizeof(errbuf)) == -1)
-		errx(2, "%s", errbuf);
+		errx(2, "%s", esc_arg(errbuf));
 }
 
 static uint64_t
 dur_opt(int opt, const char *name, const char *v)
 {
 	uint64_t	 ms;
+	char		 why[128];
 
-	if (dur_parse(v, &ms) == -1 || ms == 0)
-		errx(2, "bad %s '%s': a duration above 0, as 250ms, 2s, 1m "
-		    "(-%c)", name, v, opt);
+	if (dur_range(v, 1, DUR_MAX_MS, &ms, why, sizeof(why)) == -1)
+		errx(2, "bad %s '%s' (-%c): %s", name, esc_arg(v), opt, why);
 	return (ms);
 }
 
@@ -716,14 +732,15 @@ one_checker(void)
 	int		 n, i;
 
 	if (table_register(tbl, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "table %s: %s", conf.cc_table, errbuf);
+		errx(1, "table %s: %s", esc_arg(conf.cc_table),
+		    esc_arg(errbuf));
 	n = table_procs(tbl, p, TABLE_NREG);
 	for (i = 0; i < n && i < TABLE_NREG; i++) {
 		if (p[i].tp_pid == me || strcmp(p[i].tp_prog, "lb-check") != 0)
 			continue;
 		table_close(tbl);
 		errx(1, "table %s: already checked by lb-check pid %d",
-		    conf.cc_table, (int)p[i].tp_pid);
+		    esc_arg(conf.cc_table), (int)p[i].tp_pid);
 	}
 }
 
@@ -732,8 +749,9 @@ main(int argc, char *argv[])
 {
 	sigset_t	 mask;
 	const char	*e, *inter = NULL, *fast = NULL, *down = NULL,
-			*timeout = NULL;
+			*timeout = NULL, *ocols = NULL;
 	mode_t		 mode = 0;
+	char		 ebuf[1200];
 	int		 ch, rc;
 
 	log_init("lb-check", 0);
@@ -743,7 +761,10 @@ main(int argc, char *argv[])
 	conf.cc_rise = 2;
 	conf.cc_fall = 3;
 	conf.cc_maxexec = 32;
-	while ((ch = getopt(argc, argv, "+1c:D:F:f:hi:jm:p:qr:T:t:Vv")) != -1) {
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		usage(0);
+	while ((ch = getopt(argc, argv, "+1c:D:F:f:Hhi:jm:o:p:qr:T:t:Vv")) !=
+	    -1) {
 		switch (ch) {
 		case '1':
 			opt_once = 1;
@@ -752,7 +773,7 @@ main(int argc, char *argv[])
 			conf.cc_maxexec = (int)strtonum(optarg, 1, 1024, &e);
 			if (e != NULL)
 				errx(2, "bad exec limit '%s': 1 to 1024 (-c)",
-				    optarg);
+				    esc_arg(optarg));
 			break;
 		case 'D':
 			down = optarg;
@@ -763,7 +784,11 @@ main(int argc, char *argv[])
 		case 'f':
 			conf.cc_fall = (int)strtonum(optarg, 1, 100, &e);
 			if (e != NULL)
-				errx(2, "bad fall '%s': 1 to 100", optarg);
+				errx(2, "bad fall '%s': 1 to 100 (-f)",
+				    esc_arg(optarg));
+			break;
+		case 'H':
+			opt_noheader = 1;
 			break;
 		case 'h':
 			usage(0);
@@ -776,14 +801,17 @@ main(int argc, char *argv[])
 		case 'm':
 			if (table_mode_parse(optarg, &mode) == -1)
 				errx(2, "bad mode '%s': octal, 1 to 0777",
-				    optarg);
+				    esc_arg(optarg));
+			break;
+		case 'o':
+			ocols = optarg;
 			break;
 		case 'p':
 			conf.cc_passive = (int)strtonum(optarg, 1, 1000000,
 			    &e);
 			if (e != NULL)
 				errx(2, "bad passive limit '%s': 1 to 1000000 "
-				    "(-p)", optarg);
+				    "(-p)", esc_arg(optarg));
 			break;
 		case 'q':
 			opt_quiet = 1;
@@ -791,12 +819,15 @@ main(int argc, char *argv[])
 		case 'r':
 			conf.cc_rise = (int)strtonum(optarg, 1, 100, &e);
 			if (e != NULL)
-				errx(2, "bad rise '%s': 1 to 100", optarg);
+				errx(2, "bad rise '%s': 1 to 100 (-r)",
+				    esc_arg(optarg));
 			break;
 		case 'T':
 			timeout = optarg;
 			break;
 		case 't':
+			if (conf.cc_table != NULL)
+				errx(2, "-t given twice: one table");
 			conf.cc_table = optarg;
 			break;
 		case 'V':
@@ -835,15 +866,19 @@ main(int argc, char *argv[])
 	if (lbc_slot == 0)
 		lbc_slot = 1;
 	if (conf.cc_timeout > conf.cc_inter)
-		errx(2, "bad timeout '%s': longer than the interval %s",
-		    timeout, inter ? inter : "2s");
+		errx(2, "bad timeout '%s' (-T): longer than the interval %s",
+		    esc_arg(timeout), inter ? esc_arg(inter) : "2s");
+	if (cols_parse(&opt_cols, fields, NFIELDS, ocols != NULL ? ocols :
+	    "time,table,backend,addr,from,to,reason,check_ms", ebuf,
+	    sizeof(ebuf)) == -1)
+		errx(2, "-o: %s", ebuf);
 	parse_check(argc, argv);
 
 	if (conf.cc_table == NULL && (conf.cc_table = getenv("LB_TABLE")) ==
 	    NULL)
 		errx(2, "no table: give -t TABLE or set LB_TABLE");
 	if (table_name_check(conf.cc_table, errbuf, sizeof(errbuf)) == -1)
-		errx(2, "%s", errbuf);
+		errx(2, "%s", esc_arg(errbuf));
 	if (conf.cc_tls && (conf.cc_ctx = tlsctx_client(conf.cc_verify,
 	    errbuf, sizeof(errbuf))) == NULL)
 		errx(1, "tls: %s", errbuf);
@@ -852,8 +887,13 @@ main(int argc, char *argv[])
 
 	if ((tbl = table_open(conf.cc_table, TABLE_RDWR, 0, mode, errbuf,
 	    sizeof(errbuf))) == NULL)
-		errx(1, "table %s: %s", conf.cc_table, errbuf);
+		errx(1, "table %s: %s", esc_arg(conf.cc_table),
+		    esc_arg(errbuf));
 	one_checker();
+	/* The header line, before the first line it names. */
+	if (!opt_quiet && !opt_json && !opt_noheader &&
+	    (cols_print_header(out, &opt_cols) == -1 || fflush(out) == EOF))
+		out_gone = 1;
 	if ((byslot = calloc(table_capacity(tbl), sizeof(*byslot))) == NULL)
 		err(1, NULL);
 

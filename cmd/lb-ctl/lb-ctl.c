@@ -1,14 +1,24 @@
 /* lb-ctl: create tables and add, remove, drain and weight their backends. */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blist.h"
+#include "dur.h"
+#include "esc.h"
 #include "log.h"
 #include "table.h"
+
+#define LOCK_SAY_MS	1000		/* waiting this long, say for whom */
 
 
 static const char *tname;
@@ -17,6 +27,7 @@ static char	 errbuf[512];
 static struct table *tbl;		/* the attached table, closed at exit */
 static int	 made;			/* this run made tbl, for a change... */
 static uint64_t	 made_gen;		/* ...not yet written, at this generation */
+static uint64_t	 wait_ms = 10000;	/* -W: for another writer's lock; 0: ever */
 
 /*
  * On every exit, errors included: drop an unfinished change, detach,
@@ -52,8 +63,8 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-ctl [-hV] [-m mode] [-t table] create [-m mode] "
-	    "[-n slots]\n"
+	    "usage: lb-ctl [-hV] [-m mode] [-t table] [-W wait] create "
+	    "[-m mode] [-n slots]\n"
 	    "       lb-ctl [-m mode] [-t table] destroy\n"
 	    "       lb-ctl [-m mode] [-t table] add addr [name=N] [weight=N]\n"
 	    "              [maxconn=N] [state=S] [backup=yes]\n"
@@ -62,17 +73,161 @@ usage(int status)
 	    "       lb-ctl [-m mode] [-t table] enable | drain | maint name ...\n"
 	    "       lb-ctl [-m mode] [-t table] sync [-e] [file]\n"
 	    "       lb-ctl [-m mode] [-t table] dump\n");
+	if (status == 0)
+		printf("\n"
+		    "Options come before the command: -t TABLE (or LB_TABLE), "
+		    "-m the mode a\n"
+		    "shared table has (0600), -W how long to wait for another "
+		    "writer's lock\n"
+		    "(10s; 0: no end).  The commands:\n"
+		    "  create          make the table: -n slots (256), -m mode "
+		    "(0600)\n"
+		    "  add, del        add a backend, remove some\n"
+		    "  set             change keys of one: addr, backup, "
+		    "maxconn, name, state, weight\n"
+		    "  enable, drain, maint  the admin state of some\n"
+		    "  sync, dump      make the table equal to a list; print "
+		    "it as one\n"
+		    "See lb-ctl(1), and lb-table(5) for the list format.\n");
 	exit(status);
 }
+
+/* The command line lacks something: say what, and how it goes. */
+static void __attribute__((noreturn))
+missing(const char *what, const char *form)
+{
+	errx(2, "%s: lb-ctl [-t table] %s", what, form);
+}
+
+/*
+ * Who holds the lock of the table: from /proc/locks, the flock of its
+ * file that is not a waiter's.  Fills buf with "pid N (program)", or
+ * with the processes attached when the holder cannot be told.
+ */
+static void
+lock_holder(char *buf, size_t len)
+{
+	struct table_proc p[8];
+	struct stat	 st;
+	FILE		*fp;
+	char		 path[PATH_MAX + 16], line[256], dev[64], comm[32];
+	unsigned long	 ino;
+	int		 pid, n, i;
+	size_t		 o;
+
+	if (strchr(tname, '/') != NULL)
+		snprintf(path, sizeof(path), "%s", tname);
+	else
+		snprintf(path, sizeof(path), "/dev/shm/lb.%s", tname);
+	if (stat(path, &st) == 0 && (fp = fopen("/proc/locks", "r")) != NULL) {
+		snprintf(dev, sizeof(dev), "%02x:%02x:%lu", major(st.st_dev),
+		    minor(st.st_dev), (unsigned long)st.st_ino);
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (strstr(line, "->") != NULL ||
+			    strstr(line, "FLOCK") == NULL ||
+			    sscanf(strstr(line, "FLOCK"), "FLOCK %*s %*s %d "
+			    "%63s", &pid, path) != 2 || strcmp(path, dev) != 0 ||
+			    pid == getpid())
+				continue;
+			fclose(fp);
+			snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+			comm[0] = '\0';
+			if ((fp = fopen(path, "r")) != NULL) {
+				if (fgets(comm, sizeof(comm), fp) == NULL)
+					comm[0] = '\0';
+				comm[strcspn(comm, "\n")] = '\0';
+				fclose(fp);
+			}
+			snprintf(buf, len, "held by pid %d (%s)", pid,
+			    comm[0] ? esc_arg(comm) : "?");
+			return;
+		}
+		fclose(fp);
+		(void)ino;
+	}
+	/* Another pid namespace, say: who is attached is what we know. */
+	n = tbl != NULL ? table_procs(tbl, p, 8) : 0;
+	o = (size_t)snprintf(buf, len, "held by another writer");
+	for (i = 0; i < n && i < 8 && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %d", i ?
+		    ", " : "; attached: ", esc_arg(p[i].tp_prog),
+		    (int)p[i].tp_pid);
+}
+
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 done;
+} lw = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+
+/* Wait until lw.done or ms from start; returns lw.done. */
+static int
+lock_wait_until(const struct timespec *start, uint64_t ms)
+{
+	struct timespec	 at = *start;
+
+	at.tv_sec += (time_t)(ms / 1000);
+	at.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	while (!lw.done && pthread_cond_timedwait(&lw.cv, &lw.mu, &at) !=
+	    ETIMEDOUT)
+		;
+	return (lw.done);
+}
+
+/*
+ * While the main thread waits for the lock in table_begin(): after a
+ * second, say on stderr whom it waits for; after -W, give up.  Nothing
+ * was written yet, so leaving at once changes nothing.
+ */
+static void *
+lock_watch(void *arg)
+{
+	struct timespec	 start;
+	char		 who[512], w[32];
+
+	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &start);
+	pthread_mutex_lock(&lw.mu);
+	if (lock_wait_until(&start, wait_ms && wait_ms < LOCK_SAY_MS ?
+	    wait_ms : LOCK_SAY_MS))
+		goto done;
+	lock_holder(who, sizeof(who));
+	if (wait_ms == 0)
+		warnx("table %s: waiting for its lock, %s; no end (-W 0)",
+		    esc_arg(tname), who);
+	else if (wait_ms > LOCK_SAY_MS)
+		warnx("table %s: waiting for its lock, %s; at most %s (-W)",
+		    esc_arg(tname), who, dur_fmt(w, sizeof(w), wait_ms));
+	if (wait_ms == 0 || lock_wait_until(&start, wait_ms))
+		goto done;
+	lock_holder(who, sizeof(who));
+	fprintf(stderr, "lb-ctl: table %s: still locked after %s, %s: "
+	    "nothing changed\n", esc_arg(tname), dur_fmt(w, sizeof(w),
+	    wait_ms), who);
+	_exit(1);
+ done:
+	pthread_mutex_unlock(&lw.mu);
+	return (NULL);
+}
+
+static void	watch_start(void);
+static void	watch_stop(void);
 
 static struct table *
 open_table(int flags)
 {
 	struct table	*t;
 
-	if ((t = table_open(tname, flags, 0, tmode, errbuf, sizeof(errbuf))) ==
-	    NULL)
-		errx(1, "table %s: %s", tname, errbuf);
+	watch_start();
+	t = table_open(tname, flags, 0, tmode, errbuf, sizeof(errbuf));
+	if (!(flags & TABLE_RDWR))
+		watch_stop();
+	if (t == NULL)
+		errx(1, "table %s: %s", esc_arg(tname), esc_arg(errbuf));
 	tbl = t;
 	return (t);
 }
@@ -88,12 +243,13 @@ open_or_make(size_t fit)
 	struct table	*t;
 	int		 tries;
 
+	watch_start();
 	for (tries = 0;; tries++) {
 		if ((t = table_open(tname, TABLE_RDWR, 0, tmode, errbuf,
 		    sizeof(errbuf))) != NULL)
 			break;
 		if (errno != ENOENT || tries == 10)
-			errx(1, "table %s: %s", tname, errbuf);
+			errx(1, "table %s: %s", esc_arg(tname), esc_arg(errbuf));
 		if (fit > TABLE_CAP_DEFAULT)
 			return (NULL);
 		if ((t = table_open(tname, TABLE_RDWR | TABLE_CREATE |
@@ -104,17 +260,53 @@ open_or_make(size_t fit)
 		}
 		/* Made by another writer since: attach to theirs. */
 		if (errno != EEXIST)
-			errx(1, "table %s: %s", tname, errbuf);
+			errx(1, "table %s: %s", esc_arg(tname), esc_arg(errbuf));
 	}
 	tbl = t;
 	return (t);
 }
 
+static pthread_t	 lw_thread;
+static int		 lw_on;
+
+/*
+ * Attaching (which waits up to two seconds for a lock held, see
+ * lb-table(5)) and taking the lock for a change are watched from
+ * watch_start() to watch_stop(): a wait is said, and bounded by -W.
+ */
+static void
+watch_start(void)
+{
+	if (lw_on)
+		return;
+	lw.done = 0;
+	lw_on = pthread_create(&lw_thread, NULL, lock_watch, NULL) == 0;
+}
+
+static void
+watch_stop(void)
+{
+	if (!lw_on)
+		return;
+	pthread_mutex_lock(&lw.mu);
+	lw.done = 1;
+	pthread_cond_signal(&lw.cv);
+	pthread_mutex_unlock(&lw.mu);
+	pthread_join(lw_thread, NULL);
+	lw_on = 0;
+}
+
+/* Take the table's lock for a change. */
 static void
 begin(struct table *t)
 {
-	if (table_begin(t, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "table %s: %s", tname, errbuf);
+	int	 rc;
+
+	watch_start();
+	rc = table_begin(t, errbuf, sizeof(errbuf));
+	watch_stop();
+	if (rc == -1)
+		errx(1, "table %s: %s", esc_arg(tname), esc_arg(errbuf));
 }
 
 /* -m, before the command or after create: octal, as chmod(1) takes it. */
@@ -124,7 +316,7 @@ mode_arg(const char *s)
 	mode_t	 m;
 
 	if (table_mode_parse(s, &m) == -1)
-		errx(2, "bad mode '%s': octal, 1 to 0777", s);
+		errx(2, "bad mode '%s': octal, 1 to 0777", esc_arg(s));
 	return (m);
 }
 
@@ -147,8 +339,8 @@ cmd_create(int argc, char **argv)
 			slots = (uint32_t)strtonum(optarg, 1, TABLE_CAP_MAX,
 			    &e);
 			if (e != NULL)
-				errx(2, "bad slot count '%s': 1 to %u", optarg,
-				    TABLE_CAP_MAX);
+				errx(2, "bad slot count '%s': 1 to %u",
+				    esc_arg(optarg), TABLE_CAP_MAX);
 			break;
 		default:
 			usage(2);
@@ -158,7 +350,7 @@ cmd_create(int argc, char **argv)
 		usage(2);
 	if ((t = table_open(tname, TABLE_RDWR | TABLE_CREATE | TABLE_EXCL,
 	    slots, mode, errbuf, sizeof(errbuf))) == NULL)
-		errx(1, "table %s: %s", tname, errbuf);
+		errx(1, "table %s: %s", esc_arg(tname), esc_arg(errbuf));
 	table_close(t);
 	return (0);
 }
@@ -166,11 +358,11 @@ cmd_create(int argc, char **argv)
 static int
 cmd_destroy(int argc, char **argv)
 {
-	(void)argv;
 	if (argc != 1)
-		usage(2);
+		errx(2, "destroy takes no operand, not '%s'",
+		    esc_arg(argv[1]));
 	if (table_destroy(tname, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "table %s: %s", tname, errbuf);
+		errx(1, "table %s: %s", esc_arg(tname), esc_arg(errbuf));
 	return (0);
 }
 
@@ -185,6 +377,7 @@ full(struct table *t, const char *name, size_t want)
 {
 	uint32_t	 i, used = 0, cap;
 	size_t		 more;
+	const char	*tn = esc_arg(tname);
 
 	cap = t != NULL ? table_capacity(t) : TABLE_CAP_DEFAULT;
 	if (t != NULL)
@@ -198,31 +391,31 @@ full(struct table *t, const char *name, size_t want)
 		more = TABLE_CAP_MAX;
 	if (want > TABLE_CAP_MAX)
 		errx(1, "table %s: full (%u slots): cannot add '%s': the list "
-		    "has %zu backends, more than a table holds (%u)", tname,
+		    "has %zu backends, more than a table holds (%u)", tn,
 		    cap, name, want, TABLE_CAP_MAX);
 	if (t == NULL)
 		errx(1, "table %s: full (%u slots): cannot add '%s': the list "
 		    "has %zu backends; make the table with lb-ctl -t %s "
-		    "create -n %zu (or more)", tname, cap, name, want, tname,
+		    "create -n %zu (or more)", tn, cap, name, want, tn,
 		    more);
 	/* Room enough, but a slot is reused only once nobody counts it. */
 	if (want > 0 ? want <= cap : used < cap)
 		errx(1, "table %s: full (%u slots): cannot add '%s': the slots "
 		    "of removed backends still count open connections; try "
-		    "again when they have closed", tname, cap, name);
+		    "again when they have closed", tn, cap, name);
 	if (cap == TABLE_CAP_MAX)
 		errx(1, "table %s: full (%u slots): cannot add '%s'; no table "
-		    "holds more", tname, cap, name);
+		    "holds more", tn, cap, name);
 	if (want > 0)
 		errx(1, "table %s: full (%u slots): cannot add '%s': the list "
 		    "has %zu backends; its slots are fixed when it is made: "
 		    "destroy it and make it again with lb-ctl -t %s create -n "
-		    "%zu (or more), or sync into a new table", tname, cap, name,
-		    want, tname, more);
+		    "%zu (or more), or sync into a new table", tn, cap, name,
+		    want, tn, more);
 	errx(1, "table %s: full (%u slots): cannot add '%s'; its slots are "
 	    "fixed when it is made: destroy it and make it again with lb-ctl "
-	    "-t %s create -n %zu (or more), or add to a new table", tname, cap,
-	    name, tname, more);
+	    "-t %s create -n %zu (or more), or add to a new table", tn, cap,
+	    name, tn, more);
 }
 
 static int
@@ -233,18 +426,19 @@ cmd_add(int argc, char **argv)
 	int		 i;
 
 	if (argc < 2)
-		usage(2);
+		missing("add: no address given", "add addr [name=N] "
+		    "[weight=N] [maxconn=N] [state=S] [backup=yes]");
 	if (blist_words(argv + 1, argc - 1, &e, errbuf, sizeof(errbuf)) == -1)
-		errx(2, "%s", errbuf);
+		errx(2, "%s", esc_arg(errbuf));
 	/* Look the name up before the lock: DNS may be slow. */
 	if (blist_resolve(&e, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "%s", errbuf);
+		errx(1, "%s", esc_arg(errbuf));
 	t = open_or_make(1);
 	begin(t);
 	if (table_find(t, e.ble_name) != -1) {
 		table_abort(t);
-		errx(1, "table %s: a backend named '%s' exists", tname,
-		    e.ble_name);
+		errx(1, "table %s: a backend named '%s' exists",
+		    esc_arg(tname), esc_arg(e.ble_name));
 	}
 	if ((i = table_alloc(t)) == -1)
 		full(t, e.ble_name, 0);
@@ -265,12 +459,12 @@ find_all(struct table *t, char **names, int n, int *idx)
 	for (i = 0; i < n; i++) {
 		if (blist_name_check(names[i], e, sizeof(e)) == -1) {
 			table_abort(t);
-			errx(2, "%s", e);
+			errx(2, "%s", esc_arg(e));
 		}
 		if ((idx[i] = table_find(t, names[i])) == -1) {
 			table_abort(t);
-			errx(1, "table %s: no backend named '%s'", tname,
-			    names[i]);
+			errx(1, "table %s: no backend named '%s'",
+			    esc_arg(tname), esc_arg(names[i]));
 		}
 	}
 }
@@ -282,9 +476,13 @@ cmd_each(int argc, char **argv)
 	struct blist_entry e;
 	struct table	*t;
 	int		*idx, i, del = strcmp(argv[0], "del") == 0;
+	char		 what[64], form[64];
 
-	if (argc < 2)
-		usage(2);
+	if (argc < 2) {
+		snprintf(what, sizeof(what), "%s: no backend named", argv[0]);
+		snprintf(form, sizeof(form), "%s name ...", argv[0]);
+		missing(what, form);
+	}
 	memset(&e, 0, sizeof(e));
 	e.ble_set = BLIST_STATE;
 	/* The command is the verb of its state: enable makes enabled. */
@@ -314,28 +512,33 @@ cmd_set(int argc, char **argv)
 	struct table	*t;
 	int		 i, idx;
 
-	if (argc < 3)
-		usage(2);
+	if (argc < 2)
+		missing("set: no backend named", "set name key=value ...");
 	memset(&e, 0, sizeof(e));
 	if (blist_name_check(argv[1], errbuf, sizeof(errbuf)) == -1)
-		errx(2, "%s", errbuf);
+		errx(2, "%s", esc_arg(errbuf));
+	if (argc < 3)
+		errx(2, "set %s: nothing to set: give key=value, with a key "
+		    "of addr, backup, maxconn, name, state or weight",
+		    argv[1]);
 	for (i = 2; i < argc; i++)
 		if (blist_kv(&e, argv[i], 1, errbuf, sizeof(errbuf)) == -1)
-			errx(2, "%s", errbuf);
+			errx(2, "%s", esc_arg(errbuf));
 	if (e.ble_set & BLIST_ADDR &&
 	    blist_resolve(&e, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "%s", errbuf);
+		errx(1, "%s", esc_arg(errbuf));
 	t = open_table(TABLE_RDWR);
 	begin(t);
 	if ((idx = table_find(t, argv[1])) == -1) {
 		table_abort(t);
-		errx(1, "table %s: no backend named '%s'", tname, argv[1]);
+		errx(1, "table %s: no backend named '%s'", esc_arg(tname),
+		    argv[1]);
 	}
 	if (e.ble_set & BLIST_NAME && strcmp(e.ble_name, argv[1]) != 0 &&
 	    table_find(t, e.ble_name) != -1) {
 		table_abort(t);
-		errx(1, "table %s: a backend named '%s' exists", tname,
-		    e.ble_name);
+		errx(1, "table %s: a backend named '%s' exists",
+		    esc_arg(tname), e.ble_name);
 	}
 	blist_apply(table_slot(t, (uint32_t)idx), &e);
 	table_commit(t);
@@ -366,22 +569,24 @@ cmd_sync(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage(2);
+		errx(2, "sync reads one list, not '%s' too",
+		    esc_arg(argv[1]));
 	if (argc == 1)
 		path = argv[0];
 	src = strcmp(path, "-") != 0 ? path : "stdin";
 	if (strcmp(path, "-") != 0 && (fp = fopen(path, "r")) == NULL)
-		err(1, "%s", path);
+		err(1, "%s", esc_arg(path));
 	if (blist_read(fp, &v, &n, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "%s: %s", src, errbuf);
+		errx(1, "%s: %s", esc_arg(src), esc_arg(errbuf));
 	if (fp != stdin)
 		fclose(fp);
 	if (blist_empty_check(n, empty_ok, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s: %s: refusing to empty table %s (sync -e empties "
-		    "it)", src, errbuf, tname);
+		    "it)", esc_arg(src), errbuf, esc_arg(tname));
 	for (k = 0; k < n; k++)
 		if (blist_resolve(&v[k], errbuf, sizeof(errbuf)) == -1)
-			errx(1, "%s: line %d: %s", src, v[k].ble_line, errbuf);
+			errx(1, "%s: line %d: %s", esc_arg(src),
+			    v[k].ble_line, esc_arg(errbuf));
 	/* A missing table is made only when the list fits it. */
 	if ((t = open_or_make(n)) == NULL)
 		full(NULL, v[TABLE_CAP_DEFAULT].ble_name, n);
@@ -403,19 +608,18 @@ cmd_dump(int argc, char **argv)
 	char		 line[512];
 	uint32_t	 i;
 
-	(void)argv;
 	if (argc != 1)
-		usage(2);
+		errx(2, "dump takes no operand, not '%s'", esc_arg(argv[1]));
 	memset(&s, 0, sizeof(s));
 	t = open_table(TABLE_RDONLY);
 	if (table_snapshot(t, &s, errbuf, sizeof(errbuf)) == -1)
-		errx(1, "table %s: %s", tname, errbuf);
+		errx(1, "table %s: %s", esc_arg(tname), esc_arg(errbuf));
 	for (i = 0; i < s.sn_n; i++) {
 		if (s.sn_be[i].be_uid == 0)
 			continue;
 		if (s.sn_be[i].be_flags & TABLE_BE_CORRUPT)
 			warnx("table %s: slot %u is damaged: shown in maint",
-			    tname, i);
+			    esc_arg(tname), i);
 		printf("%s\n", blist_fmt(&s.sn_be[i], line, sizeof(line)));
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
@@ -441,16 +645,42 @@ static const struct {
 	{ "sync",	cmd_sync },
 };
 
+/*
+ * An option of lb-ctl after the command ("lb-ctl dump -t web"): getopt
+ * stopped at the command, so say where options go rather than fail on
+ * it as an operand.
+ */
+static void
+options_first(int argc, char **argv)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-t") != 0 && strcmp(argv[i], "-W") != 0 &&
+		    strcmp(argv[i], "-h") != 0 && strcmp(argv[i], "-V") != 0 &&
+		    strcmp(argv[i], "--help") != 0)
+			continue;
+		if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
+			errx(2, "options come before the command: lb-ctl "
+			    "-t %s %s ...", esc_arg(argv[i + 1]), argv[0]);
+		errx(2, "options come before the command: lb-ctl %s %s ...",
+		    argv[i], argv[0]);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	size_t	 i;
 	int	 ch;
+	char	 why[128];
 
 	log_init("lb-ctl", 0);
 	atexit(close_table);
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		usage(0);
 	/* "+": options stop at the command, which has its own. */
-	while ((ch = getopt(argc, argv, "+hm:Vt:")) != -1) {
+	while ((ch = getopt(argc, argv, "+hm:Vt:W:")) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(0);
@@ -458,11 +688,19 @@ main(int argc, char *argv[])
 			tmode = mode_arg(optarg);
 			break;
 		case 't':
+			if (tname != NULL)
+				errx(2, "-t given twice: one table");
 			tname = optarg;
 			break;
 		case 'V':
 			printf("lb-ctl %s\n", LB_VERSION);
 			return (0);
+		case 'W':
+			if (dur_range(optarg, 0, DUR_MAX_MS, &wait_ms, why,
+			    sizeof(why)) == -1)
+				errx(2, "bad -W '%s': %s (0: no end)",
+				    esc_arg(optarg), why);
+			break;
 		default:
 			usage(2);
 		}
@@ -471,12 +709,15 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage(2);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0]))
+		errx(2, "unknown command '%s'", esc_arg(argv[0]));
+	options_first(argc, argv);
 	if (tname == NULL && (tname = getenv("LB_TABLE")) == NULL)
 		errx(2, "no table: give -t TABLE or set LB_TABLE");
 	if (table_name_check(tname, errbuf, sizeof(errbuf)) == -1)
-		errx(2, "%s", errbuf);
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[0], cmds[i].name) == 0)
-			return (cmds[i].fn(argc, argv));
-	errx(2, "unknown command '%s'", argv[0]);
+		errx(2, "%s", esc_arg(errbuf));
+	return (cmds[i].fn(argc, argv));
 }

@@ -46,14 +46,39 @@ usage(int status)
 	    "[-C name=value,...]\n"
 	    "               [-c cert[,key]] [-e edit] [-f file] [-g grace] "
 	    "[-i timeout]\n"
-	    "               [-L [addr]:port] [-m mode] [-n queue] [-P v1|v2] "
-	    "[-Q timeout]\n"
-	    "               [-R file] [-r rule] [-S duration] "
-	    "[-T name=time,...] [-t table]\n"
-	    "               [-u user] [-w workers] [-X addr[/bits]] "
-	    "[-x fails/time]\n"
+	    "               [-L [addr]:port] [-m mode] [-n queue] "
+	    "[-o field,...] [-P v1|v2]\n"
+	    "               [-Q timeout] [-R file] [-r rule] [-S duration] "
+	    "[-T name=time,...]\n"
+	    "               [-t table] [-u user] [-w workers] "
+	    "[-X addr[/bits]] [-x fails/time]\n"
 	    "               [-z name=size,...] -l [addr]:port ... "
 	    "[backend ...]\n");
+	if (status == 0)
+		printf("\n"
+		    "Proxies the HTTP/1.1 requests to -l (and HTTPS to -L) to "
+		    "the backends named,\n"
+		    "or those of -t, or of the table of the first rule -r that "
+		    "matches the host\n"
+		    "and path; logs a line per request, under a # header "
+		    "line:\n"
+		    "  time client method host path status bytes_in bytes_out "
+		    "route backend\n"
+		    "  ttfb_ms ms end (and tls cipher sni with -L)\n"
+		    "  -1              print the addresses listened on, then "
+		    "'table NAME'\n"
+		    "  -r rule         host/path=table[,option...], as "
+		    "api.example/v1=api\n"
+		    "  -L, -c          listen for HTTPS; its certificate "
+		    "(cert.pem[,key.pem])\n"
+		    "  -e edit         set, add or del a field, as "
+		    "'req set X-Env: prod'\n"
+		    "  -T, -z          timeouts and limits, as "
+		    "-T server=30s -z head=16k\n"
+		    "  -H, -j, -o, -q  no header; JSON lines; these fields; "
+		    "no log\n"
+		    "See lb-http(1); the words of the fields: lb-table(5), "
+		    "VOCABULARY.\n");
 	exit(status);
 }
 
@@ -259,10 +284,11 @@ parse_args(int argc, char *argv[])
 {
 	struct edit	 ed;
 	struct trust	 tr;
-	const char	*e;
+	const char	*e, *ocols = NULL;
 	char		 ebuf[400], m[100];
-	int		 ch;
+	int		 ch, anytls = 0;
 	long		 ncpu;
+	size_t		 k;
 
 	cf.algo = BALANCE_RR;
 	cf.dial.dc_retries = 3;
@@ -288,8 +314,10 @@ parse_args(int argc, char *argv[])
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cf.nworkers = ncpu > 0 ? (int)ncpu : 1;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		usage(0);
 	while ((ch = getopt(argc, argv,
-	    "1A:a:C:c:e:Ff:g:Hhi:jL:l:m:n:P:pQ:qR:r:S:T:t:u:Vvw:X:x:z:")) !=
+	    "1A:a:C:c:e:Ff:g:Hhi:jL:l:m:n:o:P:pQ:qR:r:S:T:t:u:Vvw:X:x:z:")) !=
 	    -1) {
 		switch (ch) {
 		case '1':
@@ -354,6 +382,9 @@ parse_args(int argc, char *argv[])
 			if (e != NULL)
 				errx(2, "bad queue length '%s': 0 to 1000000",
 				    esc_msg(m, sizeof(m), optarg));
+			break;
+		case 'o':
+			ocols = optarg;
 			break;
 		case 'P':
 			if (strcmp(optarg, "v1") == 0)
@@ -429,6 +460,14 @@ parse_args(int argc, char *argv[])
 	}
 	if (cf.z_target > cf.z_head)
 		cf.z_target = cf.z_head;
+	for (k = 0; k < cf.nlisten; k++)
+		anytls |= cf.listen_tls[k];
+	if (cols_parse(&cf.cols, lh_fields, LF_N, ocols != NULL ? ocols :
+	    anytls ? "time,client,method,host,path,status,bytes_in,bytes_out,"
+	    "route,backend,ttfb_ms,ms,end,tls,cipher,sni" :
+	    "time,client,method,host,path,status,bytes_in,bytes_out,route,"
+	    "backend,ttfb_ms,ms,end", ebuf, sizeof(ebuf)) == -1)
+		errx(2, "-o: %s", ebuf);
 }
 
 /* Read the -f file, appending to *v; -1 with err. */

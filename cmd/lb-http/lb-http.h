@@ -13,6 +13,7 @@
 #include "alog.h"
 #include "balance.h"
 #include "buf.h"
+#include "cols.h"
 #include "dial.h"
 #include "evloop.h"
 #include "http1.h"
@@ -75,6 +76,7 @@ struct trust {
 struct lh_conf {
 	int		 algo;
 	int		 json, quiet, verbose, print_addr, noheader;
+	struct cols	 cols;			/* -o: the log's fields */
 	int		 proxy_in, proxy_out;
 	int		 forwarded;		/* -F: add Forwarded */
 	int		 nworkers;
@@ -313,6 +315,12 @@ void	 hw_cut(struct worker *wk);
 void	 hw_fini(struct worker *wk);
 
 /* logline.c: the access log's lines */
+/* The fields of a log line, for -o. */
+enum { LF_TIME, LF_CLIENT, LF_METHOD, LF_HOST, LF_PATH, LF_STATUS,
+    LF_BYTES_IN, LF_BYTES_OUT, LF_ROUTE, LF_BACKEND, LF_TTFB_MS, LF_MS,
+    LF_END, LF_TLS, LF_CIPHER, LF_SNI, LF_N };
+extern const struct cols_field lh_fields[LF_N];
+
 void	 lh_log_header(void);
 void	 lh_log(struct hconn *h, int end);
 

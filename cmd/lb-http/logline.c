@@ -5,10 +5,10 @@
 
 #include <openssl/ssl.h>
 
-#include "esc.h"
+#include "cols.h"
 #include "lb-http.h"
 
-#define LINE_MAX_LEN	4096
+#define LINE_MAX_LEN	8192
 #define LOG_FLUSH_MS	100
 
 static const char *const end_names[] = {
@@ -19,22 +19,22 @@ static const char *const end_names[] = {
 	"error"
 };
 
-static const char *const fields[] = { "time", "client", "method", "host",
-    "path", "status", "bytes_in", "bytes_out", "route", "backend",
-    "ttfb_ms", "ms", "end", "tls", "cipher", "sni" };
-#define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
+/* The fields of a log line: the words of VOCABULARY in lb-table(5). */
+const struct cols_field lh_fields[LF_N] = { { "time", COLS_TEXT },
+    { "client", COLS_TEXT }, { "method", COLS_TEXT }, { "host", COLS_TEXT },
+    { "path", COLS_TEXT }, { "status", COLS_NUM }, { "bytes_in", COLS_NUM },
+    { "bytes_out", COLS_NUM }, { "route", COLS_TEXT },
+    { "backend", COLS_TEXT }, { "ttfb_ms", COLS_NUM }, { "ms", COLS_NUM },
+    { "end", COLS_TEXT }, { "tls", COLS_TEXT }, { "cipher", COLS_TEXT },
+    { "sni", COLS_TEXT } };
 
 /* The header line: what each field of the TSV lines is. */
 void
 lh_log_header(void)
 {
-	size_t	 k;
-
 	if (cf.quiet || cf.json || cf.noheader)
 		return;
-	for (k = 0; k < NFIELDS; k++)
-		printf("%s%s", k ? "\t" : "# ", fields[k]);
-	putchar('\n');
+	cols_print_header(stdout, &cf.cols);
 }
 
 static void
@@ -60,16 +60,14 @@ log_time(struct hw *w, const struct timespec *ts)
 	return (w->w_tbuf);
 }
 
-/* One escaped field into p (at most left bytes); returns its length. */
-static int
-field(char *p, size_t left, const char *s, size_t n)
+/* Text of n bytes, or missing when there is none. */
+static void
+text_or_null(struct cols_val *v, const char *s, size_t n)
 {
-	int	 r;
-
-	if (n == 0)
-		return (cf.json ? 0 : snprintf(p, left, "-"));
-	r = cf.json ? esc_json(p, left, s, n) : esc_tsv(p, left, s, n);
-	return (r < 0 ? 0 : r);
+	if (s == NULL || n == 0)
+		cols_null(v);
+	else
+		cols_text(v, s, n);
 }
 
 void
@@ -78,73 +76,61 @@ lh_log(struct hconn *h, int end)
 	struct hw	*w = h->h_w;
 	struct htx	*tx = &h->h_tx;
 	struct timespec	 ts;
-	char		 client[ADDR_STRLEN], m[96], hh[1100], pa[4200];
-	char		 ttfb[24], status[8], route[300], sni[600], *p;
-	const char	*be, *ver = "", *cipher = "", *sn = NULL;
-	uint64_t	 now, ms;
-	int		 n;
+	struct cols_val	 v[LF_N];
+	char		 client[ADDR_STRLEN], tm[64], *p;
+	const char	*be, *sn;
+	SSL		*ssl = h->h_io.io_ssl;
+	ssize_t		 n;
 
 	if (cf.quiet)
 		return;
 	if ((p = alog_begin(w->w_log, LINE_MAX_LEN)) == NULL)
 		return;
-	now = evloop_now(w->w_ev);
-	ms = now - tx->tx_start;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	addr_fmt(&h->h_peer, client, sizeof(client));
-	field(m, sizeof(m), tx->tx_logf, tx->tx_logm);
-	field(hh, sizeof(hh), tx->tx_logf + tx->tx_logm, tx->tx_logh);
-	field(pa, sizeof(pa), tx->tx_logf + tx->tx_logm + tx->tx_logh,
-	    tx->tx_logp);
-	field(route, sizeof(route), tx->tx_route, strcmp(tx->tx_route, "-") ?
-	    strlen(tx->tx_route) : 0);
-	if (h->h_io.io_ssl != NULL) {
-		SSL	*ssl = h->h_io.io_ssl;
-
-		ver = SSL_get_version(ssl);
-		cipher = SSL_get_cipher_name(ssl);
-		sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (cols_has(&cf.cols, LF_TIME)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(tm, sizeof(tm), "%s.%03ldZ", log_time(w, &ts),
+		    ts.tv_nsec / 1000000);
+		cols_text(&v[LF_TIME], tm, strlen(tm));
 	}
-	field(sni, sizeof(sni), sn != NULL ? sn : "", sn != NULL ? strlen(sn) :
-	    0);
-	be = tx->tx_dial.d_attempts > 0 ? tx->tx_dial.d_pick.bp_name : "";
-	if (tx->tx_ttfb != 0)
-		snprintf(ttfb, sizeof(ttfb), "%llu",
-		    (unsigned long long)(tx->tx_ttfb - tx->tx_start));
-	else
-		snprintf(ttfb, sizeof(ttfb), cf.json ? "null" : "-");
+	if (cols_has(&cf.cols, LF_CLIENT)) {
+		addr_fmt(&h->h_peer, client, sizeof(client));
+		cols_text(&v[LF_CLIENT], client, strlen(client));
+	}
+	text_or_null(&v[LF_METHOD], tx->tx_logf, tx->tx_logm);
+	text_or_null(&v[LF_HOST], tx->tx_logf + tx->tx_logm, tx->tx_logh);
+	text_or_null(&v[LF_PATH], tx->tx_logf + tx->tx_logm + tx->tx_logh,
+	    tx->tx_logp);
 	if (tx->tx_status != 0)
-		snprintf(status, sizeof(status), "%d", tx->tx_status);
+		cols_num(&v[LF_STATUS], (uint64_t)tx->tx_status);
 	else
-		snprintf(status, sizeof(status), cf.json ? "null" : "-");
-	if (cf.json)
-		n = snprintf(p, LINE_MAX_LEN, "{\"time\":\"%s.%03ldZ\","
-		    "\"client\":\"%s\",\"method\":\"%s\",\"host\":\"%s\","
-		    "\"path\":\"%s\",\"status\":%s,\"bytes_in\":%llu,"
-		    "\"bytes_out\":%llu,\"route\":\"%s\",\"backend\":%s%s%s,"
-		    "\"ttfb_ms\":%s,\"ms\":%llu,\"end\":\"%s\",\"tls\":%s%s%s,"
-		    "\"cipher\":%s%s%s,\"sni\":%s%s%s}\n",
-		    log_time(w, &ts), ts.tv_nsec / 1000000, client, m, hh, pa,
-		    status, (unsigned long long)(tx->tx_headlen +
-		    tx->tx_bodyin), (unsigned long long)tx->tx_dn.fl_bytes,
-		    route,
-		    *be ? "\"" : "", *be ? be : "null", *be ? "\"" : "",
-		    ttfb, (unsigned long long)ms, end_names[end],
-		    *ver ? "\"" : "", *ver ? ver : "null", *ver ? "\"" : "",
-		    *cipher ? "\"" : "", *cipher ? cipher : "null",
-		    *cipher ? "\"" : "", *sni ? "\"" : "", *sni ? sni : "null",
-		    *sni ? "\"" : "");
+		cols_null(&v[LF_STATUS]);
+	/* bytes_in came from the client, bytes_out went to it */
+	cols_num(&v[LF_BYTES_IN], tx->tx_headlen + tx->tx_bodyin);
+	cols_num(&v[LF_BYTES_OUT], tx->tx_dn.fl_bytes);
+	text_or_null(&v[LF_ROUTE], tx->tx_route, strcmp(tx->tx_route, "-") ?
+	    strlen(tx->tx_route) : 0);
+	be = tx->tx_dial.d_attempts > 0 ? tx->tx_dial.d_pick.bp_name : NULL;
+	text_or_null(&v[LF_BACKEND], be, be != NULL ? strlen(be) : 0);
+	if (tx->tx_ttfb != 0)
+		cols_num(&v[LF_TTFB_MS], tx->tx_ttfb - tx->tx_start);
 	else
-		n = snprintf(p, LINE_MAX_LEN, "%s.%03ldZ\t%s\t%s\t%s\t%s\t%s\t"
-		    "%llu\t%llu\t%s\t%s\t%s\t%llu\t%s\t%s\t%s\t%s\n",
-		    log_time(w, &ts),
-		    ts.tv_nsec / 1000000, client, m, hh, pa, status,
-		    (unsigned long long)(tx->tx_headlen + tx->tx_bodyin),
-		    (unsigned long long)tx->tx_dn.fl_bytes, route,
-		    *be ? be : "-", ttfb, (unsigned long long)ms,
-		    end_names[end], *ver ? ver : "-", *cipher ? cipher : "-",
-		    sni);
-	if (n > 0 && n < LINE_MAX_LEN)
+		cols_null(&v[LF_TTFB_MS]);
+	cols_num(&v[LF_MS], evloop_now(w->w_ev) - tx->tx_start);
+	cols_text(&v[LF_END], end_names[end], strlen(end_names[end]));
+	if (ssl != NULL) {
+		const char *ver = SSL_get_version(ssl);
+		const char *ci = SSL_get_cipher_name(ssl);
+
+		text_or_null(&v[LF_TLS], ver, ver != NULL ? strlen(ver) : 0);
+		text_or_null(&v[LF_CIPHER], ci, ci != NULL ? strlen(ci) : 0);
+		sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+		text_or_null(&v[LF_SNI], sn, sn != NULL ? strlen(sn) : 0);
+	} else {
+		cols_null(&v[LF_TLS]);
+		cols_null(&v[LF_CIPHER]);
+		cols_null(&v[LF_SNI]);
+	}
+	if ((n = cols_line(&cf.cols, v, cf.json, p, LINE_MAX_LEN)) > 0)
 		alog_commit(w->w_log, (size_t)n);
 	if (w->w_flush.et_idx == 0)
 		evtimer_set(w->w_ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esc.h"
 #include "evloop.h"
 #include "lb-stat.h"
 #include "log.h"
@@ -23,41 +24,52 @@ struct events {
 
 static struct events	 E;
 
-static const char *const evcols[] = { "time", "table", "backend", "event",
-    "from", "to", "reason" };
-#define NEVCOLS	(sizeof(evcols) / sizeof(evcols[0]))
+enum { EV_TIME, EV_TABLE, EV_BACKEND, EV_EVENT, EV_FROM, EV_TO, EV_REASON,
+    NEV };
+const struct cols_field evfields[NEV] = { { "time", COLS_TEXT },
+    { "table", COLS_TEXT }, { "backend", COLS_TEXT }, { "event", COLS_TEXT },
+    { "from", COLS_TEXT }, { "to", COLS_TEXT }, { "reason", COLS_TEXT } };
+const size_t nevfields = NEV;
 
-/* One event line; NULL values print as "-" (null with -j). */
+/* A value of from or to: text, a number (a JSON number), or none. */
+struct evv {
+	const char	*s;			/* NULL: the number n, or none */
+	uint64_t	 n;
+	int		 none;
+};
+#define EV_S(x)		((struct evv){ (x), 0, (x) == NULL })
+#define EV_N(x)		((struct evv){ NULL, (x), 0 })
+
+static void
+ev_val(struct cols_val *v, struct evv x)
+{
+	if (x.none)
+		cols_null(v);
+	else if (x.s != NULL)
+		cols_text(v, x.s, strlen(x.s));
+	else
+		cols_num(v, x.n);
+}
+
+/* One event line; absent values print as "-" (null with -j). */
 static void
 emit(struct events *x, const char *backend, const char *event,
-    const char *from, const char *to, const char *reason)
+    struct evv from, struct evv to, const char *reason)
 {
-	char		 v[NEVCOLS][TABLE_ADDR_MAX + 8];
-	const char	*in[NEVCOLS] = { x->e_time, table_name(x->e_src.sr_t),
-	    backend, event, from, to, reason };
-	size_t		 k;
+	struct cols_val	 v[NEV];
+	const char	*tn = table_name(x->e_src.sr_t);
 
 	if (x->e_counted && x->e_left == 0)
 		return;
-	for (k = 0; k < NEVCOLS; k++)
-		if (in[k] != NULL)
-			clean(v[k], sizeof(v[k]), in[k]);
-	if (reason != NULL && reason[0] == '\0')
-		in[6] = NULL;
-	if (opt_fmt == FMT_JSON) {
-		putchar('{');
-		for (k = 0; k < NEVCOLS; k++) {
-			printf("%s\"%s\":", k ? "," : "", evcols[k]);
-			if (in[k] == NULL)
-				fputs("null", stdout);
-			else
-				json_str(stdout, v[k]);
-		}
-		puts("}");
-	} else
-		for (k = 0; k < NEVCOLS; k++)
-			printf("%s%s", in[k] != NULL ? v[k] : "-",
-			    k + 1 < NEVCOLS ? "\t" : "\n");
+	cols_text(&v[EV_TIME], x->e_time, strlen(x->e_time));
+	cols_text(&v[EV_TABLE], tn, strlen(tn));
+	ev_val(&v[EV_BACKEND], EV_S(backend));
+	cols_text(&v[EV_EVENT], event, strlen(event));
+	ev_val(&v[EV_FROM], from);
+	ev_val(&v[EV_TO], to);
+	ev_val(&v[EV_REASON], EV_S(reason != NULL && reason[0] != '\0' ?
+	    reason : NULL));
+	cols_print(stdout, &opt_cols, v, opt_fmt == FMT_JSON);
 	x->e_left--;
 }
 
@@ -86,45 +98,33 @@ sorted(const struct table_backend *be, uint32_t n, size_t *cnt)
 	return (v);
 }
 
-static void
-num(char *buf, size_t len, uint64_t v)
-{
-	snprintf(buf, len, "%" PRIu64, v);
-}
-
 /* What changed in one backend that is in both snapshots. */
 static void
 diff_one(struct events *x, const struct table_backend *o,
     const struct table_backend *n)
 {
-	char	 a[32], b[32];
-
 	if (o->be_admin != n->be_admin)
-		emit(x, n->be_name, "admin", table_admin_str(o->be_admin),
-		    table_admin_str(n->be_admin), NULL);
+		emit(x, n->be_name, "admin", EV_S(table_admin_str(o->be_admin)),
+		    EV_S(table_admin_str(n->be_admin)), NULL);
 	if (o->be_health != n->be_health)
-		emit(x, n->be_name, "health", table_health_str(o->be_health),
-		    table_health_str(n->be_health), n->be_reason);
-	if (o->be_weight != n->be_weight) {
-		num(a, sizeof(a), o->be_weight);
-		num(b, sizeof(b), n->be_weight);
-		emit(x, n->be_name, "weight", a, b, NULL);
-	}
-	if (o->be_share != n->be_share) {
-		num(a, sizeof(a), o->be_share);
-		num(b, sizeof(b), n->be_share);
-		emit(x, n->be_name, "share", a, b, n->be_reason);
-	}
+		emit(x, n->be_name, "health",
+		    EV_S(table_health_str(o->be_health)),
+		    EV_S(table_health_str(n->be_health)), n->be_reason);
+	if (o->be_weight != n->be_weight)
+		emit(x, n->be_name, "weight", EV_N(o->be_weight),
+		    EV_N(n->be_weight), NULL);
+	if (o->be_share != n->be_share)
+		emit(x, n->be_name, "share", EV_N(o->be_share),
+		    EV_N(n->be_share), n->be_reason);
 	if (strcmp(o->be_addr, n->be_addr) != 0)
-		emit(x, n->be_name, "addr", o->be_addr, n->be_addr, NULL);
-	if (o->be_maxconn != n->be_maxconn) {
-		num(a, sizeof(a), o->be_maxconn);
-		num(b, sizeof(b), n->be_maxconn);
-		emit(x, n->be_name, "maxconn", a, b, NULL);
-	}
+		emit(x, n->be_name, "addr", EV_S(o->be_addr), EV_S(n->be_addr),
+		    NULL);
+	if (o->be_maxconn != n->be_maxconn)
+		emit(x, n->be_name, "maxconn", EV_N(o->be_maxconn),
+		    EV_N(n->be_maxconn), NULL);
 	if (o->be_backup != n->be_backup)
-		emit(x, n->be_name, "backup", o->be_backup ? "yes" : "no",
-		    n->be_backup ? "yes" : "no", NULL);
+		emit(x, n->be_name, "backup", EV_N(o->be_backup),
+		    EV_N(n->be_backup), NULL);
 }
 
 /*
@@ -152,19 +152,19 @@ diff(struct events *x, int anew)
 		else
 			c = strcmp(ov[i]->be_name, nv[j]->be_name);
 		if (c < 0) {
-			emit(x, ov[i]->be_name, "removed", ov[i]->be_addr,
-			    NULL, NULL);
+			emit(x, ov[i]->be_name, "removed",
+			    EV_S(ov[i]->be_addr), EV_S(NULL), NULL);
 			i++;
 		} else if (c > 0) {
-			emit(x, nv[j]->be_name, "added", NULL, nv[j]->be_addr,
-			    NULL);
+			emit(x, nv[j]->be_name, "added", EV_S(NULL),
+			    EV_S(nv[j]->be_addr), NULL);
 			j++;
 		} else {
 			if (!anew && ov[i]->be_uid != nv[j]->be_uid) {
 				emit(x, ov[i]->be_name, "removed",
-				    ov[i]->be_addr, NULL, NULL);
-				emit(x, nv[j]->be_name, "added", NULL,
-				    nv[j]->be_addr, NULL);
+				    EV_S(ov[i]->be_addr), EV_S(NULL), NULL);
+				emit(x, nv[j]->be_name, "added", EV_S(NULL),
+				    EV_S(nv[j]->be_addr), NULL);
 			} else
 				diff_one(x, ov[i], nv[j]);
 			i++;
@@ -196,25 +196,24 @@ static void
 events_tick(struct evloop *ev, void *arg)
 {
 	struct events	*x = arg;
-	char		 e[256], a[32], b[32];
+	char		 e[256];
 	uint32_t	 oldcap = table_capacity(x->e_src.sr_t);
 	enum src_state	 st;
 
 	st = src_refresh(&x->e_src, 0, e, sizeof(e));
 	if (st == SRC_GONE) {
 		fflush(stdout);
-		log_warnx("table %s: %s", x->e_src.sr_name, e);
+		log_warnx("table %s: %s", esc_arg(x->e_src.sr_name),
+		    esc_arg(e));
 		x->e_status = 1;
 		evloop_stop(ev);
 		return;
 	}
 	if (st == SRC_NEW || x->e_src.sr_snap.sn_gen != x->e_gen) {
 		fmt_time(x->e_time, sizeof(x->e_time), table_now_ms());
-		if (st == SRC_NEW) {
-			num(a, sizeof(a), oldcap);
-			num(b, sizeof(b), table_capacity(x->e_src.sr_t));
-			emit(x, NULL, "table", a, b, "made anew");
-		}
+		if (st == SRC_NEW)
+			emit(x, NULL, "table", EV_N(oldcap),
+			    EV_N(table_capacity(x->e_src.sr_t)), "made anew");
 		diff(x, st == SRC_NEW);
 		keep(x);
 		if (fflush(stdout) == EOF)
@@ -234,14 +233,13 @@ events_run(const char *name, uint64_t interval, long long count)
 	struct events	*x = &E;
 	struct evloop	*ev;
 	char		 e[256];
-	size_t		 k;
 
 	memset(x, 0, sizeof(*x));
 	x->e_interval = interval;
 	x->e_left = count;
 	x->e_counted = count > 0;
 	if (src_open(&x->e_src, name, e, sizeof(e)) == -1)
-		fatalx("table %s: %s", name, e);
+		fatalx("table %s: %s", esc_arg(name), esc_arg(e));
 	if ((ev = evloop_new()) == NULL ||
 	    sig_watch(ev, sigs, 2, sig_stop) == -1)
 		fatal("events");
@@ -249,10 +247,7 @@ events_run(const char *name, uint64_t interval, long long count)
 	keep(x);
 	/* The header says the first snapshot is taken. */
 	if (!opt_noheader && opt_fmt != FMT_JSON)
-		for (k = 0; k < NEVCOLS; k++)
-			printf("%s%s", k ? "\t" : "# ", evcols[k]);
-	if (!opt_noheader && opt_fmt != FMT_JSON)
-		putchar('\n');
+		cols_print_header(stdout, &opt_cols);
 	if (fflush(stdout) == EOF)
 		fatal("stdout");
 	evtimer_set(ev, &x->e_timer, interval, events_tick, x);

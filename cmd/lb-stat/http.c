@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "esc.h"
 #include "evloop.h"
 #include "http1.h"
 #include "lb-stat.h"
@@ -42,11 +43,10 @@ struct conn {
 };
 
 struct server {
-	const char	*s_name;
+	const char	*s_name;		/* NULL: every table */
 	struct src	 s_src;
 	int		 s_have;		/* s_src is attached */
-	struct row	*s_rows;
-	size_t		 s_nrows;
+	struct promset	 s_ps;
 	int		 s_nconn;
 	struct evloop	*s_ev;
 	int		 s_lfd;			/* the listener */
@@ -151,18 +151,26 @@ metrics(size_t *len, char *err, size_t errlen)
 {
 	FILE		*fp;
 	char		*buf = NULL;
-	size_t		 n;
-	struct row	*r;
 
+	promset_clear(&S.s_ps);
+	if (S.s_name == NULL) {
+		/* Every table: those that cannot be read are said once. */
+		if (prom_all(&S.s_ps, 1) == -1) {
+			snprintf(err, errlen, "/dev/shm: %s", strerror(errno));
+			return (NULL);
+		}
+		goto print;
+	}
 	if (S.s_have) {
 		switch (src_refresh(&S.s_src, 1, err, errlen)) {
 		case SRC_GONE:
-			log_warnx("table %s: %s", S.s_name, err);
+			log_warnx("table %s: %s", esc_arg(S.s_name),
+			    esc_arg(err));
 			S.s_have = 0;
 			break;
 		case SRC_NEW:
 			log_warnx("table %s was made anew, with %u slots",
-			    S.s_name, table_capacity(S.s_src.sr_t));
+			    esc_arg(S.s_name), table_capacity(S.s_src.sr_t));
 			break;
 		case SRC_SAME:
 			break;
@@ -171,24 +179,19 @@ metrics(size_t *len, char *err, size_t errlen)
 	if (!S.s_have) {
 		if (src_open(&S.s_src, S.s_name, err, errlen) == -1)
 			return (NULL);
-		log_warnx("table %s is back", S.s_name);
+		log_warnx("table %s is back", esc_arg(S.s_name));
 		S.s_have = 1;
 	}
-	if (S.s_src.sr_snap.sn_count > S.s_nrows) {
-		if ((r = reallocarray(S.s_rows, S.s_src.sr_snap.sn_count,
-		    sizeof(*r))) == NULL) {
-			snprintf(err, errlen, "%s", strerror(errno));
-			return (NULL);
-		}
-		S.s_rows = r;
-		S.s_nrows = S.s_src.sr_snap.sn_count;
+	if (promset_add(&S.s_ps, S.s_src.sr_t, &S.s_src.sr_snap) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return (NULL);
 	}
-	n = fill_rows(S.s_src.sr_t, &S.s_src.sr_snap, S.s_rows);
+ print:
 	if ((fp = open_memstream(&buf, len)) == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return (NULL);
 	}
-	print_prom(fp, S.s_rows, n);
+	print_prom(fp, &S.s_ps);
 	if (fclose(fp) == EOF) {
 		free(buf);
 		snprintf(err, errlen, "%s", strerror(errno));
@@ -223,7 +226,11 @@ serve(struct conn *c, const struct http1_req *req)
 	if ((body = metrics(&len, e, sizeof(e))) == NULL) {
 		char	 why[512];
 
-		snprintf(why, sizeof(why), "table %s: %s", S.s_name, e);
+		if (S.s_name != NULL)
+			snprintf(why, sizeof(why), "table %s: %s", S.s_name,
+			    e);
+		else
+			snprintf(why, sizeof(why), "%s", e);
 		respond_error(c, 503, why);
 		return;
 	}
@@ -444,12 +451,12 @@ http_serve(const char *name, const char *spec, int print_addr)
 	memset(&S, 0, sizeof(S));
 	S.s_name = name;
 	if (addr_resolve(spec, ADDR_PASSIVE, &a, e, sizeof(e)) == -1)
-		errx(2, "bad address '%s': %s", spec, e);
-	if (src_open(&S.s_src, name, e, sizeof(e)) == -1)
-		errx(1, "table %s: %s", name, e);
-	S.s_have = 1;
+		errx(2, "bad -l '%s': %s", esc_arg(spec), esc_arg(e));
+	if (name != NULL && src_open(&S.s_src, name, e, sizeof(e)) == -1)
+		errx(1, "table %s: %s", esc_arg(name), esc_arg(e));
+	S.s_have = name != NULL;
 	if ((fd = sock_listen(&a, 128, e, sizeof(e))) == -1)
-		errx(1, "%s", e);
+		errx(1, "%s", esc_arg(e));
 	S.s_lfd = fd;
 	if ((S.s_ev = evloop_new()) == NULL ||
 	    sig_watch(S.s_ev, sigs, 2, sig_stop) == -1 ||
@@ -467,6 +474,6 @@ http_serve(const char *name, const char *spec, int print_addr)
 	close(fd);
 	if (S.s_have)
 		src_close(&S.s_src);
-	free(S.s_rows);
+	promset_free(&S.s_ps);
 	return (0);
 }

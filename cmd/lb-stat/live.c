@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "esc.h"
 #include "evloop.h"
 #include "lb-stat.h"
 #include "log.h"
@@ -24,8 +25,11 @@
 #define LIVE_HIST	32		/* samples of history per backend */
 #define LIVE_LINEMAX	2048		/* bytes of one line, escapes included */
 
-enum measure { M_CONN, M_REQ, M_BYTES, M_N };
-static const char *const mnames[M_N] = { "conn/s", "req/s", "bytes/s" };
+/* What the rate column, the bar and the sparkline show; m cycles. */
+enum measure { M_TOTAL, M_REQ, M_IN, M_OUT, M_N };
+static const enum col_id mcol[M_N] = { C_TOTAL_RATE, C_REQUESTS_RATE,
+    C_BYTES_IN_RATE, C_BYTES_OUT_RATE };
+#define MEASURE_W	14		/* the longest name: bytes_out_rate */
 
 struct hist {
 	uint64_t	 h_uid;
@@ -161,9 +165,13 @@ line_init(struct line *l)
 	l->max = L.l_w;
 }
 
-/* A number for a person: 0, 9.5, 950, 12.3k, 4.5M, 1.2G. */
+/*
+ * Numbers for a person, each column in one form from frame to frame:
+ * a rate always with one decimal below 100 (0.0, 9.5, 95.0, 950,
+ * 12.3k), a count always whole (0, 7, 950, 12.3k).
+ */
 static void
-human(char *buf, size_t len, double v)
+human(char *buf, size_t len, double v, int whole)
 {
 	static const char units[] = " kMGTP";
 	int	 u = 0;
@@ -172,8 +180,8 @@ human(char *buf, size_t len, double v)
 		v /= 1000;
 		u++;
 	}
-	if (v == 0)
-		snprintf(buf, len, "0");
+	if (u == 0 && whole)
+		snprintf(buf, len, "%.0f", v);
 	else if (u == 0)
 		snprintf(buf, len, v < 99.95 ? "%.1f" : "%.0f", v);
 	else
@@ -184,14 +192,7 @@ human(char *buf, size_t len, double v)
 static double
 measure(const struct row *r, enum measure m)
 {
-	switch (m) {
-	case M_CONN:
-		return (r->metric[C_RATE]);
-	case M_REQ:
-		return (r->metric[C_REQ_RATE]);
-	default:
-		return (r->metric[C_BIN_RATE] + r->metric[C_BOUT_RATE]);
-	}
+	return (r->metric[mcol[m]]);
 }
 
 /* A bar of frac (0..1) over w columns, eighths of a block at its end. */
@@ -242,22 +243,32 @@ spark(struct line *l, const struct hist *h, enum measure m, int w)
 }
 
 static const char *
-state_of(const struct row *r, const char **color)
+admin_color(const struct row *r)
 {
 	/* The states as numbers, as the row keeps them for metrics. */
-	int	 admin = (int)r->metric[C_ADMIN], health = (int)r->metric[C_HEALTH];
-
-	if (admin != TABLE_ADMIN_ENABLED) {
-		*color = admin == TABLE_ADMIN_MAINT ? "35" : "33";
-		return (r->v[C_ADMIN]);
+	switch ((int)r->metric[C_ADMIN]) {
+	case TABLE_ADMIN_ENABLED:
+		return ("39");
+	case TABLE_ADMIN_MAINT:
+		return ("35");
+	default:
+		return ("33");
 	}
-	if (health == TABLE_HEALTH_UP)
-		*color = "32";
-	else if (health == TABLE_HEALTH_DOWN)
-		*color = "31;1";
-	else
-		*color = "33";
-	return (r->v[C_HEALTH]);
+}
+
+static const char *
+health_color(const struct row *r)
+{
+	switch ((int)r->metric[C_HEALTH]) {
+	case TABLE_HEALTH_UP:
+		return ("32");
+	case TABLE_HEALTH_DOWN:
+		return ("31;1");
+	case TABLE_HEALTH_UNKNOWN:
+		return ("39");
+	default:
+		return ("33");
+	}
 }
 
 /* Which optional columns the width allows, and how wide. */
@@ -272,10 +283,11 @@ layout(struct layout *lo, int w, int longest)
 
 	memset(lo, 0, sizeof(*lo));
 	lo->name = 8;
-	used = lo->name + 1 + 8 + 8;		/* name, state, rate */
-	if (used + 6 <= w) {
-		lo->act = 5;
-		used += 6;
+	/* backend, admin, health, the measure */
+	used = lo->name + 1 + 8 + 8 + MEASURE_W + 1;
+	if (used + 7 <= w) {
+		lo->act = 6;
+		used += 7;
 	}
 	if (used + 11 <= w) {
 		lo->bar = 10;
@@ -286,16 +298,16 @@ layout(struct layout *lo, int w, int longest)
 		used += 9;
 	}
 	if (used + 7 <= w) {
-		lo->in = 6;
+		lo->wt = 6;
 		used += 7;
 	}
-	if (used + 7 <= w) {
-		lo->out = 6;
-		used += 7;
+	if (used + 14 <= w) {
+		lo->in = 13;
+		used += 14;
 	}
-	if (used + 4 <= w) {
-		lo->wt = 3;
-		used += 4;
+	if (used + 15 <= w) {
+		lo->out = 14;
+		used += 15;
 	}
 	/* What is left widens the name as needed, the bar, the sparkline. */
 	extra = w - used;
@@ -317,17 +329,30 @@ layout(struct layout *lo, int w, int longest)
 	}
 }
 
+/* "word value" pairs of a title line, two spaces apart. */
+static void
+pair(struct line *l, const char *word, double v, int whole)
+{
+	char	 a[32];
+
+	if (l->col > 0)
+		put(l, "  ");
+	put(l, word);
+	put(l, " ");
+	human(a, sizeof(a), v, whole);
+	put(l, a);
+}
+
 static void
 draw(void)
 {
 	const struct rater *ra = &L.l_ra;
 	struct layout	 lo;
 	struct line	 l;
-	double		 tot[M_N] = { 0 }, active = 0, err = 0, bin = 0, bout = 0;
-	double		 share;
-	const char	*color, *st;
-	char		 a[64], b[32], c[32], d[32], now[16];
-	int		 up = 0, down = 0, y, room, longest = 0;
+	double		 tot[M_N] = { 0 }, active = 0, queued = 0, fail = 0;
+	double		 s5xx = 0, share;
+	char		 a[64], now[16];
+	int		 up = 0, down = 0, y, room, longest = 0, m;
 	size_t		 k;
 	time_t		 t = time(NULL);
 	struct tm	 tm;
@@ -344,15 +369,14 @@ draw(void)
 	for (k = 0; k < ra->ra_n; k++) {
 		const struct row *r = &ra->ra_rows[k];
 
-		tot[M_CONN] += measure(r, M_CONN);
-		tot[M_REQ] += measure(r, M_REQ);
-		tot[M_BYTES] += measure(r, M_BYTES);
-		active += r->metric[C_SCUR];
-		err += r->metric[C_ECON_RATE] + r->metric[C_HRSP_5XX_RATE];
-		bin += r->metric[C_BIN_RATE];
-		bout += r->metric[C_BOUT_RATE];
-		if ((int)strlen(r->v[C_SVNAME]) > longest)
-			longest = (int)strlen(r->v[C_SVNAME]);
+		for (m = 0; m < M_N; m++)
+			tot[m] += measure(r, m);
+		active += r->metric[C_ACTIVE];
+		queued += r->metric[C_QUEUED];
+		fail += r->metric[C_FAIL_RATE];
+		s5xx += r->metric[C_STATUS_5XX_RATE];
+		if ((int)strlen(r->v[C_BACKEND]) > longest)
+			longest = (int)strlen(r->v[C_BACKEND]);
 		if ((int)r->metric[C_HEALTH] == TABLE_HEALTH_UP)
 			up++;
 		else if ((int)r->metric[C_HEALTH] == TABLE_HEALTH_DOWN)
@@ -364,7 +388,9 @@ draw(void)
 	line_init(&l);
 	sgr(&l, "1");
 	put(&l, "lb-stat ");
-	put(&l, table_name(ra->ra_src.sr_t));
+	esc_tsv(a, sizeof(a), table_name(ra->ra_src.sr_t),
+	    strlen(table_name(ra->ra_src.sr_t)));
+	put(&l, a);
 	sgr(&l, "22");
 	put(&l, "  ");
 	put(&l, now);
@@ -376,54 +402,41 @@ draw(void)
 	}
 	emit_line(&l, 1);
 
+	/* The table's totals, under the words of its columns. */
 	line_init(&l);
-	snprintf(a, sizeof(a), "%zu", ra->ra_n);
-	put(&l, "backends ");
-	put(&l, a);
-	snprintf(a, sizeof(a), "  up %d  down %d", up, down);
-	put(&l, a);
-	human(a, sizeof(a), active);
-	put(&l, "  active ");
-	put(&l, a);
-	human(a, sizeof(a), err);
-	put(&l, "  errors/s ");
-	put(&l, a);
+	pair(&l, "backends", (double)ra->ra_n, 1);
+	pair(&l, "up", up, 1);
+	pair(&l, "down", down, 1);
+	pair(&l, "active", active, 1);
+	pair(&l, "queued", queued, 1);
+	pair(&l, "fail_rate", fail, 0);
+	pair(&l, "status_5xx_rate", s5xx, 0);
 	emit_line(&l, 2);
 
 	line_init(&l);
-	human(a, sizeof(a), tot[M_CONN]);
-	human(b, sizeof(b), tot[M_REQ]);
-	human(c, sizeof(c), bin);
-	human(d, sizeof(d), bout);
-	put(&l, "conn/s ");
-	put(&l, a);
-	put(&l, "  req/s ");
-	put(&l, b);
-	put(&l, "  in ");
-	put(&l, c);
-	put(&l, "B/s  out ");
-	put(&l, d);
-	put(&l, "B/s");
+	for (m = 0; m < M_N; m++)
+		pair(&l, cols[mcol[m]].name, tot[m], 0);
 	emit_line(&l, 3);
 
 	layout(&lo, L.l_w, longest);
 	line_init(&l);
 	sgr(&l, "7");
-	field(&l, "NAME", lo.name, 0);
-	field(&l, "STATE", 7, 0);
+	field(&l, "backend", lo.name, 0);
+	field(&l, "admin", 7, 0);
+	field(&l, "health", 7, 0);
 	if (lo.wt)
-		field(&l, "W", lo.wt, 1);
+		field(&l, "weight", lo.wt, 1);
 	if (lo.act)
-		field(&l, "ACT", lo.act, 1);
-	field(&l, mnames[L.l_m], 7, 1);
+		field(&l, "active", lo.act, 1);
+	field(&l, cols[mcol[L.l_m]].name, MEASURE_W, 1);
 	if (lo.bar)
-		field(&l, "SHARE", lo.bar, 0);
+		field(&l, "% of rate", lo.bar, 0);
 	if (lo.in)
-		field(&l, "IN/S", lo.in, 1);
+		field(&l, "bytes_in_rate", lo.in, 1);
 	if (lo.out)
-		field(&l, "OUT/S", lo.out, 1);
+		field(&l, "bytes_out_rate", lo.out, 1);
 	if (lo.sp)
-		field(&l, "RECENT", lo.sp, 0);
+		field(&l, "recent", lo.sp, 0);
 	pad(&l, l.max);
 	emit_line(&l, 4);
 
@@ -440,19 +453,21 @@ draw(void)
 			emit_line(&l, y);
 			break;
 		}
-		field(&l, r->v[C_SVNAME], lo.name, 0);
-		st = state_of(r, &color);
-		sgr(&l, color);
-		field(&l, st, 7, 0);
+		esc_tsv(a, sizeof(a), r->v[C_BACKEND], strlen(r->v[C_BACKEND]));
+		field(&l, a, lo.name, 0);
+		sgr(&l, admin_color(r));
+		field(&l, r->v[C_ADMIN], 7, 0);
+		sgr(&l, health_color(r));
+		field(&l, r->v[C_HEALTH], 7, 0);
 		sgr(&l, "0");
 		if (lo.wt)
 			field(&l, r->v[C_WEIGHT], lo.wt, 1);
 		if (lo.act) {
-			human(a, sizeof(a), r->metric[C_SCUR]);
+			human(a, sizeof(a), r->metric[C_ACTIVE], 1);
 			field(&l, a, lo.act, 1);
 		}
-		human(a, sizeof(a), measure(r, L.l_m));
-		field(&l, a, 7, 1);
+		human(a, sizeof(a), measure(r, L.l_m), 0);
+		field(&l, a, MEASURE_W, 1);
 		if (lo.bar) {
 			share = tot[L.l_m] > 0 ? measure(r, L.l_m) /
 			    tot[L.l_m] : 0;
@@ -463,11 +478,11 @@ draw(void)
 			put(&l, " ");
 		}
 		if (lo.in) {
-			human(a, sizeof(a), r->metric[C_BIN_RATE]);
+			human(a, sizeof(a), r->metric[C_BYTES_IN_RATE], 0);
 			field(&l, a, lo.in, 1);
 		}
 		if (lo.out) {
-			human(a, sizeof(a), r->metric[C_BOUT_RATE]);
+			human(a, sizeof(a), r->metric[C_BYTES_OUT_RATE], 0);
 			field(&l, a, lo.out, 1);
 		}
 		if (lo.sp && r->slot < L.l_cap)
@@ -578,7 +593,8 @@ live_tick(struct evloop *ev, void *arg)
 	case SRC_GONE:
 		term_leave();
 		entered = 0;
-		log_warnx("table %s: %s", L.l_ra.ra_src.sr_name, e);
+		log_warnx("table %s: %s", esc_arg(L.l_ra.ra_src.sr_name),
+		    esc_arg(e));
 		L.l_status = 1;
 		evloop_stop(ev);
 		return;
@@ -657,7 +673,7 @@ live_run(const char *name, uint64_t interval, long long count)
 	L.l_color = (nc = getenv("NO_COLOR")) == NULL || nc[0] == '\0';
 	L.l_tty_in = isatty(STDIN_FILENO);
 	if (rater_open(&L.l_ra, name, e, sizeof(e)) == -1)
-		errx(1, "table %s: %s", name, e);
+		errx(1, "table %s: %s", esc_arg(name), esc_arg(e));
 	if ((ev = evloop_new()) == NULL ||
 	    sig_watch(ev, sigs, sizeof(sigs) / sizeof(sigs[0]),
 	    live_signal) == -1)

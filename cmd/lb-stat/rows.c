@@ -6,91 +6,105 @@
 #include <string.h>
 #include <time.h>
 
+#include "esc.h"
 #include "evloop.h"
 #include "json.h"
 #include "lb-stat.h"
 
 /*
- * The columns.  Names follow HAProxy's CSV where it names the same
- * thing; metric names follow Prometheus.  Every output takes its names
- * from here, in the order of a view.
+ * The columns: the words of VOCABULARY in lb-table(5), each with the
+ * name HAProxy's CSV gives the same thing, and its Prometheus family.
+ * Every output takes its names from here.
  */
 const struct col cols[NCOLS] = {
-	[C_PXNAME] = { "pxname", K_STR, NULL, NULL, NULL, NULL },
-	[C_SVNAME] = { "svname", K_STR, NULL, NULL, NULL, NULL },
-	[C_ADDR] = { "addr", K_STR, NULL, NULL, NULL, NULL },
-	[C_ADMIN] = { "admin", K_STR, "lb_backend_admin_state", "gauge", NULL,
-	    "Operator's state: 0 enabled, 1 drain, 2 maint." },
-	[C_HEALTH] = { "health", K_STR, "lb_backend_health_state", "gauge",
-	    NULL, "Checker's state: 0 unknown, 1 up, 2 down, 3 drain." },
-	[C_WEIGHT] = { "weight", K_NUM, "lb_backend_weight", "gauge", NULL,
-	    "Configured weight." },
-	[C_SHARE] = { "share", K_NUM, "lb_backend_weight_share_ratio", "gauge",
-	    NULL, "Share of the weight granted by the checker's agent." },
-	[C_SLIM] = { "slim", K_NUM, "lb_backend_max_connections", "gauge",
-	    NULL, "Connection limit, 0 for none." },
-	[C_BCK] = { "bck", K_NUM, "lb_backend_backup", "gauge", NULL,
-	    "1 when the backend serves only while no other can." },
-	[C_SCUR] = { "scur", K_NUM, "lb_backend_active_connections", "gauge",
-	    NULL, "Open connections." },
-	[C_STOT] = { "stot", K_NUM, "lb_backend_connections_total", "counter",
-	    NULL, "Connections made." },
-	[C_ECON] = { "econ", K_NUM, "lb_backend_connect_failures_total",
-	    "counter", NULL, "Failed connection attempts." },
-	[C_BIN] = { "bin", K_NUM, "lb_backend_received_bytes_total", "counter",
-	    NULL, "Bytes received from clients." },
-	[C_BOUT] = { "bout", K_NUM, "lb_backend_sent_bytes_total", "counter",
-	    NULL, "Bytes sent to clients." },
-	[C_REQ_TOT] = { "req_tot", K_NUM, "lb_backend_http_requests_total",
-	    "counter", NULL, "HTTP requests." },
-	[C_HRSP_1XX] = { "hrsp_1xx", K_NUM, "lb_backend_http_responses_total",
-	    "counter", "code=\"1xx\"", "HTTP responses by status class." },
-	[C_HRSP_2XX] = { "hrsp_2xx", K_NUM, "lb_backend_http_responses_total",
-	    "counter", "code=\"2xx\"", NULL },
-	[C_HRSP_3XX] = { "hrsp_3xx", K_NUM, "lb_backend_http_responses_total",
-	    "counter", "code=\"3xx\"", NULL },
-	[C_HRSP_4XX] = { "hrsp_4xx", K_NUM, "lb_backend_http_responses_total",
-	    "counter", "code=\"4xx\"", NULL },
-	[C_HRSP_5XX] = { "hrsp_5xx", K_NUM, "lb_backend_http_responses_total",
-	    "counter", "code=\"5xx\"", NULL },
-	[C_HRSP_OTHER] = { "hrsp_other", K_NUM,
-	    "lb_backend_http_responses_total", "counter", "code=\"other\"",
-	    NULL },
-	[C_CHECK_STATUS] = { "check_status", K_STR, NULL, NULL, NULL, NULL },
-	[C_CHECK_DURATION] = { "check_duration", K_NUM,
-	    "lb_backend_check_duration_seconds", "gauge", NULL,
-	    "Latency of the last health check." },
-	[C_LASTCHG] = { "lastchg", K_NUM, "lb_backend_state_change_seconds",
+	[C_TABLE] = { "table", K_STR, "pxname", NULL, NULL, NULL, NULL },
+	[C_BACKEND] = { "backend", K_STR, "svname", NULL, NULL, NULL, NULL },
+	[C_ADDR] = { "addr", K_STR, "addr", NULL, NULL, NULL, NULL },
+	[C_ADMIN] = { "admin", K_STR, "status", "lb_backend_admin", "gauge",
+	    NULL, "Operator's state: 0 enabled, 1 drain, 2 maint." },
+	[C_HEALTH] = { "health", K_STR, "status", "lb_backend_health",
 	    "gauge", NULL,
-	    "Seconds since the admin or health state last changed." },
-	[C_TIME] = { "time", K_STR, NULL, NULL, NULL, NULL },
-	[C_INTERVAL] = { "interval", K_NUM, NULL, NULL, NULL, NULL },
-	[C_RATE] = { "rate", K_RATE, NULL, NULL, NULL, NULL },
-	[C_REQ_RATE] = { "req_rate", K_RATE, NULL, NULL, NULL, NULL },
-	[C_BIN_RATE] = { "bin_rate", K_RATE, NULL, NULL, NULL, NULL },
-	[C_BOUT_RATE] = { "bout_rate", K_RATE, NULL, NULL, NULL, NULL },
-	[C_ECON_RATE] = { "econ_rate", K_RATE, NULL, NULL, NULL, NULL },
-	[C_HRSP_5XX_RATE] = { "hrsp_5xx_rate", K_RATE, NULL, NULL, NULL,
+	    "Checker's state: 0 unknown, 1 up, 2 down, 3 drain." },
+	[C_WEIGHT] = { "weight", K_NUM, "uweight", "lb_backend_weight",
+	    "gauge", NULL, "Configured weight." },
+	[C_SHARE] = { "share", K_NUM, NULL, "lb_backend_share_ratio", "gauge",
+	    NULL, "Share of the weight granted by the checker's agent." },
+	[C_MAXCONN] = { "maxconn", K_NUM, "slim", "lb_backend_maxconn",
+	    "gauge", NULL, "Connection limit, 0 for none." },
+	[C_BACKUP] = { "backup", K_NUM, "bck", "lb_backend_backup", "gauge",
+	    NULL, "1 when the backend serves only while no other can." },
+	[C_ACTIVE] = { "active", K_NUM, "scur", "lb_backend_active", "gauge",
+	    NULL, "Open connections." },
+	[C_QUEUED] = { "queued", K_NUM, "qcur", "lb_backend_queued", "gauge",
+	    NULL, "Connections waiting for a free slot." },
+	[C_TOTAL] = { "total", K_NUM, "stot", "lb_backend_total", "counter",
+	    NULL, "Connections made." },
+	[C_FAIL] = { "fail", K_NUM, "econ", "lb_backend_fail_total",
+	    "counter", NULL, "Failed connects." },
+	[C_FAIL_RUN] = { "fail_run", K_NUM, NULL, "lb_backend_fail_run",
+	    "gauge", NULL, "Failed connects in a row, until one succeeds." },
+	[C_BYTES_IN] = { "bytes_in", K_NUM, "bin", "lb_backend_bytes_in_total",
+	    "counter", NULL, "Bytes received from clients." },
+	[C_BYTES_OUT] = { "bytes_out", K_NUM, "bout",
+	    "lb_backend_bytes_out_total", "counter", NULL,
+	    "Bytes sent to clients." },
+	[C_REQUESTS] = { "requests", K_NUM, "req_tot",
+	    "lb_backend_requests_total", "counter", NULL, "HTTP requests." },
+	[C_STATUS_1XX] = { "status_1xx", K_NUM, "hrsp_1xx",
+	    "lb_backend_responses_total", "counter", "status=\"1xx\"",
+	    "HTTP responses by status class." },
+	[C_STATUS_2XX] = { "status_2xx", K_NUM, "hrsp_2xx",
+	    "lb_backend_responses_total", "counter", "status=\"2xx\"", NULL },
+	[C_STATUS_3XX] = { "status_3xx", K_NUM, "hrsp_3xx",
+	    "lb_backend_responses_total", "counter", "status=\"3xx\"", NULL },
+	[C_STATUS_4XX] = { "status_4xx", K_NUM, "hrsp_4xx",
+	    "lb_backend_responses_total", "counter", "status=\"4xx\"", NULL },
+	[C_STATUS_5XX] = { "status_5xx", K_NUM, "hrsp_5xx",
+	    "lb_backend_responses_total", "counter", "status=\"5xx\"", NULL },
+	[C_STATUS_OTHER] = { "status_other", K_NUM, "hrsp_other",
+	    "lb_backend_responses_total", "counter", "status=\"other\"",
 	    NULL },
+	/* exported by print_prom() itself, as a label */
+	[C_CHECK] = { "check", K_STR, "check_status", NULL, NULL, NULL, NULL },
+	[C_CHECK_MS] = { "check_ms", K_NUM, "check_duration",
+	    "lb_backend_check_seconds", "gauge", NULL,
+	    "Latency of the last health check." },
+	[C_CHANGED] = { "changed", K_STR, "lastchg",
+	    "lb_backend_state_changed_timestamp_seconds", "gauge", NULL,
+	    "When the admin or health state last changed." },
+	[C_TIME] = { "time", K_STR, NULL, NULL, NULL, NULL, NULL },
+	[C_INTERVAL] = { "interval", K_NUM, NULL, NULL, NULL, NULL, NULL },
+	[C_TOTAL_RATE] = { "total_rate", K_RATE, "rate", NULL, NULL, NULL,
+	    NULL },
+	[C_REQUESTS_RATE] = { "requests_rate", K_RATE, "req_rate", NULL, NULL,
+	    NULL, NULL },
+	[C_BYTES_IN_RATE] = { "bytes_in_rate", K_RATE, NULL, NULL, NULL, NULL,
+	    NULL },
+	[C_BYTES_OUT_RATE] = { "bytes_out_rate", K_RATE, NULL, NULL, NULL,
+	    NULL, NULL },
+	[C_FAIL_RATE] = { "fail_rate", K_RATE, NULL, NULL, NULL, NULL, NULL },
+	[C_STATUS_5XX_RATE] = { "status_5xx_rate", K_RATE, NULL, NULL, NULL,
+	    NULL, NULL },
 };
 
-static const enum col_id show_cols[] = { C_PXNAME, C_SVNAME, C_ADDR,
-    C_ADMIN, C_HEALTH, C_WEIGHT, C_SHARE, C_SLIM, C_BCK, C_SCUR, C_STOT,
-    C_ECON, C_BIN, C_BOUT, C_REQ_TOT, C_HRSP_1XX, C_HRSP_2XX, C_HRSP_3XX,
-    C_HRSP_4XX, C_HRSP_5XX, C_HRSP_OTHER, C_CHECK_STATUS, C_CHECK_DURATION,
-    C_LASTCHG };
-static const enum col_id rate_cols[] = { C_TIME, C_INTERVAL, C_PXNAME,
-    C_SVNAME, C_ADMIN, C_HEALTH, C_WEIGHT, C_SCUR, C_RATE, C_REQ_RATE,
-    C_BIN_RATE, C_BOUT_RATE, C_ECON_RATE, C_HRSP_5XX_RATE };
-
-const struct view view_show = { show_cols,
-    sizeof(show_cols) / sizeof(show_cols[0]) };
-const struct view view_rate = { rate_cols,
-    sizeof(rate_cols) / sizeof(rate_cols[0]) };
+struct cols_field colf[NCOLS];
 
 int	 opt_noheader;
 enum fmt opt_fmt = FMT_AUTO;
 mode_t	 opt_mode;
+struct cols opt_cols;
+
+/* The fields of cols[] for cols_parse(): once, before any output. */
+void
+cols_init(void)
+{
+	size_t	 c;
+
+	for (c = 0; c < NCOLS; c++) {
+		colf[c].cf_name = cols[c].name;
+		colf[c].cf_kind = cols[c].kind == K_STR ? COLS_TEXT : COLS_NUM;
+	}
+}
 
 /* Print s as a Prometheus label value. */
 static void
@@ -108,22 +122,18 @@ prom_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
-/* Untrusted text from the table: only printable ASCII, no tabs. */
-void
-clean(char *dst, size_t len, const char *src)
-{
-	size_t	 i;
-
-	for (i = 0; i + 1 < len && src[i]; i++)
-		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
-	dst[i] = '\0';
-}
-
 static void
 setnum(struct row *r, int c, uint64_t v)
 {
 	snprintf(r->v[c], sizeof(r->v[c]), "%" PRIu64, v);
 	r->metric[c] = (double)v;
+}
+
+static void
+setnull(struct row *r, int c)
+{
+	r->null[c] = 1;
+	snprintf(r->v[c], sizeof(r->v[c]), "-");
 }
 
 static uint64_t
@@ -132,6 +142,10 @@ ld(_Atomic uint64_t *p)
 	return (atomic_load_explicit(p, memory_order_relaxed));
 }
 
+/*
+ * Text is kept as the table holds it (bounded, NUL-terminated by the
+ * snapshot) and escaped by each output as it needs.
+ */
 void
 fill_row(struct table *t, const struct table_snap *s, uint32_t i,
     struct row *r)
@@ -139,15 +153,16 @@ fill_row(struct table *t, const struct table_snap *s, uint32_t i,
 	const struct table_backend *be = &s->sn_be[i];
 	struct table_counters *c = table_counters(t, i);
 	struct table_check ck;
-	uint64_t	 now = table_now_ms(), since;
+	uint64_t	 since;
 	int		 k;
 
 	memset(r, 0, sizeof(*r));
 	r->slot = i;
 	r->uid = be->be_uid;
-	clean(r->v[C_PXNAME], sizeof(r->v[0]), table_name(t));
-	clean(r->v[C_SVNAME], sizeof(r->v[0]), be->be_name);
-	clean(r->v[C_ADDR], sizeof(r->v[0]), be->be_addr);
+	r->table = table_name(t);
+	strlcpy(r->v[C_TABLE], r->table, sizeof(r->v[0]));
+	strlcpy(r->v[C_BACKEND], be->be_name, sizeof(r->v[0]));
+	strlcpy(r->v[C_ADDR], be->be_addr, sizeof(r->v[0]));
 	snprintf(r->v[C_ADMIN], sizeof(r->v[0]), "%s",
 	    table_admin_str(be->be_admin));
 	r->metric[C_ADMIN] = be->be_admin;
@@ -157,30 +172,44 @@ fill_row(struct table *t, const struct table_snap *s, uint32_t i,
 	setnum(r, C_WEIGHT, be->be_weight);
 	setnum(r, C_SHARE, be->be_share);
 	r->metric[C_SHARE] = be->be_share / 100.0;
-	setnum(r, C_SLIM, be->be_maxconn);
-	setnum(r, C_BCK, be->be_backup);
-	setnum(r, C_SCUR, (uint64_t)table_active(t, s, i));
-	setnum(r, C_STOT, ld(&c->c_total));
-	setnum(r, C_ECON, ld(&c->c_fail));
-	setnum(r, C_BIN, ld(&c->c_bytes_in));
-	setnum(r, C_BOUT, ld(&c->c_bytes_out));
-	setnum(r, C_REQ_TOT, ld(&c->c_requests));
+	setnum(r, C_MAXCONN, be->be_maxconn);
+	setnum(r, C_BACKUP, be->be_backup);
+	setnum(r, C_ACTIVE, (uint64_t)table_active(t, s, i));
+	setnum(r, C_QUEUED, ld(&c->c_queued));
+	setnum(r, C_TOTAL, ld(&c->c_total));
+	setnum(r, C_FAIL, ld(&c->c_fail));
+	setnum(r, C_FAIL_RUN, ld(&c->c_consec_fail));
+	setnum(r, C_BYTES_IN, ld(&c->c_bytes_in));
+	setnum(r, C_BYTES_OUT, ld(&c->c_bytes_out));
+	setnum(r, C_REQUESTS, ld(&c->c_requests));
 	for (k = 0; k < 6; k++)
-		setnum(r, C_HRSP_1XX + k, ld(&c->c_status[k]));
-	if (table_check_get(t, i, &ck) == 0 && ck.ck_time != 0) {
-		clean(r->v[C_CHECK_STATUS], sizeof(r->v[0]), ck.ck_result);
-		if (r->v[C_CHECK_STATUS][0] == '\0')
-			snprintf(r->v[C_CHECK_STATUS], sizeof(r->v[0]), "?");
-		setnum(r, C_CHECK_DURATION, ck.ck_ms);
-		r->metric[C_CHECK_DURATION] = ck.ck_ms / 1000.0;
+		setnum(r, C_STATUS_1XX + k, ld(&c->c_status[k]));
+	/*
+	 * A result from before the health was last made unknown (a new
+	 * address: lb-ctl set addr=, or a sync) was about the old
+	 * address: it is not shown.  So is an empty one.
+	 */
+	if (table_check_get(t, i, &ck) == 0 && ck.ck_time != 0 &&
+	    ck.ck_result[0] != '\0' && !(be->be_health ==
+	    TABLE_HEALTH_UNKNOWN && ck.ck_time < be->be_health_since)) {
+		ck.ck_result[sizeof(ck.ck_result) - 1] = '\0';
+		strlcpy(r->v[C_CHECK], ck.ck_result, sizeof(r->v[0]));
+		setnum(r, C_CHECK_MS, ck.ck_ms);
+		r->metric[C_CHECK_MS] = ck.ck_ms / 1000.0;
 	} else {
-		r->null[C_CHECK_STATUS] = r->null[C_CHECK_DURATION] = 1;
-		snprintf(r->v[C_CHECK_STATUS], sizeof(r->v[0]), "-");
-		snprintf(r->v[C_CHECK_DURATION], sizeof(r->v[0]), "-");
+		setnull(r, C_CHECK);
+		setnull(r, C_CHECK_MS);
 	}
 	since = be->be_admin_since > be->be_health_since ?
 	    be->be_admin_since : be->be_health_since;
-	setnum(r, C_LASTCHG, now > since ? (now - since) / 1000 : 0);
+	/* Another process's clock, or garbage: never a time to come. */
+	if (since > table_now_ms())
+		since = table_now_ms();
+	if (since != 0) {
+		fmt_time(r->v[C_CHANGED], sizeof(r->v[0]), since);
+		r->metric[C_CHANGED] = since / 1000.0;
+	} else
+		setnull(r, C_CHANGED);
 }
 
 /* A row for each backend in s, in slot order; returns how many. */
@@ -194,6 +223,25 @@ fill_rows(struct table *t, const struct table_snap *s, struct row *rows)
 		if (s->sn_be[i].be_uid != 0)
 			fill_row(t, s, i, &rows[n++]);
 	return (n);
+}
+
+/* The values of row i of rows, for out_rows(). */
+void
+row_vals(const void *rows, size_t i, struct cols_val *v)
+{
+	const struct row *r = (const struct row *)rows + i;
+	size_t		 c;
+
+	for (c = 0; c < NCOLS; c++) {
+		if (!cols_has(&opt_cols, c))
+			continue;
+		if (r->null[c])
+			cols_null(&v[c]);
+		else if (c == C_TABLE)
+			cols_text(&v[c], r->table, strlen(r->table));
+		else
+			cols_text(&v[c], r->v[c], strlen(r->v[c]));
+	}
 }
 
 /* The counters of slot i, for the backend of incarnation uid. */
@@ -223,9 +271,9 @@ set_rates(struct row *r, const struct sample *prev, const struct sample *now,
 	static const struct {
 		enum col_id	 c;
 		enum ctr	 k;
-	} map[] = { { C_RATE, CT_TOTAL }, { C_REQ_RATE, CT_REQ },
-	    { C_BIN_RATE, CT_BIN }, { C_BOUT_RATE, CT_BOUT },
-	    { C_ECON_RATE, CT_FAIL }, { C_HRSP_5XX_RATE, CT_5XX } };
+	} map[] = { { C_TOTAL_RATE, CT_TOTAL }, { C_REQUESTS_RATE, CT_REQ },
+	    { C_BYTES_IN_RATE, CT_BIN }, { C_BYTES_OUT_RATE, CT_BOUT },
+	    { C_FAIL_RATE, CT_FAIL }, { C_STATUS_5XX_RATE, CT_5XX } };
 	size_t		 i;
 	int		 restart;
 
@@ -256,111 +304,197 @@ fmt_time(char *buf, size_t len, uint64_t ms)
 	snprintf(buf, len, "%s.%03uZ", t, (unsigned)(ms % 1000));
 }
 
-static int
-numeric(enum col_id c)
+/* The text a person sees of a value: escaped as TSV, "-" for none. */
+static const char *
+cell(const struct cols_val *x, char *buf, size_t len)
 {
-	return (cols[c].kind != K_STR);
+	if (x->cv_s == NULL && x->cv_null)
+		return ("-");
+	if (x->cv_s == NULL) {
+		snprintf(buf, len, "%" PRIu64, x->cv_n);
+		return (buf);
+	}
+	if (x->cv_len == 0)
+		return ("-");
+	if (esc_tsv(buf, len, x->cv_s, x->cv_len) < 0)
+		snprintf(buf, len, "?");
+	return (buf);
 }
 
+/*
+ * Columns aligned under their names, numbers to the right, a space
+ * between: for a person.  The width of each is that of its longest.
+ */
 static void
-print_aligned(FILE *fp, const struct view *vw, const struct row *rows,
-    size_t n, int header)
+print_aligned(FILE *fp, const struct out *o, int header)
 {
-	size_t	 w[NCOLS], i, k, l;
-	enum col_id c;
+	const struct cols *c = o->o_cols;
+	struct cols_val	 v[COLS_MAX];
+	size_t		 w[COLS_MAX], i, k, l;
+	char		 buf[4 * TABLE_ADDR_MAX + 8];
+	const char	*s;
+	int		 num;
 
-	for (k = 0; k < vw->vw_n; k++) {
-		c = vw->vw_col[k];
-		w[k] = strlen(cols[c].name);
-		for (i = 0; i < n; i++)
-			if ((l = strlen(rows[i].v[c])) > w[k])
+	if (c->cs_n == 0)
+		return;
+	memset(v, 0, sizeof(v));
+	for (k = 0; k < c->cs_n; k++)
+		w[k] = header ? strlen(c->cs_f[c->cs_sel[k]].cf_name) : 1;
+	for (i = 0; i < o->o_n; i++) {
+		o->o_vals(o->o_arg, i, v);
+		for (k = 0; k < c->cs_n; k++)
+			if ((l = strlen(cell(&v[c->cs_sel[k]], buf,
+			    sizeof(buf)))) > w[k])
 				w[k] = l;
 	}
 	if (header)
-		for (k = 0; k < vw->vw_n; k++)
-			fprintf(fp, numeric(vw->vw_col[k]) ? "%*s%s" : "%-*s%s",
-			    (int)w[k], cols[vw->vw_col[k]].name,
-			    k + 1 < vw->vw_n ? "  " : "\n");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < vw->vw_n; k++)
-			fprintf(fp, numeric(vw->vw_col[k]) ? "%*s%s" : "%-*s%s",
-			    (int)w[k], rows[i].v[vw->vw_col[k]],
-			    k + 1 < vw->vw_n ? "  " : "\n");
+		for (k = 0; k < c->cs_n; k++) {
+			num = c->cs_f[c->cs_sel[k]].cf_kind == COLS_NUM;
+			fprintf(fp, num ? "%*s%s" : "%-*s%s", k + 1 < c->cs_n ||
+			    num ? (int)w[k] : 0, c->cs_f[c->cs_sel[k]].cf_name,
+			    k + 1 < c->cs_n ? " " : "\n");
+		}
+	for (i = 0; i < o->o_n; i++) {
+		o->o_vals(o->o_arg, i, v);
+		for (k = 0; k < c->cs_n; k++) {
+			num = c->cs_f[c->cs_sel[k]].cf_kind == COLS_NUM;
+			s = cell(&v[c->cs_sel[k]], buf, sizeof(buf));
+			/* The last column is not padded: no trailing blanks. */
+			fprintf(fp, num ? "%*s%s" : "%-*s%s", k + 1 < c->cs_n ||
+			    num ? (int)w[k] : 0, s, k + 1 < c->cs_n ? " " : "\n");
+		}
+	}
 }
 
-/* The TSV header: "# " and the names, tab-separated. */
 void
-print_header(FILE *fp, const struct view *vw)
+out_rows(FILE *fp, const struct out *o, int header)
+{
+	struct cols_val	 v[COLS_MAX];
+	size_t		 i;
+
+	if (opt_fmt == FMT_AUTO) {
+		print_aligned(fp, o, header);
+		return;
+	}
+	if (header && opt_fmt != FMT_JSON)
+		cols_print_header(fp, o->o_cols);
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < o->o_n; i++) {
+		o->o_vals(o->o_arg, i, v);
+		cols_print(fp, o->o_cols, v, opt_fmt == FMT_JSON);
+	}
+}
+
+/* Backend rows, in the fields of opt_cols. */
+void
+print_rows(FILE *fp, const struct row *rows, size_t n, int header)
+{
+	struct out	 o = { &opt_cols, row_vals, rows, n };
+
+	out_rows(fp, &o, header);
+}
+
+/* Add the backends of t, as s has them, and the table's own figures. */
+int
+promset_add(struct promset *ps, struct table *t, const struct table_snap *s)
+{
+	struct row	*nr;
+	struct ptab	*nt, *pt;
+	size_t		 k, n0 = ps->ps_n;
+
+	if (ps->ps_n + s->sn_count > ps->ps_cap) {
+		if ((nr = reallocarray(ps->ps_rows, ps->ps_n + s->sn_count + 16,
+		    sizeof(*nr))) == NULL)
+			return (-1);
+		ps->ps_rows = nr;
+		ps->ps_cap = ps->ps_n + s->sn_count + 16;
+	}
+	if (ps->ps_ntab == ps->ps_tcap) {
+		if ((nt = reallocarray(ps->ps_tab, ps->ps_tcap + 16,
+		    sizeof(*nt))) == NULL)
+			return (-1);
+		ps->ps_tab = nt;
+		ps->ps_tcap += 16;
+	}
+	pt = &ps->ps_tab[ps->ps_ntab];
+	if ((pt->pt_name = strdup(table_name(t))) == NULL)
+		return (-1);
+	pt->pt_slots = table_capacity(t);
+	pt->pt_backends = s->sn_count;
+	pt->pt_procs = s->sn_procs;
+	ps->ps_ntab++;
+	ps->ps_n += fill_rows(t, s, ps->ps_rows + ps->ps_n);
+	/* The rows outlive t: they name the table by the copy. */
+	for (k = n0; k < ps->ps_n; k++)
+		ps->ps_rows[k].table = pt->pt_name;
+	return (0);
+}
+
+void
+promset_clear(struct promset *ps)
 {
 	size_t	 k;
 
-	for (k = 0; k < vw->vw_n; k++)
-		fprintf(fp, "%s%s", k ? "\t" : "# ", cols[vw->vw_col[k]].name);
-	fputc('\n', fp);
+	for (k = 0; k < ps->ps_ntab; k++)
+		free(ps->ps_tab[k].pt_name);
+	ps->ps_ntab = 0;
+	ps->ps_n = 0;
+}
+
+void
+promset_free(struct promset *ps)
+{
+	promset_clear(ps);
+	free(ps->ps_rows);
+	free(ps->ps_tab);
+	memset(ps, 0, sizeof(*ps));
 }
 
 static void
-print_tsv(FILE *fp, const struct view *vw, const struct row *rows, size_t n,
-    int header)
+prom_labels(FILE *fp, const struct row *r)
 {
-	size_t	 i, k;
-
-	if (header)
-		print_header(fp, vw);
-	for (i = 0; i < n; i++)
-		for (k = 0; k < vw->vw_n; k++)
-			fprintf(fp, "%s%s", rows[i].v[vw->vw_col[k]],
-			    k + 1 < vw->vw_n ? "\t" : "\n");
+	fputs("{table=", fp);
+	prom_str(fp, r->table);
+	fputs(",backend=", fp);
+	prom_str(fp, r->v[C_BACKEND]);
 }
 
+/*
+ * The class of a check result, for a label: the letters and digits
+ * before its ':', as "L4CON" of "L4CON:refused"; a bounded set.
+ */
 static void
-print_json(FILE *fp, const struct view *vw, const struct row *rows, size_t n)
+check_class(const char *res, char *buf, size_t len)
 {
-	size_t	 i, k;
-	enum col_id c;
+	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		fputc('{', fp);
-		for (k = 0; k < vw->vw_n; k++) {
-			c = vw->vw_col[k];
-			if (k)
-				fputc(',', fp);
-			json_str(fp, cols[c].name);
-			fputc(':', fp);
-			if (rows[i].null[c])
-				fputs("null", fp);
-			else if (numeric(c))
-				fputs(rows[i].v[c], fp);
-			else
-				json_str(fp, rows[i].v[c]);
-		}
-		fputs("}\n", fp);
-	}
+	for (i = 0; i + 1 < len && res[i] != '\0' && res[i] != ':'; i++)
+		buf[i] = (res[i] >= 'A' && res[i] <= 'Z') || (res[i] >= '0' &&
+		    res[i] <= '9') ? res[i] : '_';
+	buf[i] = '\0';
 }
 
-/* Rows in the format of opt_fmt (not Prometheus: see print_prom()). */
+/*
+ * The text exposition format: one family per exported column, each
+ * with its HELP and TYPE once and the samples of every table after
+ * them, so that the tables of a machine make one valid exposition.
+ */
 void
-print_rows(FILE *fp, const struct view *vw, const struct row *rows, size_t n,
-    int header)
+print_prom(FILE *fp, const struct promset *ps)
 {
-	switch (opt_fmt) {
-	case FMT_AUTO:
-		print_aligned(fp, vw, rows, n, header);
-		break;
-	case FMT_JSON:
-		print_json(fp, vw, rows, n);
-		break;
-	default:
-		print_tsv(fp, vw, rows, n, header);
-		break;
-	}
-}
-
-/* The text exposition format: one family per exported column. */
-void
-print_prom(FILE *fp, const struct row *rows, size_t n)
-{
-	size_t	 i, c;
+	static const struct {
+		const char	*name, *help;
+	} tf[] = {
+		{ "lb_table_slots", "Backend slots: the table's capacity." },
+		{ "lb_table_backends", "Backends in the table." },
+		{ "lb_table_processes",
+		    "Processes attached to the table and alive." },
+	};
+	const struct row *r;
+	const struct ptab *pt;
+	size_t		 i, c, k;
+	char		 cls[TABLE_REASON_MAX];
+	uint32_t	 v;
 
 	for (c = 0; c < NCOLS; c++) {
 		if (cols[c].metric == NULL)
@@ -369,16 +503,46 @@ print_prom(FILE *fp, const struct row *rows, size_t n)
 			fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n",
 			    cols[c].metric, cols[c].help, cols[c].metric,
 			    cols[c].mtype);
-		for (i = 0; i < n; i++) {
-			if (rows[i].null[c])
+		for (i = 0; i < ps->ps_n; i++) {
+			r = &ps->ps_rows[i];
+			if (r->null[c])
 				continue;
-			fprintf(fp, "%s{table=", cols[c].metric);
-			prom_str(fp, rows[i].v[C_PXNAME]);
-			fputs(",backend=", fp);
-			prom_str(fp, rows[i].v[C_SVNAME]);
+			fputs(cols[c].metric, fp);
+			prom_labels(fp, r);
 			if (cols[c].mlabel != NULL)
 				fprintf(fp, ",%s", cols[c].mlabel);
-			fprintf(fp, "} %.15g\n", rows[i].metric[c]);
+			fprintf(fp, "} %.15g\n", r->metric[c]);
+		}
+		if (c != C_STATUS_OTHER)
+			continue;
+		/* After the responses: the check, its class as a label. */
+		fputs("# HELP lb_backend_check_passed 1 when the last health "
+		    "check passed, 0 when it failed; the label check is its "
+		    "result's class.\n# TYPE lb_backend_check_passed gauge\n",
+		    fp);
+		for (i = 0; i < ps->ps_n; i++) {
+			r = &ps->ps_rows[i];
+			if (r->null[C_CHECK])
+				continue;
+			check_class(r->v[C_CHECK], cls, sizeof(cls));
+			fputs("lb_backend_check_passed", fp);
+			prom_labels(fp, r);
+			fputs(",check=", fp);
+			prom_str(fp, cls);
+			fprintf(fp, "} %d\n", strlen(cls) >= 2 &&
+			    strcmp(cls + strlen(cls) - 2, "OK") == 0);
+		}
+	}
+	for (k = 0; k < sizeof(tf) / sizeof(tf[0]); k++) {
+		fprintf(fp, "# HELP %s %s\n# TYPE %s gauge\n", tf[k].name,
+		    tf[k].help, tf[k].name);
+		for (i = 0; i < ps->ps_ntab; i++) {
+			pt = &ps->ps_tab[i];
+			v = k == 0 ? pt->pt_slots : k == 1 ? pt->pt_backends :
+			    pt->pt_procs;
+			fprintf(fp, "%s{table=", tf[k].name);
+			prom_str(fp, pt->pt_name);
+			fprintf(fp, "} %u\n", v);
 		}
 	}
 }

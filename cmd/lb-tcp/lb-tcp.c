@@ -15,6 +15,7 @@
 #include "alog.h"
 #include "balance.h"
 #include "blist.h"
+#include "cols.h"
 #include "dial.h"
 #include "dur.h"
 #include "esc.h"
@@ -127,7 +128,8 @@ struct route {
 /* Set before the workers start, read-only after. */
 static struct {
 	int		 algo;
-	int		 json, quiet, verbose, print_addr;
+	int		 json, quiet, verbose, print_addr, noheader;
+	struct cols	 cols;			/* -o: the log's fields */
 	int		 proxy_in, proxy_out;
 	int		 nworkers;
 	uint32_t	 eject_fails;
@@ -158,15 +160,32 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-tcp [-1hjpqVv] [-a rr|lc|p2c|source|maglev] "
+	    "usage: lb-tcp [-1HhjpqVv] [-a rr|lc|p2c|source|maglev] "
 	    "[-c timeout] [-f file]\n"
 	    "              [-g grace] [-i timeout] [-m mode] [-n queue] "
-	    "[-P v1|v2]\n"
+	    "[-o field,...] [-P v1|v2]\n"
 	    "              [-Q timeout] [-r retries] [-S duration] "
 	    "[-s pattern=table]\n"
 	    "              [-t table] [-w workers] [-x fails/time] "
 	    "-l [addr]:port\n"
 	    "              [backend ...]\n");
+	if (status == 0)
+		printf("\n"
+		    "Balances the connections to -l over the backends named, "
+		    "or those of -t;\n"
+		    "logs a line per connection, under a # header line:\n"
+		    "  time client backend bytes_in bytes_out ms end "
+		    "(and sni with -s)\n"
+		    "  -1              print the address listened on, then "
+		    "'table NAME'\n"
+		    "  -a algorithm    rr (the default), lc, p2c, source or "
+		    "maglev\n"
+		    "  -t table        balance over this table, kept by lb-ctl\n"
+		    "  -f file         backends from a list, read again on HUP\n"
+		    "  -H, -j, -o, -q  no header; JSON lines; these fields; "
+		    "no log\n"
+		    "See lb-tcp(1); the words of the fields: lb-table(5), "
+		    "VOCABULARY.\n");
 	exit(status);
 }
 
@@ -196,50 +215,55 @@ log_time(struct lbw *w, const struct timespec *ts)
 	return (w->w_tbuf);
 }
 
+/* The fields of a log line: the words of VOCABULARY in lb-table(5). */
+enum { LF_TIME, LF_CLIENT, LF_BACKEND, LF_BYTES_IN, LF_BYTES_OUT, LF_MS,
+    LF_END, LF_SNI, NLF };
+static const struct cols_field log_fields[NLF] = { { "time", COLS_TEXT },
+    { "client", COLS_TEXT }, { "backend", COLS_TEXT },
+    { "bytes_in", COLS_NUM }, { "bytes_out", COLS_NUM }, { "ms", COLS_NUM },
+    { "end", COLS_TEXT }, { "sni", COLS_TEXT } };
+
 static void
 log_conn(struct conn *c, int why)
 {
 	struct lbw	*w = c->c_w;
 	struct timespec	 ts;
-	char		 client[ADDR_STRLEN], sni[SNI_NAME_MAX + 16], *p;
-	const char	*be = c->c_dial.d_attempts > 0 ?
-			    c->c_dial.d_pick.bp_name : "-";
-	uint64_t	 up, down, ms;
-	int		 n;
+	struct cols_val	 v[NLF];
+	char		 client[ADDR_STRLEN], tm[64], *p;
+	ssize_t		 n;
 
 	if (cf.quiet)
 		return;
 	if ((p = alog_begin(w->w_log, LOG_LINE_MAX)) == NULL)
 		return;
-	addr_fmt(&c->c_client, client, sizeof(client));
-	up = c->c_state == CONN_RELAY ? relay_bytes(&c->c_relay, RELAY_UP) : 0;
-	down = c->c_state == CONN_RELAY ? relay_bytes(&c->c_relay,
-	    RELAY_DOWN) : 0;
-	ms = evloop_now(w->w_ev) - c->c_start;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	/* -s: one more field, the server name asked for; "-" for none. */
-	/* sni_parse() let only A-Z a-z 0-9 - _ . through: no escaping. */
-	sni[0] = '\0';
-	if (cf.nroutes > 0 && cf.json)
-		snprintf(sni, sizeof(sni), ",\"sni\":\"%s\"",
-		    c->c_sni != NULL ? c->c_sni : "");
-	else if (cf.nroutes > 0)
-		snprintf(sni, sizeof(sni), "\t%s",
-		    c->c_sni != NULL ? c->c_sni : "-");
-	if (cf.json)
-		n = snprintf(p, LOG_LINE_MAX,
-		    "{\"time\":\"%s.%03ldZ\",\"client\":\"%s\",\"backend\":"
-		    "\"%s\",\"up\":%llu,\"down\":%llu,\"ms\":%llu,\"end\":"
-		    "\"%s\"%s}\n", log_time(w, &ts), ts.tv_nsec / 1000000, client,
-		    be, (unsigned long long)up, (unsigned long long)down,
-		    (unsigned long long)ms, end_names[why], sni);
+	if (cols_has(&cf.cols, LF_TIME)) {
+		snprintf(tm, sizeof(tm), "%s.%03ldZ", log_time(w, &ts),
+		    ts.tv_nsec / 1000000);
+		cols_text(&v[LF_TIME], tm, strlen(tm));
+	}
+	if (cols_has(&cf.cols, LF_CLIENT)) {
+		addr_fmt(&c->c_client, client, sizeof(client));
+		cols_text(&v[LF_CLIENT], client, strlen(client));
+	}
+	if (c->c_dial.d_attempts > 0)
+		cols_text(&v[LF_BACKEND], c->c_dial.d_pick.bp_name,
+		    strlen(c->c_dial.d_pick.bp_name));
 	else
-		n = snprintf(p, LOG_LINE_MAX,
-		    "%s.%03ldZ\t%s\t%s\t%llu\t%llu\t%llu\t%s%s\n", log_time(w, &ts),
-		    ts.tv_nsec / 1000000, client, be, (unsigned long long)up,
-		    (unsigned long long)down, (unsigned long long)ms,
-		    end_names[why], sni);
-	if (n > 0 && n < LOG_LINE_MAX)
+		cols_null(&v[LF_BACKEND]);
+	/* bytes_in came from the client, bytes_out went to it */
+	cols_num(&v[LF_BYTES_IN], c->c_state == CONN_RELAY ?
+	    relay_bytes(&c->c_relay, RELAY_UP) : 0);
+	cols_num(&v[LF_BYTES_OUT], c->c_state == CONN_RELAY ?
+	    relay_bytes(&c->c_relay, RELAY_DOWN) : 0);
+	cols_num(&v[LF_MS], evloop_now(w->w_ev) - c->c_start);
+	cols_text(&v[LF_END], end_names[why], strlen(end_names[why]));
+	/* -s: the server name asked for; none is "-", null with -j. */
+	if (c->c_sni != NULL)
+		cols_text(&v[LF_SNI], c->c_sni, strlen(c->c_sni));
+	else
+		cols_null(&v[LF_SNI]);
+	if ((n = cols_line(&cf.cols, v, cf.json, p, LOG_LINE_MAX)) > 0)
 		alog_commit(w->w_log, (size_t)n);
 	if (w->w_flush.et_idx == 0)
 		evtimer_set(w->w_ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);
@@ -871,20 +895,21 @@ route_add(char *arg)
 	size_t		 k;
 
 	if ((eq = strchr(arg, '=')) == NULL)
-		errx(2, "bad route '%s': PATTERN=TABLE", arg);
+		errx(2, "bad route '%s': PATTERN=TABLE", esc_arg(arg));
 	*eq = '\0';
 	p = strncmp(arg, "*.", 2) == 0 ? arg + 2 : arg;
 	if (*p == '\0' || strlen(arg) >= SNI_NAME_MAX ||
 	    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789-_.") != strlen(p)) {
 		*eq = '=';
-		errx(2, "bad route pattern in '%s': a name or *.name", arg);
+		errx(2, "bad route pattern in '%s': a name or *.name",
+		    esc_arg(arg));
 	}
 	if (table_name_check(eq + 1, ebuf, sizeof(ebuf)) == -1)
-		errx(2, "%s", ebuf);
+		errx(2, "%s", esc_arg(ebuf));
 	for (k = 0; k < cf.nroutes; k++)
 		if (strcasecmp(cf.routes[k].rt_pattern, arg) == 0)
-			errx(2, "route pattern '%s' named twice", arg);
+			errx(2, "route pattern '%s' named twice", esc_arg(arg));
 	if ((r = reallocarray(cf.routes, cf.nroutes + 1,
 	    sizeof(*r))) == NULL)
 		err(1, NULL);
@@ -895,12 +920,13 @@ route_add(char *arg)
 }
 
 static uint64_t
-dur_arg(const char *s, int ch)
+dur_arg(const char *s, int ch, uint64_t min)
 {
 	uint64_t	 ms;
+	char		 why[128];
 
-	if (dur_parse(s, &ms) == -1)
-		errx(2, "bad duration for -%c '%s': like 250ms, 2s, 1m", ch, s);
+	if (dur_range(s, min, DUR_MAX_MS, &ms, why, sizeof(why)) == -1)
+		errx(2, "bad -%c '%s': %s", ch, esc_arg(s), why);
 	return (ms);
 }
 
@@ -917,32 +943,32 @@ eject_arg(const char *s)
 	}
 	if ((slash = strchr(s, '/')) == NULL ||
 	    (size_t)(slash - s) >= sizeof(n))
-		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0", s);
+		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0",
+		    esc_arg(s));
 	memcpy(n, s, (size_t)(slash - s));
 	n[slash - s] = '\0';
 	cf.eject_fails = (uint32_t)strtonum(n, 1, 1000, &e);
 	if (e != NULL || dur_parse(slash + 1, &cf.eject_ms) == -1 ||
 	    cf.eject_ms == 0)
 		errx(2, "bad -x '%s': FAILS (1 to 1000)/TIME, like 3/10s, "
-		    "or 0", s);
+		    "or 0", esc_arg(s));
 }
 
 static mode_t
 mode_arg(const char *s)
 {
 	mode_t	 m;
-	char	 e[100];
 
 	if (table_mode_parse(s, &m) == -1)
-		errx(2, "bad mode '%s': octal, 1 to 0777",
-		    esc_msg(e, sizeof(e), s));
+		errx(2, "bad mode '%s': octal, 1 to 0777", esc_arg(s));
 	return (m);
 }
 
 static void
 parse_args(int argc, char *argv[])
 {
-	const char	*e;
+	const char	*e, *ocols = NULL;
+	char		 ebuf[1024];
 	int		 ch;
 	long		 ncpu;
 
@@ -958,8 +984,10 @@ parse_args(int argc, char *argv[])
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cf.nworkers = ncpu > 0 ? (int)ncpu : 1;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		usage(0);
 	while ((ch = getopt(argc, argv,
-	    "1a:c:f:g:hi:jl:m:n:P:pQ:qr:S:s:t:Vvw:x:")) != -1) {
+	    "1a:c:f:g:Hhi:jl:m:n:o:P:pQ:qr:S:s:t:Vvw:x:")) != -1) {
 		switch (ch) {
 		case '1':
 			cf.print_addr = 1;
@@ -967,19 +995,22 @@ parse_args(int argc, char *argv[])
 		case 'a':
 			if ((cf.algo = balance_algo_parse(optarg)) == -1)
 				errx(2, "bad algorithm '%s': rr, lc, p2c, "
-				    "source or maglev", optarg);
+				    "source or maglev", esc_arg(optarg));
 			break;
 		case 'c':
-			cf.dial.dc_conn_ms = dur_arg(optarg, ch);
+			cf.dial.dc_conn_ms = dur_arg(optarg, ch, 1);
 			break;
 		case 'f':
 			cf.file = optarg;
 			break;
 		case 'g':
-			cf.grace_ms = dur_arg(optarg, ch);
+			cf.grace_ms = dur_arg(optarg, ch, 0);
+			break;
+		case 'H':
+			cf.noheader = 1;
 			break;
 		case 'i':
-			cf.idle_ms = dur_arg(optarg, ch);
+			cf.idle_ms = dur_arg(optarg, ch, 1);
 			break;
 		case 'j':
 			cf.json = 1;
@@ -995,7 +1026,10 @@ parse_args(int argc, char *argv[])
 			    1000000, &e);
 			if (e != NULL)
 				errx(2, "bad queue length '%s': 0 to 1000000",
-				    optarg);
+				    esc_arg(optarg));
+			break;
+		case 'o':
+			ocols = optarg;
 			break;
 		case 'P':
 			if (strcmp(optarg, "v1") == 0)
@@ -1004,13 +1038,13 @@ parse_args(int argc, char *argv[])
 				cf.proxy_out = 2;
 			else
 				errx(2, "bad PROXY version '%s': v1 or v2",
-				    optarg);
+				    esc_arg(optarg));
 			break;
 		case 'p':
 			cf.proxy_in = 1;
 			break;
 		case 'Q':
-			cf.dial.dc_queue_ms = dur_arg(optarg, ch);
+			cf.dial.dc_queue_ms = dur_arg(optarg, ch, 1);
 			break;
 		case 'q':
 			cf.quiet = 1;
@@ -1019,16 +1053,19 @@ parse_args(int argc, char *argv[])
 			cf.dial.dc_retries = (int)strtonum(optarg, 0,
 			    BALANCE_TRIED_MAX - 1, &e);
 			if (e != NULL)
-				errx(2, "bad retries '%s': 0 to %d", optarg,
-				    BALANCE_TRIED_MAX - 1);
+				errx(2, "bad retries '%s': 0 to %d",
+				    esc_arg(optarg), BALANCE_TRIED_MAX - 1);
 			break;
 		case 'S':
-			cf.slowstart_ms = dur_arg(optarg, ch);
+			cf.slowstart_ms = dur_arg(optarg, ch, 0);
 			break;
 		case 's':
 			route_add(optarg);
 			break;
 		case 't':
+			if (cf.table_spec != NULL)
+				errx(2, "-t given twice: one table (-s routes "
+				    "to others)");
 			cf.table_spec = optarg;
 			break;
 		case 'V':
@@ -1040,7 +1077,8 @@ parse_args(int argc, char *argv[])
 		case 'w':
 			cf.nworkers = (int)strtonum(optarg, 1, 256, &e);
 			if (e != NULL)
-				errx(2, "bad workers '%s': 1 to 256", optarg);
+				errx(2, "bad workers '%s': 1 to 256",
+				    esc_arg(optarg));
 			break;
 		case 'x':
 			eject_arg(optarg);
@@ -1051,6 +1089,11 @@ parse_args(int argc, char *argv[])
 			usage(2);
 		}
 	}
+	if (cols_parse(&cf.cols, log_fields, NLF, ocols != NULL ? ocols :
+	    cf.nroutes > 0 ? "time,client,backend,bytes_in,bytes_out,ms,end,"
+	    "sni" : "time,client,backend,bytes_in,bytes_out,ms,end", ebuf,
+	    sizeof(ebuf)) == -1)
+		errx(2, "-o: %s", ebuf);
 }
 
 /* Backends: syntax first (usage), then names (run time). */
@@ -1069,21 +1112,23 @@ backends(int argc, char *argv[])
 	for (k = 0; k < cf.nargs; k++) {
 		if (blist_words(&argv[k], 1, &cf.v[k], ebuf,
 		    sizeof(ebuf)) == -1)
-			errx(2, "bad backend '%s': %s", argv[k], ebuf);
+			errx(2, "bad backend '%s': %s", esc_arg(argv[k]),
+			    esc_arg(ebuf));
 		for (i = 0; i < k; i++)
 			if (strcmp(cf.v[i].ble_name, cf.v[k].ble_name) == 0)
-				errx(2, "backend '%s' named twice", argv[k]);
+				errx(2, "backend '%s' named twice",
+				    esc_arg(argv[k]));
 	}
 	for (k = 0; k < cf.nargs; k++)
 		if (blist_resolve(&cf.v[k], ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
+			errx(1, "%s", esc_arg(ebuf));
 	cf.n = cf.nargs;
 	if (cf.file != NULL) {
 		if (file_read(&cf.v, &cf.n, ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
+			errx(1, "%s", esc_arg(ebuf));
 		if (cf.n == cf.nargs && cf.table_spec == NULL &&
 		    cf.nargs == 0 && cf.nroutes == 0)
-			errx(1, "%s: no backends", cf.file);
+			errx(1, "%s: no backends", esc_arg(cf.file));
 	}
 }
 
@@ -1103,15 +1148,15 @@ tables(const struct addr *bound)
 	else
 		i = tableset_add(cf.ts, cf.table_spec, ebuf, sizeof(ebuf));
 	if (i == -1)
-		errx(1, "%s", ebuf);
+		errx(1, "%s", esc_arg(ebuf));
 	if (table_load(tableset_table(cf.ts, 0), cf.v, cf.n,
 	    tableset_is_own(cf.ts, 0), NULL, 0, ebuf, sizeof(ebuf)) == -1)
-		errx(1, "%s", ebuf);
+		errx(1, "%s", esc_arg(ebuf));
 	file_names();
 	for (k = 0; k < cf.nroutes; k++) {
 		if ((i = tableset_add(cf.ts, cf.routes[k].rt_table, ebuf,
 		    sizeof(ebuf))) == -1)
-			errx(1, "%s", ebuf);
+			errx(1, "%s", esc_arg(ebuf));
 		cf.routes[k].rt_tab = (size_t)i;
 		log_info("route %s: table %s", cf.routes[k].rt_pattern,
 		    tableset_name(cf.ts, (size_t)i));
@@ -1140,16 +1185,17 @@ main(int argc, char *argv[])
 	if (cf.listen_spec == NULL)
 		errx(2, "no listener: give -l [addr]:port");
 	if (addr_check(cf.listen_spec, ADDR_PASSIVE, ebuf, sizeof(ebuf)) == -1)
-		errx(2, "bad listen address '%s': %s", cf.listen_spec, ebuf);
+		errx(2, "bad listen address '%s': %s",
+		    esc_arg(cf.listen_spec), esc_arg(ebuf));
 	if (cf.table_spec != NULL && table_name_check(cf.table_spec, ebuf,
 	    sizeof(ebuf)) == -1)
-		errx(2, "%s", ebuf);
+		errx(2, "%s", esc_arg(ebuf));
 	if (cf.idle_ms == 0 || cf.dial.dc_conn_ms == 0)
 		errx(2, "timeouts must be above zero");
 	backends(argc, argv);
 	if (addr_resolve(cf.listen_spec, ADDR_PASSIVE, &cf.listen, ebuf,
 	    sizeof(ebuf)) == -1)
-		errx(1, "listen address %s", ebuf);
+		errx(1, "listen address %s", esc_arg(ebuf));
 
 	/* Idle pipes are descriptors too: fewer when there are few. */
 	nofile = sock_nofile_raise();
@@ -1166,22 +1212,24 @@ main(int argc, char *argv[])
 	wc.wc_fds_spare = (int)(2 * cf.pipe_pool * (size_t)cf.nworkers) + 16;
 	wc.wc_verbose = cf.verbose;
 	if (worker_listen(&wc, ebuf, sizeof(ebuf)) == -1)
-		errx(1, "listen %s", ebuf);
+		errx(1, "listen %s", esc_arg(ebuf));
 	bound = worker_bound(0);
 	tables(bound);
 	if ((cf.log = alog_new(STDOUT_FILENO, cf.nworkers, 0)) == NULL)
 		err(1, "access log");
 
-	if (cf.print_addr) {
+	if (cf.print_addr)
 		printf("%s\ntable %s\n", addr_fmt(bound, as, sizeof(as)),
 		    tableset_name(cf.ts, 0));
-		fflush(stdout);
-	}
+	/* The header line names the fields of the lines that follow. */
+	if (!cf.quiet && !cf.json && !cf.noheader)
+		cols_print_header(stdout, &cf.cols);
+	fflush(stdout);
 	log_info("listening on %s, table %s, %d workers, %s",
 	    addr_fmt(bound, as, sizeof(as)), tableset_name(cf.ts, 0),
 	    cf.nworkers, balance_algo_str(cf.algo));
 	if (worker_run(&wc, ebuf, sizeof(ebuf)) == -1)
-		errx(1, "%s", ebuf);
+		errx(1, "%s", esc_arg(ebuf));
 	alog_free(cf.log);
 	tableset_free(cf.ts);
 	free(cf.routes);

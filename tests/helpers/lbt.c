@@ -14,7 +14,8 @@ static char	 e[256];
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: lbt hold table name n\n"
+	fprintf(stderr, "usage: lbt lock table\n"
+	    "       lbt hold table name n\n"
 	    "       lbt bump table name counter n\n"
 	    "       lbt raw table name\n"
 	    "       lbt health table name state [reason [since]]\n"
@@ -78,12 +79,26 @@ main(int argc, char *argv[])
 	char		 buf[64];
 	int		 i, k;
 
-	if (argc < 4)
+	if (argc < 3)
 		usage();
 	if ((t = table_open(argv[2], TABLE_RDWR, 0, 0, e, sizeof(e))) == NULL)
 		errx(1, "%s: %s", argv[2], e);
 	if (strcmp(argv[1], "pick") == 0 && argc == 5)
 		return (pick(t, argv[3], atoi(argv[4])));
+	/* A writer's lock, held until stdin closes: another writer waits. */
+	if (strcmp(argv[1], "lock") == 0 && argc == 3) {
+		if (table_begin(t, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		printf("locked\n");
+		fflush(stdout);
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		table_abort(t);
+		table_close(t);
+		return (0);
+	}
+	if (argc < 4)
+		usage();
 	i = find(t, argv[3], &uid);
 	c = table_counters(t, (uint32_t)i);
 	if (strcmp(argv[1], "hold") == 0 && argc == 5) {
@@ -114,12 +129,12 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "bump") == 0 && argc == 6) {
 		static const char *const names[] = { "total", "bytes_in",
 		    "bytes_out", "requests", "fail", "1xx", "2xx", "3xx", "4xx",
-		    "5xx", "other", "consec" };
+		    "5xx", "other", "consec", "queued" };
 		_Atomic uint64_t *ctr[] = { &c->c_total, &c->c_bytes_in,
 		    &c->c_bytes_out, &c->c_requests, &c->c_fail,
 		    &c->c_status[0], &c->c_status[1], &c->c_status[2],
 		    &c->c_status[3], &c->c_status[4], &c->c_status[5],
-		    &c->c_consec_fail };
+		    &c->c_consec_fail, &c->c_queued };
 
 		for (k = 0; k < (int)(sizeof(names) / sizeof(names[0])); k++)
 			if (strcmp(argv[4], names[k]) == 0) {

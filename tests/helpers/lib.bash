@@ -59,14 +59,21 @@ bg() {
 # field N: the Nth tab-separated field of each line of stdin
 field() { cut -f "$1"; }
 
-# stat_col TABLE BACKEND COLUMN: one value from lb-stat's TSV, by the
-# column's name in the header line.
+# stat_col TABLE BACKEND COLUMN: one value from lb-stat's TSV, the
+# column chosen by its name (lb-table(5), VOCABULARY) with -o.
 stat_col() {
-	lb-stat -t "$1" | awk -F'\t' -v b="$2" -v c="$3" '
-	    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
-	    $2 == b { print $(col[c]) }'
+	lb-stat -t "$1" -H -o "backend,$3" | awk -F'\t' -v b="$2" '
+	    $1 == b { print $2 }'
 }
 
 # predicates for wait_for, evaluated afresh on each try
 col_is() { [ "$(stat_col "$1" "$2" "$3")" = "$4" ]; }	# TABLE BACKEND COL VALUE
 gone() { ! kill -0 "$1" 2>/dev/null; }			# PID has exited
+
+# in_private_shm CMD...: CMD in a mount namespace of its own, with an
+# empty /dev/shm of its own: a test that lists every table on the machine
+# sees its own alone, not those of other runs (nor of another layout).
+in_private_shm() {
+	unshare -m sh -c 'mount -t tmpfs -o size=64m tmpfs /dev/shm && exec "$@"' \
+	    sh "$@"
+}

@@ -58,8 +58,9 @@ stop_lb() {
 	wait "$LBPID"
 }
 
-# the log lines (the first two lines of LBLOG are the address and the table)
-loglines() { tail -n +3 "$LBLOG"; }
+# the log lines (the first two lines of LBLOG are the address and the
+# table, then comes the log's # header line)
+loglines() { tail -n +3 "$LBLOG" | sed '/^# /d'; }
 
 # predicates for wait_for, evaluated afresh on each try
 has_lines() { [ "$(loglines | wc -l)" -ge "$1" ]; }	# N log lines
