@@ -48,8 +48,9 @@ struct table_hdr {
 	uint32_t	 th_capacity;
 	uint32_t	 th_nreg;
 	uint64_t	 th_size;		/* bytes of the whole object */
+	uint32_t	 th_cachesize;		/* of struct table_cache */
+	uint32_t	 th_npurge;		/* TABLE_PURGE_N */
 	uint64_t	 th_created;		/* ms since the epoch */
-	uint8_t		 th_pad0[64 - 56];
 	_Atomic uint64_t th_gen;		/* its own cache line */
 	uint8_t		 th_pad1[64 - 8];
 	struct table_reg th_reg[TABLE_NREG];
@@ -66,6 +67,34 @@ struct table_conf {
 	struct table_backend cf_be[];
 };
 
+/*
+ * The cache region: the counters of every process that caches for the
+ * table's routes, each registrant's own (what it stores, which purges
+ * it applied), and the ring of the last purges.
+ */
+struct table_cachereg {
+	_Atomic uint64_t cr_ack;		/* purges applied + 1; 0: none taken */
+	_Atomic uint64_t cr_objects;
+	_Atomic uint64_t cr_bytes;
+	uint64_t	 cr_reserved;
+};
+
+struct table_purge {
+	_Atomic uint64_t tp_seq;		/* its number; 0 while written */
+	uint32_t	 tp_flags;		/* TABLE_PURGE_* */
+	uint32_t	 tp_len;
+	char		 tp_pattern[1024 - 16];
+};
+
+struct table_cache {
+	_Atomic uint64_t tc_ctr[TABLE_CACHE_NCTR];
+	uint64_t	 tc_reserved0[8 - TABLE_CACHE_NCTR];
+	_Atomic uint64_t tc_purge_seq;		/* the last posted, its own line */
+	uint64_t	 tc_reserved1[7];
+	struct table_cachereg tc_reg[TABLE_NREG];
+	struct table_purge tc_purge[TABLE_PURGE_N];
+};
+
 _Static_assert(sizeof(struct table_backend) == 384, "table_backend size");
 _Static_assert(offsetof(struct table_backend, be_reserved) == 312,
     "table_backend layout");
@@ -75,6 +104,11 @@ _Static_assert(sizeof(struct table_reg) == 32, "table_reg size");
 _Static_assert(sizeof(struct table_hdr) == TABLE_HDRSIZE, "table_hdr size");
 _Static_assert(sizeof(struct table_conf) == 64, "table_conf size");
 _Static_assert(offsetof(struct table_hdr, th_gen) == 64, "th_gen offset");
+_Static_assert(sizeof(struct table_purge) == 1024, "table_purge size");
+_Static_assert(TABLE_PURGE_MAX < sizeof(((struct table_purge *)0)->tp_pattern),
+    "purge pattern");
+_Static_assert(sizeof(struct table_cache) == 128 + TABLE_NREG * 32 +
+    TABLE_PURGE_N * 1024, "table_cache size");
 
 struct table {
 	char		 t_name[PATH_MAX];
@@ -85,6 +119,7 @@ struct table {
 	struct table_hdr *t_hdr;
 	uint32_t	 t_cap;			/* read once, at attach */
 	size_t		 t_confsz, t_off_ctr, t_off_ck, t_off_contrib, t_rowsz;
+	size_t		 t_off_cache;
 	/*
 	 * Our registration: the entry (-1 while we have none), what it
 	 * should hold, and our own count of each slot, which is the truth
@@ -95,6 +130,8 @@ struct table {
 	pid_t		 t_regpid;
 	uint64_t	 t_regstart;
 	_Atomic int32_t	*t_mirror;		/* NULL until registered */
+	_Atomic int64_t	 t_cobjects, t_cbytes;	/* our cache's, kept here too */
+	_Atomic uint64_t t_cack;		/* and the purges it applied */
 	pthread_rwlock_t t_rw;
 	int		 t_locked;
 	uint64_t	 t_wgen;		/* generation at table_begin() */
@@ -120,7 +157,7 @@ roundup_sz(size_t n, size_t to)
 /* Offsets of every region for a capacity; returns the whole size. */
 static size_t
 layout(uint32_t cap, size_t *confsz, size_t *off_ctr, size_t *off_ck,
-    size_t *off_contrib, size_t *rowsz)
+    size_t *off_contrib, size_t *rowsz, size_t *off_cache)
 {
 	size_t	 cs, ctr, ck, row;
 
@@ -135,7 +172,42 @@ layout(uint32_t cap, size_t *confsz, size_t *off_ctr, size_t *off_ck,
 	*off_contrib = ck + roundup_sz((size_t)cap * sizeof(struct table_check),
 	    4096);
 	*rowsz = row;
-	return (*off_contrib + roundup_sz(TABLE_NREG * row, 4096));
+	*off_cache = *off_contrib + roundup_sz(TABLE_NREG * row, 4096);
+	return (*off_cache + roundup_sz(sizeof(struct table_cache), 4096));
+}
+
+static struct table_cache *
+cache_of(const struct table *t)
+{
+	return ((struct table_cache *)(t->t_base + t->t_off_cache));
+}
+
+/* Zero a registrant's cache entry. */
+static void
+cachereg_zero(struct table *t, int r)
+{
+	struct table_cachereg *cr = &cache_of(t)->tc_reg[r];
+
+	atomic_store_explicit(&cr->cr_ack, 0, memory_order_relaxed);
+	atomic_store_explicit(&cr->cr_objects, 0, memory_order_relaxed);
+	atomic_store_explicit(&cr->cr_bytes, 0, memory_order_relaxed);
+}
+
+/* Write our cache entry from what we keep. */
+static void
+cachereg_write(struct table *t, int r)
+{
+	struct table_cachereg *cr = &cache_of(t)->tc_reg[r];
+	int64_t		 v;
+
+	atomic_store_explicit(&cr->cr_ack, atomic_load_explicit(&t->t_cack,
+	    memory_order_relaxed), memory_order_relaxed);
+	v = atomic_load_explicit(&t->t_cobjects, memory_order_relaxed);
+	atomic_store_explicit(&cr->cr_objects, v > 0 ? (uint64_t)v : 0,
+	    memory_order_relaxed);
+	v = atomic_load_explicit(&t->t_cbytes, memory_order_relaxed);
+	atomic_store_explicit(&cr->cr_bytes, v > 0 ? (uint64_t)v : 0,
+	    memory_order_relaxed);
 }
 
 static struct table_conf *
@@ -274,10 +346,10 @@ static int
 table_init(int fd, uint32_t cap, char *err, size_t errlen)
 {
 	struct table_hdr *h;
-	size_t		 size, cs, oc, ok, ocb, row;
+	size_t		 size, cs, oc, ok, ocb, row, oca;
 	int		 e, ret = -1;
 
-	size = layout(cap, &cs, &oc, &ok, &ocb, &row);
+	size = layout(cap, &cs, &oc, &ok, &ocb, &row, &oca);
 	/*
 	 * Reserve the memory now: a sparse object on a full tmpfs would
 	 * kill the first writer of a missing page with SIGBUS instead.
@@ -303,6 +375,8 @@ table_init(int fd, uint32_t cap, char *err, size_t errlen)
 	h->th_nreg = TABLE_NREG;
 	h->th_size = size;
 	h->th_created = table_now_ms();
+	h->th_cachesize = sizeof(struct table_cache);
+	h->th_npurge = TABLE_PURGE_N;
 	atomic_store(&h->th_gen, 2);
 	/* The magic goes last: until it is there, nobody takes it for a table. */
 	atomic_thread_fence(memory_order_release);
@@ -347,7 +421,7 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 {
 	struct table_hdr h;
 	struct stat	 st;
-	size_t		 want, cs, oc, ok, ocb, row;
+	size_t		 want, cs, oc, ok, ocb, row, oca;
 	ssize_t		 n;
 	int		 tries, locked = 0, ret = -1, e = EINVAL;
 
@@ -403,7 +477,9 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 	    h.th_ctrsize != sizeof(struct table_counters) ||
 	    h.th_cksize != sizeof(struct table_check) ||
 	    h.th_regsize != sizeof(struct table_reg) ||
-	    h.th_nreg != TABLE_NREG) {
+	    h.th_nreg != TABLE_NREG ||
+	    h.th_cachesize != sizeof(struct table_cache) ||
+	    h.th_npurge != TABLE_PURGE_N) {
 		snprintf(err, errlen, "table struct sizes do not match layout "
 		    "version %d", TABLE_VERSION);
 		goto done;
@@ -413,7 +489,7 @@ table_validate(int fd, uint32_t *capp, char *err, size_t errlen)
 		    h.th_capacity, TABLE_CAP_MAX);
 		goto done;
 	}
-	want = layout(h.th_capacity, &cs, &oc, &ok, &ocb, &row);
+	want = layout(h.th_capacity, &cs, &oc, &ok, &ocb, &row, &oca);
 	if (h.th_size != want || (uint64_t)st.st_size != want) {
 		snprintf(err, errlen, "table of %u slots should be %zu bytes, "
 		    "the object is %lld (truncated or damaged)", h.th_capacity,
@@ -572,7 +648,7 @@ attach(const char *name, int flags, uint32_t capacity, mode_t mode, int trust,
 	t->t_reg = -1;
 	t->t_writable = (flags & TABLE_RDWR) != 0;
 	t->t_size = layout(cap, &t->t_confsz, &t->t_off_ctr, &t->t_off_ck,
-	    &t->t_off_contrib, &t->t_rowsz);
+	    &t->t_off_contrib, &t->t_rowsz, &t->t_off_cache);
 	t->t_base = mmap(NULL, t->t_size, t->t_writable ? PROT_READ |
 	    PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
 	if (t->t_base == MAP_FAILED) {
@@ -625,6 +701,7 @@ table_close(struct table *t)
 		if (atomic_load(&r->r_pid) == t->t_regpid &&
 		    r->r_start == t->t_regstart) {
 			row_zero(t, t->t_reg);
+			cachereg_zero(t, t->t_reg);
 			atomic_store(&r->r_pid, 0);
 			gen_bump_locked(t);
 		}
@@ -963,6 +1040,7 @@ reclaim_locked(struct table *t)
 		if (!(dead & (1ULL << r)))
 			continue;
 		row_zero(t, r);
+		cachereg_zero(t, r);
 		atomic_store(&t->t_hdr->th_reg[r].r_pid, 0);
 		n++;
 	}
@@ -998,6 +1076,7 @@ claim_locked(struct table *t)
 			atomic_store_explicit(&row[j], atomic_load_explicit(
 			    &t->t_mirror[j], memory_order_relaxed),
 			    memory_order_relaxed);
+		cachereg_write(t, i);
 		atomic_store(&r->r_pid, (int32_t)t->t_regpid);
 		t->t_reg = i;
 		gen_bump_locked(t);
@@ -1087,6 +1166,9 @@ table_reclaim(struct table *t)
 	if (t->t_mirror != NULL && t->t_regpid == getpid()) {
 		pthread_rwlock_wrlock(&t->t_rw);
 		repair = !reg_intact(t);
+		/* Our cache's entry, written again whatever was there. */
+		if (reg_ours(t))
+			cachereg_write(t, t->t_reg);
 		pthread_rwlock_unlock(&t->t_rw);
 	}
 	if (!repair && dead_set(t, &live, NULL) == 0)
@@ -1685,6 +1767,194 @@ table_conn_end(struct table *t, uint32_t i)
 		atomic_fetch_sub_explicit(&contrib_row(t, t->t_reg)[i], 1,
 		    memory_order_relaxed);
 	pthread_rwlock_unlock(&t->t_rw);
+}
+
+/* ---- the cache's counters, stores and purges ---- */
+
+void
+table_cache_count(struct table *t, int which, uint64_t n)
+{
+	if (!t->t_writable || which < 0 || which >= TABLE_CACHE_NCTR || n == 0)
+		return;
+	atomic_fetch_add_explicit(&cache_of(t)->tc_ctr[which], n,
+	    memory_order_relaxed);
+}
+
+void
+table_cache_store(struct table *t, int64_t dobjects, int64_t dbytes)
+{
+	if (!t->t_writable || t->t_mirror == NULL)
+		return;
+	pthread_rwlock_rdlock(&t->t_rw);
+	atomic_fetch_add_explicit(&t->t_cobjects, dobjects,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->t_cbytes, dbytes, memory_order_relaxed);
+	/* Stored, not added: the entry always says what we keep. */
+	if (t->t_reg != -1 && t->t_regpid == getpid())
+		cachereg_write(t, t->t_reg);
+	pthread_rwlock_unlock(&t->t_rw);
+}
+
+static uint64_t
+bytes_clamp(uint64_t v)
+{
+	return (v > TABLE_CACHE_BYTES_MAX ? TABLE_CACHE_BYTES_MAX : v);
+}
+
+void
+table_cache_stat(const struct table *t, const struct table_snap *s,
+    struct table_cachestat *out)
+{
+	struct table_cache *tc = cache_of(t);
+	uint64_t	 m;
+	int		 k, r;
+
+	memset(out, 0, sizeof(*out));
+	for (k = 0; k < TABLE_CACHE_NCTR; k++)
+		out->cs_ctr[k] = atomic_load_explicit(
+		    &tc->tc_ctr[k], memory_order_relaxed);
+	/* As table_active(): the entries still those the snapshot saw. */
+	for (m = s->sn_live; m != 0; m &= m - 1) {
+		r = __builtin_ctzll(m);
+		if (atomic_load_explicit(&t->t_hdr->th_reg[r].r_pid,
+		    memory_order_relaxed) != s->sn_livepid[r])
+			continue;
+		out->cs_objects += bytes_clamp(atomic_load_explicit(
+		    &tc->tc_reg[r].cr_objects,
+		    memory_order_relaxed));
+		out->cs_bytes += bytes_clamp(atomic_load_explicit(
+		    &tc->tc_reg[r].cr_bytes,
+		    memory_order_relaxed));
+	}
+}
+
+/* What a purge's pattern may hold: visible ASCII. */
+static int
+pattern_ok(const char *p, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > TABLE_PURGE_MAX)
+		return (0);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+			return (0);
+	return (1);
+}
+
+int
+table_purge_post(struct table *t, const char *pattern, int flags,
+    uint64_t *seq, char *err, size_t errlen)
+{
+	struct table_cache *tc = cache_of(t);
+	struct table_purge *tp;
+	size_t		 n = strlen(pattern);
+	uint64_t	 s;
+
+	if (!t->t_writable) {
+		snprintf(err, errlen, "table opened read-only");
+		return (-1);
+	}
+	if (!pattern_ok(pattern, n) || (flags & ~TABLE_PURGE_PREFIX)) {
+		snprintf(err, errlen, "a purge's URL is 1 to %d bytes of "
+		    "visible ASCII", TABLE_PURGE_MAX);
+		return (-1);
+	}
+	if (lock_fd(t->t_fd, LOCK_EX) == -1) {
+		snprintf(err, errlen, "flock: %s", strerror(errno));
+		return (-1);
+	}
+	s = atomic_load_explicit(&tc->tc_purge_seq, memory_order_relaxed) + 1;
+	if (s == 0)
+		s = 1;
+	tp = &tc->tc_purge[s % TABLE_PURGE_N];
+	/* Marked as being written, filled, then numbered: a seqlock. */
+	atomic_store_explicit(&tp->tp_seq, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	tp->tp_flags = (uint32_t)flags;
+	tp->tp_len = (uint32_t)n;
+	memset(tp->tp_pattern, 0, sizeof(tp->tp_pattern));
+	memcpy(tp->tp_pattern, pattern, n);
+	atomic_store_explicit(&tp->tp_seq, s, memory_order_release);
+	atomic_store_explicit(&tc->tc_purge_seq, s, memory_order_release);
+	flock(t->t_fd, LOCK_UN);
+	*seq = s;
+	return (0);
+}
+
+uint64_t
+table_purge_seq(const struct table *t)
+{
+	return (atomic_load_explicit(
+	    &cache_of(t)->tc_purge_seq, memory_order_acquire));
+}
+
+int
+table_purge_get(const struct table *t, uint64_t seq, char *pattern,
+    int *flags)
+{
+	struct table_purge *tp;
+	uint64_t	 s1, s2;
+	uint32_t	 fl, len;
+
+	if (seq == 0)
+		return (-1);
+	tp = &cache_of(t)->tc_purge[seq % TABLE_PURGE_N];
+	s1 = atomic_load_explicit(&tp->tp_seq,
+	    memory_order_acquire);
+	if (s1 != seq)
+		return (-1);
+	fl = tp->tp_flags;
+	len = tp->tp_len;
+	memcpy(pattern, tp->tp_pattern, TABLE_PURGE_MAX);
+	atomic_thread_fence(memory_order_acquire);
+	s2 = atomic_load_explicit(&tp->tp_seq,
+	    memory_order_relaxed);
+	if (s2 != seq || len == 0 || len > TABLE_PURGE_MAX ||
+	    (fl & ~TABLE_PURGE_PREFIX))
+		return (-1);
+	pattern[len] = '\0';
+	/* What another process wrote is checked as a writer would. */
+	if (!pattern_ok(pattern, len))
+		return (-1);
+	*flags = (int)fl;
+	return (0);
+}
+
+void
+table_purge_ack(struct table *t, uint64_t seq)
+{
+	if (!t->t_writable || t->t_mirror == NULL)
+		return;
+	pthread_rwlock_rdlock(&t->t_rw);
+	atomic_store_explicit(&t->t_cack, seq + 1, memory_order_relaxed);
+	if (t->t_reg != -1 && t->t_regpid == getpid())
+		cachereg_write(t, t->t_reg);
+	pthread_rwlock_unlock(&t->t_rw);
+}
+
+int
+table_purge_pending(const struct table *t, uint64_t seq, pid_t *pids,
+    int max)
+{
+	struct table_cache *tc = cache_of(t);
+	uint64_t	 ack;
+	int32_t		 pid;
+	int		 r, n = 0;
+
+	for (r = 0; r < TABLE_NREG; r++) {
+		pid = atomic_load(&t->t_hdr->th_reg[r].r_pid);
+		if (pid == 0 || reg_dead(&t->t_hdr->th_reg[r], pid))
+			continue;
+		ack = atomic_load_explicit(
+		    &tc->tc_reg[r].cr_ack, memory_order_acquire);
+		if (ack == 0 || ack - 1 >= seq)
+			continue;
+		if (n < max)
+			pids[n] = pid;
+		n++;
+	}
+	return (n);
 }
 
 static const char *const admin_names[] = { "enabled", "drain", "maint" };

@@ -9,7 +9,7 @@
 
 #include "addr.h"
 
-#define TABLE_VERSION		2
+#define TABLE_VERSION		3
 #define TABLE_NAME_MAX		64	/* table and backend names, NUL excluded */
 #define TABLE_ADDR_MAX		128	/* an address as given, NUL included */
 #define TABLE_REASON_MAX	48	/* a health reason or check result */
@@ -19,6 +19,9 @@
 #define TABLE_WEIGHT_MAX	256
 #define TABLE_MAXCONN_MAX	1000000
 #define TABLE_COUNT_MAX		(1 << 24)	/* one process's count, as read */
+#define TABLE_PURGE_N		16	/* purges the table keeps */
+#define TABLE_PURGE_MAX		1000	/* a purge's pattern, NUL excluded */
+#define TABLE_CACHE_BYTES_MAX	(1ULL << 50)	/* one process's, as read */
 
 enum table_admin {			/* set by the operator (lb-ctl) */
 	TABLE_ADMIN_ENABLED,
@@ -283,6 +286,91 @@ int	table_procs(const struct table *t, struct table_proc *out, int max);
  */
 int	table_conn_begin(struct table *t, uint32_t i, uint64_t uid);
 void	table_conn_end(struct table *t, uint32_t i);
+
+/*
+ * The cache of the proxies that keep one (lb-http -M), per table: how
+ * its responses were answered, counted in the table by every process
+ * that routes to it, and what each process stores for it now, in its
+ * registration entry.  Counting is for registered handles (see
+ * table_register()); a count lost with a dying process is what it had
+ * not yet written.
+ */
+enum table_cache_ctr {
+	TABLE_CACHE_HIT,		/* answered from the cache */
+	TABLE_CACHE_MISS,		/* not stored: fetched, maybe stored */
+	TABLE_CACHE_STALE,		/* answered stale (RFC 5861) */
+	TABLE_CACHE_REVALIDATED,	/* stale, a 304 made it fresh again */
+	TABLE_CACHE_BYPASS,		/* the cache could not be used */
+	TABLE_CACHE_EVICTED,		/* objects removed to make room */
+	TABLE_CACHE_NCTR
+};
+
+/* Add n to one of the table's cache counters (relaxed, no lock). */
+void	table_cache_count(struct table *t, int which, uint64_t n);
+
+/*
+ * Our stored objects and bytes for the table move by dobjects and
+ * dbytes: kept privately and written to our entry, which readers add
+ * up over the live processes.
+ */
+void	table_cache_store(struct table *t, int64_t dobjects, int64_t dbytes);
+
+/* What a reader finds: the counters, and the stores of the living. */
+struct table_cachestat {
+	uint64_t	 cs_ctr[TABLE_CACHE_NCTR];
+	uint64_t	 cs_objects;
+	uint64_t	 cs_bytes;
+};
+
+/*
+ * The table's cache counters, and the objects and bytes stored by the
+ * registrants that the snapshot s found alive (each clamped to
+ * TABLE_CACHE_BYTES_MAX).
+ */
+void	table_cache_stat(const struct table *t, const struct table_snap *s,
+	    struct table_cachestat *out);
+
+/*
+ * Purges: an operator asks every process that caches responses of the
+ * table's routes to drop the objects whose URL is pattern, or starts
+ * with it (TABLE_PURGE_PREFIX).  The table keeps the last
+ * TABLE_PURGE_N, numbered from 1; a process that finds it missed some
+ * drops all it holds for the table.
+ */
+#define TABLE_PURGE_PREFIX	0x01
+
+/*
+ * Post a purge (pattern: 1 to TABLE_PURGE_MAX bytes of visible ASCII),
+ * under the table's lock.  *seq gets its number.  Returns 0, or -1 with
+ * the reason in err.
+ */
+int	table_purge_post(struct table *t, const char *pattern, int flags,
+	    uint64_t *seq, char *err, size_t errlen);
+
+/* The number of the last purge posted (0: none). */
+uint64_t table_purge_seq(const struct table *t);
+
+/*
+ * Copy purge seq into pattern (of at least TABLE_PURGE_MAX + 1 bytes,
+ * NUL-terminated) and *flags.  Returns 0, or -1 when the table no
+ * longer holds it (overwritten by a later one, or being written) or
+ * what it holds is damaged: the caller then purges everything.
+ */
+int	table_purge_get(const struct table *t, uint64_t seq, char *pattern,
+	    int *flags);
+
+/*
+ * A process that caches says it applied the purges up to seq (0: none
+ * yet, but it takes them).  Needs a registered handle.
+ */
+void	table_purge_ack(struct table *t, uint64_t seq);
+
+/*
+ * How many live registered processes take purges and have not applied
+ * seq yet; their pids go into pids[0..max).
+ */
+int	table_purge_pending(const struct table *t, uint64_t seq, pid_t *pids,
+	    int max);
 
 /* Names of states, and their parsers (-1: unknown). */
 const char *table_admin_str(int admin);

@@ -17,7 +17,7 @@
  * a byte 0xff (or by the input), then bytes that steer what is done with
  * the table: keys to pick with, and which slots to change.  A patch is an
  * op byte, whose bits 2-4 choose a region (lb-table(5), Layout: header,
- * buffer 0, buffer 1, counters, checks, rows; 6 and 7: the whole file)
+ * buffer 0, buffer 1, counters, checks, rows, cache; 7: the whole file)
  * and whose bits 0-1 choose what to write at a 2-byte offset into it:
  *
  *	0  one byte				off:2 value:1
@@ -45,7 +45,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static char	 path[64];
 static uint8_t	*pristine, *work;
 static size_t	 size;
-static size_t	 region[6][2];		/* offset, length */
+static size_t	 region[7][2];		/* offset, length */
 static char	 e[256];
 
 /* The bytes the input steers with, once the patches are read. */
@@ -139,6 +139,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		table_conn_begin(r, (uint32_t)(k % 3), uid);
 	}
 	table_snap_free(&s);
+	/* a cache: objects stored, purges posted and applied */
+	table_cache_store(r, 3, 12345);
+	table_cache_count(r, TABLE_CACHE_HIT, 7);
+	for (k = 0; k < 3; k++)
+		table_purge_post(t, k ? "example.com/a/" : "/x", k & 1 ?
+		    TABLE_PURGE_PREFIX : 0, &uid, e, sizeof(e));
+	table_purge_ack(r, 2);
 	cs = (64 + CAP * 384 + 4095) / 4096 * 4096;
 	region[0][0] = 0;
 	region[0][1] = 4096;
@@ -151,7 +158,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	region[4][1] = (CAP * 64 + 4095) / 4096 * 4096;
 	region[5][0] = region[4][0] + region[4][1];
 	region[5][1] = TABLE_NREG * ((CAP * 4 + 63) / 64 * 64);
-	size = region[5][0] + (region[5][1] + 4095) / 4096 * 4096;
+	region[6][0] = region[5][0] + (region[5][1] + 4095) / 4096 * 4096;
+	region[6][1] = 128 + TABLE_NREG * 32 + TABLE_PURGE_N * 1024;
+	size = region[6][0] + (region[6][1] + 4095) / 4096 * 4096;
 	if ((pristine = malloc(size)) == NULL || (work = malloc(size)) == NULL)
 		err(1, NULL);
 	if ((fd = open(path, O_RDONLY)) == -1 ||
@@ -188,8 +197,8 @@ patch(struct input *in)
 			continue;
 		}
 		rg = (op >> 2) & 7;
-		base = rg < 6 ? region[rg][0] : 0;
-		len = rg < 6 ? region[rg][1] : size;
+		base = rg < 7 ? region[rg][0] : 0;
+		len = rg < 7 ? region[rg][1] : size;
 		off = base + u16(in) % len;
 		switch (op & 3) {
 		case 0:
@@ -350,6 +359,38 @@ picks(struct table *t, const struct table_snap *s, struct input *in)
 	}
 }
 
+/* What a cache reads of the table: bounded whatever it holds. */
+static void
+check_cache(struct table *t, const struct table_snap *s)
+{
+	struct table_cachestat cs;
+	char		 pat[TABLE_PURGE_MAX + 1];
+	pid_t		 pids[TABLE_NREG];
+	uint64_t	 seq, k;
+	size_t		 n, i;
+	int		 fl;
+
+	table_cache_stat(t, s, &cs);
+	FUZZ_ASSERT(cs.cs_objects <= TABLE_NREG * TABLE_CACHE_BYTES_MAX &&
+	    cs.cs_bytes <= TABLE_NREG * TABLE_CACHE_BYTES_MAX);
+	seq = table_purge_seq(t);
+	for (k = seq > TABLE_PURGE_N + 2 ? seq - TABLE_PURGE_N - 2 : 0;
+	    k <= seq + 2; k++) {
+		memset(pat, 'x', sizeof(pat));
+		if (table_purge_get(t, k, pat, &fl) == -1)
+			continue;
+		n = strlen(pat);
+		FUZZ_ASSERT(n > 0 && n <= TABLE_PURGE_MAX);
+		for (i = 0; i < n; i++)
+			FUZZ_ASSERT(pat[i] > 0x20 && pat[i] < 0x7f);
+		FUZZ_ASSERT((fl & ~TABLE_PURGE_PREFIX) == 0);
+	}
+	n = (size_t)table_purge_pending(t, seq, pids, TABLE_NREG);
+	FUZZ_ASSERT(n <= TABLE_NREG);
+	for (i = 0; i < n; i++)
+		FUZZ_ASSERT(pids[i] > 0 && pids[i] <= 4194304);
+}
+
 /* A change as lb-ctl makes them: set, free, add; then a sync. */
 static void
 writes(struct table *t, struct input *in)
@@ -451,8 +492,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	/* A reader first: read-only, as lb-stat and lb-ctl dump attach. */
 	if ((r = table_open(path, TABLE_RDONLY, 0, 0, e, sizeof(e))) == NULL)
 		return (0);	/* refused: a valid outcome */
-	if (table_snapshot(r, &s, e, sizeof(e)) == 0)
+	if (table_snapshot(r, &s, e, sizeof(e)) == 0) {
 		check_snap(r, &s);
+		check_cache(r, &s);
+	}
 	check_procs(r);
 	table_close(r);
 
@@ -462,8 +505,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	(void)table_register(t, e, sizeof(e));
 	if (table_snapshot(t, &s, e, sizeof(e)) == 0) {
 		check_snap(t, &s);
+		check_cache(t, &s);
 		picks(t, &s, &in);
 	}
+	table_cache_store(t, 1, 100);
+	table_purge_ack(t, table_purge_seq(t));
 	n = table_reclaim(t);
 	FUZZ_ASSERT(n >= -1 && n <= TABLE_NREG);
 	check_procs(t);

@@ -681,6 +681,124 @@ t_repairrace(const char *path)
 	return (a != 10);
 }
 
+/*
+ * The cache region: counters, the stores of the living only, purges
+ * posted, read back, wrapped, damaged, and whom a purge waits for.
+ */
+static int
+t_cache(const char *path)
+{
+	struct table	*t = open_rw(path, 4), *raw;
+	struct table_snap s;
+	struct table_cachestat cs;
+	char		 pat[TABLE_PURGE_MAX + 1], big[TABLE_PURGE_MAX + 2];
+	uint64_t	 seq, k;
+	size_t		 rowsz, at;
+	pid_t		 pid, pids[4];
+	int		 p[2], q[2], fl, fd, st;
+	char		 c;
+
+	memset(&s, 0, sizeof(s));
+	if (table_register(t, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	table_cache_count(t, TABLE_CACHE_HIT, 5);
+	table_cache_count(t, TABLE_CACHE_EVICTED, 2);
+	table_cache_count(t, TABLE_CACHE_NCTR, 9);	/* no such counter */
+	table_cache_store(t, 2, 500);
+	if (pipe(p) == -1 || pipe(q) == -1)
+		err(1, "pipe");
+	if ((pid = fork()) == 0) {
+		struct table *z = open_rw(path, 0);
+
+		if (table_register(z, e, sizeof(e)) == -1)
+			_exit(1);
+		table_cache_store(z, 3, 1000);
+		table_cache_count(z, TABLE_CACHE_MISS, 1);
+		table_purge_ack(z, 0);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		if (read(q[0], &c, 1) < 0)	/* until told */
+			_exit(1);
+		_exit(0);
+	}
+	if (read(p[0], &c, 1) != 1)
+		errx(1, "the child did not start");
+	table_snapshot(t, &s, e, sizeof(e));
+	table_cache_stat(t, &s, &cs);
+	CHECK(cs.cs_ctr[TABLE_CACHE_HIT] == 5 &&
+	    cs.cs_ctr[TABLE_CACHE_MISS] == 1 &&
+	    cs.cs_ctr[TABLE_CACHE_EVICTED] == 2);
+	CHECK(cs.cs_objects == 5 && cs.cs_bytes == 1500);
+	/* a purge: the child takes them, we do not yet */
+	CHECK(table_purge_seq(t) == 0);
+	CHECK(table_purge_post(t, "example.com/img/", TABLE_PURGE_PREFIX,
+	    &seq, e, sizeof(e)) == 0 && seq == 1);
+	CHECK(table_purge_get(t, 1, pat, &fl) == 0 &&
+	    strcmp(pat, "example.com/img/") == 0 && fl == TABLE_PURGE_PREFIX);
+	CHECK(table_purge_get(t, 2, pat, &fl) == -1);
+	CHECK(table_purge_get(t, 0, pat, &fl) == -1);
+	CHECK(table_purge_pending(t, 1, pids, 4) == 1 && pids[0] == pid);
+	table_purge_ack(t, 0);
+	CHECK(table_purge_pending(t, 1, pids, 4) == 2);
+	table_purge_ack(t, 1);
+	CHECK(table_purge_pending(t, 1, pids, 4) == 1 && pids[0] == pid);
+	/* the child dies: its stores and its wait go with it */
+	if (write(q[1], "x", 1) != 1)
+		err(1, "pipe");
+	waitpid(pid, &st, 0);
+	CHECK(table_purge_pending(t, 1, pids, 4) == 0);
+	table_snapshot(t, &s, e, sizeof(e));
+	table_cache_stat(t, &s, &cs);
+	CHECK(cs.cs_objects == 2 && cs.cs_bytes == 500);
+	table_cache_store(t, -2, -500);
+	table_cache_stat(t, &s, &cs);
+	CHECK(cs.cs_objects == 0 && cs.cs_bytes == 0);
+	/* what a pattern may be */
+	CHECK(table_purge_post(t, "", 0, &seq, e, sizeof(e)) == -1);
+	CHECK(table_purge_post(t, "a b", 0, &seq, e, sizeof(e)) == -1);
+	CHECK(table_purge_post(t, "a\nb", 0, &seq, e, sizeof(e)) == -1);
+	CHECK(table_purge_post(t, "/x", 4, &seq, e, sizeof(e)) == -1);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(table_purge_post(t, big, 0, &seq, e, sizeof(e)) == -1);
+	big[TABLE_PURGE_MAX] = '\0';
+	CHECK(table_purge_post(t, big, 0, &seq, e, sizeof(e)) == 0 &&
+	    seq == 2 && table_purge_get(t, 2, pat, &fl) == 0 &&
+	    strlen(pat) == TABLE_PURGE_MAX && fl == 0);
+	/* the ring: the oldest are gone once it went round */
+	for (k = 3; k <= TABLE_PURGE_N + 2; k++)
+		CHECK(table_purge_post(t, "/p", 0, &seq, e, sizeof(e)) == 0 &&
+		    seq == k);
+	CHECK(table_purge_get(t, 2, pat, &fl) == -1);
+	CHECK(table_purge_get(t, 3, pat, &fl) == 0);
+	CHECK(table_purge_get(t, TABLE_PURGE_N + 2, pat, &fl) == 0);
+	/* a byte of another process in a pattern: refused, not read */
+	at = rows_at(4, &rowsz);
+	at += (TABLE_NREG * rowsz + 4095) / 4096 * 4096;
+	at += 128 + TABLE_NREG * 32 + ((TABLE_PURGE_N + 2) % TABLE_PURGE_N) *
+	    1024 + 16;
+	if ((fd = open(path, O_RDWR)) == -1 || pwrite(fd, "\033", 1,
+	    (off_t)at) != 1)
+		err(1, "%s", path);
+	CHECK(table_purge_get(t, TABLE_PURGE_N + 2, pat, &fl) == -1);
+	/* a length past the pattern */
+	if (pwrite(fd, "\377\377\0\0", 4, (off_t)(at - 4)) != 4)
+		err(1, "%s", path);
+	CHECK(table_purge_get(t, TABLE_PURGE_N + 2, pat, &fl) == -1);
+	close(fd);
+	/* read-only: counts nothing */
+	if ((raw = table_open(path, TABLE_RDONLY, 0, 0, e, sizeof(e))) == NULL)
+		errx(1, "%s", e);
+	table_cache_count(raw, TABLE_CACHE_HIT, 1);
+	CHECK(table_purge_post(raw, "/x", 0, &seq, e, sizeof(e)) == -1);
+	table_close(raw);
+	table_cache_stat(t, &s, &cs);
+	CHECK(cs.cs_ctr[TABLE_CACHE_HIT] == 5);
+	table_snap_free(&s);
+	table_close(t);
+	return (unit_done("cache"));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -706,5 +824,7 @@ main(int argc, char *argv[])
 		return (t_repair(argv[2]));
 	if (strcmp(argv[1], "repairrace") == 0)
 		return (t_repairrace(argv[2]));
+	if (strcmp(argv[1], "cache") == 0)
+		return (t_cache(argv[2]));
 	errx(2, "unknown test %s", argv[1]);
 }
