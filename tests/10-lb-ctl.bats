@@ -447,3 +447,34 @@ man_blocks() {
 	run -0 lb-ctl -t "$BATS_TEST_TMPDIR/shop" dump
 	[ "${#lines[@]}" -eq 6 ]
 }
+
+@test "lb-ctl purge: waits for every process that takes purges, at most -W, naming who did not apply it" {
+	lb-ctl -t "$T" create
+	# nobody caches for the table: at once
+	run -0 lb-ctl -t "$T" purge example.com/a
+	coproc CACHE { exec lbt purges "$T" 3>&-; }
+	PIDS+=("$CACHE_PID")
+	read -r -t 10 line <&"${CACHE[0]}"
+	[ "$line" = "taking purges after 1" ]
+	# it does not apply: lb-ctl gives up after -W, and says who
+	run -1 --separate-stderr lb-ctl -W 300ms -t "$T" purge '/img/*'
+	[ "$stderr" = "lb-ctl: table $T: purge 2 not applied after 300ms by 1 process (pid $CACHE_PID)" ]
+	# it applies the next one while lb-ctl waits for it
+	lb-ctl -t "$T" purge 'HTTP://Shop.Example:8080/x?y=1' &
+	ctl=$!
+	echo "apply 3" >&"${CACHE[1]}"
+	read -r -t 10 line <&"${CACHE[0]}"
+	[ "$line" = "applied 3" ]
+	wait "$ctl"
+}
+
+@test "lb-ctl purge: what a URL may be; no table is made for it" {
+	run -2 --separate-stderr lb-ctl -t "$T" purge
+	[ "$stderr" = "lb-ctl: purge: no URL given: lb-ctl [-t table] purge url ..." ]
+	for u in 'a b' 'example.com' ':80/x' 'http:///x' 'http://x' "$(printf '/x\001')"; do
+		run -2 lb-ctl -t "$T" purge "$u"
+	done
+	run -1 --separate-stderr lb-ctl -t "$T" purge /x
+	[ "$stderr" = "lb-ctl: table $T: no such table" ]
+	[ ! -e "/dev/shm/lb.$T" ]
+}

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "table.h"
 
 #define LOCK_SAY_MS	1000		/* waiting this long, say for whom */
+#define PURGE_POLL_MS	10		/* how often a purge looks who is done */
 
 
 static const char *tname;
@@ -72,7 +75,8 @@ usage(int status)
 	    "       lb-ctl [-m mode] [-t table] set name key=value ...\n"
 	    "       lb-ctl [-m mode] [-t table] enable | drain | maint name ...\n"
 	    "       lb-ctl [-m mode] [-t table] sync [-e] [file]\n"
-	    "       lb-ctl [-m mode] [-t table] dump\n");
+	    "       lb-ctl [-m mode] [-t table] dump\n"
+	    "       lb-ctl [-m mode] [-t table] purge url ...\n");
 	if (status == 0)
 		printf("\n"
 		    "Options come before the command: -t TABLE (or LB_TABLE), "
@@ -88,6 +92,10 @@ usage(int status)
 		    "  enable, drain, maint  the admin state of some\n"
 		    "  sync, dump      make the table equal to a list; print "
 		    "it as one\n"
+		    "  purge           drop cached responses of its routes: "
+		    "host/path, /path, a\n"
+		    "                  prefix with a trailing *; waits for "
+		    "lb-http (-W)\n"
 		    "See lb-ctl(1), and lb-table(5) for the list format.\n");
 	exit(status);
 }
@@ -629,6 +637,112 @@ cmd_dump(int argc, char **argv)
 	return (0);
 }
 
+/*
+ * A purge's URL as the cache keys it: [http[s]://]host/path, the host
+ * lower case and without a port (a route ignores the port too), or a
+ * /path of any host; a trailing '*' makes it a prefix, and '*' alone
+ * is every object.  Returns 0 with the pattern in buf, or -1.
+ */
+static int
+purge_pattern(const char *url, char *buf, size_t len, int *flags)
+{
+	const char	*p = url, *slash, *colon;
+	size_t		 n = strlen(url), i, o = 0;
+
+	*flags = 0;
+	if (n > 0 && url[n - 1] == '*') {
+		*flags = TABLE_PURGE_PREFIX;
+		n--;
+	}
+	if (n == 0) {
+		snprintf(buf, len, "/");
+		return (0);
+	}
+	if (strncasecmp(p, "http://", 7) == 0 ||
+	    strncasecmp(p, "https://", 8) == 0) {
+		o = (size_t)snprintf(buf, len, "%s", p[4] == ':' ? "http://" :
+		    "https://");
+		p += p[4] == ':' ? 7 : 8;
+	}
+	if (*p != '/') {
+		/* host[:port]/path: the host alone, in lower case */
+		if ((slash = memchr(p, '/', n - (size_t)(p - url))) == NULL ||
+		    slash == p)
+			return (-1);
+		colon = memchr(p, ':', (size_t)(slash - p));
+		for (i = 0; p + i < (colon != NULL ? colon : slash); i++) {
+			if (o + 1 >= len || !(isalnum((unsigned char)p[i]) ||
+			    strchr("-._[]", p[i]) != NULL))
+				return (-1);
+			buf[o++] = (char)tolower((unsigned char)p[i]);
+		}
+		if (i == 0)
+			return (-1);
+		p = slash;
+	} else if (o > 0)
+		return (-1);	/* a scheme needs a host */
+	for (; p < url + n; p++) {
+		if (o + 1 >= len || (unsigned char)*p <= 0x20 ||
+		    (unsigned char)*p >= 0x7f)
+			return (-1);
+		buf[o++] = *p;
+	}
+	buf[o] = '\0';
+	return (o > TABLE_PURGE_MAX ? -1 : 0);
+}
+
+/*
+ * purge: post each URL, then wait (at most -W) until every live process
+ * that caches for the table has applied the last one.
+ */
+static int
+cmd_purge(int argc, char **argv)
+{
+	struct table	*t;
+	struct timespec	 ts = { 0, PURGE_POLL_MS * 1000000L };
+	char		 pat[TABLE_PURGE_MAX + 2], who[256], w[32];
+	pid_t		 pids[8];
+	uint64_t	 seq = 0, start;
+	size_t		 o;
+	int		 i, n, fl;
+
+	if (argc < 2)
+		missing("purge: no URL given", "purge url ...");
+	for (i = 1; i < argc; i++)
+		if (purge_pattern(argv[i], pat, sizeof(pat), &fl) == -1)
+			errx(2, "bad URL '%s': host/path, http://host/path or "
+			    "/path, visible ASCII, at most %d bytes, a trailing "
+			    "* for a prefix", esc_arg(argv[i]),
+			    TABLE_PURGE_MAX);
+	t = open_table(TABLE_RDWR);
+	for (i = 1; i < argc; i++) {
+		(void)purge_pattern(argv[i], pat, sizeof(pat), &fl);
+		if (table_purge_post(t, pat, fl, &seq, errbuf,
+		    sizeof(errbuf)) == -1) {
+			watch_stop();
+			errx(1, "table %s: %s", esc_arg(tname),
+			    esc_arg(errbuf));
+		}
+	}
+	watch_stop();
+	start = table_now_ms();
+	while ((n = table_purge_pending(t, seq, pids, 8)) > 0) {
+		if (wait_ms != 0 && table_now_ms() - start >= wait_ms) {
+			o = 0;
+			for (i = 0; i < n && i < 8 && o < sizeof(who); i++)
+				o += (size_t)snprintf(who + o, sizeof(who) - o,
+				    "%s%d", i ? ", " : "", (int)pids[i]);
+			errx(1, "table %s: purge %llu not applied after %s by "
+			    "%d process%s (pid %s)", esc_arg(tname),
+			    (unsigned long long)seq, dur_fmt(w, sizeof(w),
+			    wait_ms), n, n > 1 ? "es" : "", who);
+		}
+		nanosleep(&ts, NULL);
+	}
+	close_table();
+	return (0);
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
@@ -641,6 +755,7 @@ static const struct {
 	{ "dump",	cmd_dump },
 	{ "enable",	cmd_each },
 	{ "maint",	cmd_each },
+	{ "purge",	cmd_purge },
 	{ "set",	cmd_set },
 	{ "sync",	cmd_sync },
 };

@@ -20,7 +20,8 @@ usage(void)
 	    "       lbt raw table name\n"
 	    "       lbt health table name state [reason [since]]\n"
 	    "       lbt check table name ms result\n"
-	    "       lbt pick table algo n\n");
+	    "       lbt pick table algo n\n"
+	    "       lbt purges table\n");
 	exit(2);
 }
 
@@ -94,6 +95,32 @@ main(int argc, char *argv[])
 		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
 			;
 		table_abort(t);
+		table_close(t);
+		return (0);
+	}
+	/*
+	 * A cache that takes purges: "apply N" on stdin waits (10 s at
+	 * most) until purge N is posted and says it applied it, until
+	 * stdin closes: lb-ctl purge waits for it.
+	 */
+	if (strcmp(argv[1], "purges") == 0 && argc == 3) {
+		uint64_t seq = table_purge_seq(t), want;
+
+		if (table_register(t, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		table_purge_ack(t, seq);
+		printf("taking purges after %llu\n", (unsigned long long)seq);
+		fflush(stdout);
+		while (fgets(buf, sizeof(buf), stdin) != NULL) {
+			want = strtoull(buf + strcspn(buf, "0123456789"), NULL,
+			    10);
+			for (n = 0; n < 1000 && table_purge_seq(t) < want; n++)
+				poll(NULL, 0, 10);
+			seq = table_purge_seq(t);
+			table_purge_ack(t, seq);
+			printf("applied %llu\n", (unsigned long long)seq);
+			fflush(stdout);
+		}
 		table_close(t);
 		return (0);
 	}
