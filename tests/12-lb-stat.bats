@@ -104,7 +104,7 @@ two_backends() {
 	run -2 --separate-stderr lb-stat -t "$T" -o svname,scur
 	[ "$stderr" = "lb-stat: -o: 'svname' is HAProxy's name for what lb calls backend" ]
 	run -2 --separate-stderr lb-stat -o table,nope
-	[[ "$stderr" == "lb-stat: -o: unknown field 'nope': the fields are table, slots, backends, up, down, active, total, procs, generation" ]]
+	[[ "$stderr" == "lb-stat: -o: unknown field 'nope': the fields are table, slots, backends, up, down, active, total, procs, generation, cache_hits, cache_misses, cache_stale, cache_revalidated, cache_bypass, cache_evictions, cache_objects, cache_bytes" ]]
 	run -2 --separate-stderr lb-stat -t "$T" -o backend,backend
 	[ "$stderr" = "lb-stat: -o: field 'backend' named twice" ]
 	run -2 --separate-stderr lb-stat -t "$T" -o $'x\e[2J'
@@ -347,4 +347,34 @@ print("ok")' < <(lb-stat -t "$T" -j)
 	promcheck.py < web.prom
 	promcheck.py < lb.prom
 	grep -q '^lb_table_slots{table="web"} 256$' lb.prom
+}
+
+@test "lb-stat: the caches of a table's routes: list columns with -A or -o, Prometheus families; a dead process stores nothing" {
+	lb-ctl -t "$T" add 127.0.0.1:1 name=a
+	coproc CACHE { exec lbt cache "$T" 7 3 2 1 4 5 6 4096 3>&-; }
+	PIDS+=("$CACHE_PID")
+	read -r -t 10 line <&"${CACHE[0]}"
+	[ "$line" = cached ]
+	run -0 --separate-stderr lb-stat -H -o table,cache_hits,cache_misses,cache_stale,cache_revalidated,cache_bypass,cache_evictions,cache_objects,cache_bytes
+	[[ "$output" == *"$T"$'\t7\t3\t2\t1\t4\t5\t6\t4096'* ]]
+	# -A: every column of the list, the cache's last
+	run -0 --separate-stderr lb-stat -A
+	[[ "${lines[0]}" == "# table"*$'\tgeneration\tcache_hits\tcache_misses\tcache_stale\tcache_revalidated\tcache_bypass\tcache_evictions\tcache_objects\tcache_bytes' ]]
+	# the default list is as it was
+	run -0 --separate-stderr lb-stat
+	[ "${lines[0]}" = $'# table\tslots\tbackends\tup\tdown\tactive\ttotal\tprocs\tgeneration' ]
+	run -0 bash -c "lb-stat -t '$T' -p | promcheck.py"
+	run -0 lb-stat -t "$T" -p
+	[[ "$output" == *"lb_table_cache_responses_total{table=\"$T\",cache=\"hit\"} 7"* ]]
+	[[ "$output" == *"lb_table_cache_responses_total{table=\"$T\",cache=\"revalidated\"} 1"* ]]
+	[[ "$output" == *"lb_table_cache_responses_total{table=\"$T\",cache=\"bypass\"} 4"* ]]
+	[[ "$output" == *"lb_table_cache_evictions_total{table=\"$T\"} 5"* ]]
+	[[ "$output" == *"lb_table_cache_objects{table=\"$T\"} 6"* ]]
+	[[ "$output" == *"lb_table_cache_bytes{table=\"$T\"} 4096"* ]]
+	# its process gone, what it stored goes; what it counted stays
+	exec {CACHE[1]}>&-
+	wait_for 5 gone "$CACHE_PID"
+	run -0 lb-stat -t "$T" -p
+	[[ "$output" == *"lb_table_cache_objects{table=\"$T\"} 0"* ]]
+	[[ "$output" == *"lb_table_cache_responses_total{table=\"$T\",cache=\"hit\"} 7"* ]]
 }

@@ -239,11 +239,17 @@ show_prom(const char *name)
 
 /* The list of tables, and the processes attached to them. */
 enum { L_TABLE, L_SLOTS, L_BACKENDS, L_UP, L_DOWN, L_ACTIVE, L_TOTAL,
-    L_PROCS, L_GENERATION, NLCOLS };
+    L_PROCS, L_GENERATION, L_CACHE_HITS, L_CACHE_MISSES, L_CACHE_STALE,
+    L_CACHE_REVALIDATED, L_CACHE_BYPASS, L_CACHE_EVICTIONS, L_CACHE_OBJECTS,
+    L_CACHE_BYTES, NLCOLS };
 static const struct cols_field lfields[NLCOLS] = { { "table", COLS_TEXT },
     { "slots", COLS_NUM }, { "backends", COLS_NUM }, { "up", COLS_NUM },
     { "down", COLS_NUM }, { "active", COLS_NUM }, { "total", COLS_NUM },
-    { "procs", COLS_NUM }, { "generation", COLS_NUM } };
+    { "procs", COLS_NUM }, { "generation", COLS_NUM },
+    { "cache_hits", COLS_NUM }, { "cache_misses", COLS_NUM },
+    { "cache_stale", COLS_NUM }, { "cache_revalidated", COLS_NUM },
+    { "cache_bypass", COLS_NUM }, { "cache_evictions", COLS_NUM },
+    { "cache_objects", COLS_NUM }, { "cache_bytes", COLS_NUM } };
 enum { P_TABLE, P_PID, P_PROGRAM, NPCOLS };
 static const struct cols_field pfields[NPCOLS] = { { "table", COLS_TEXT },
     { "pid", COLS_NUM }, { "program", COLS_TEXT } };
@@ -286,6 +292,7 @@ list_one(const char *name, void *arg)
 	struct table	*t;
 	struct table_snap s;
 	struct table_proc p[TABLE_NREG];
+	struct table_cachestat cs;
 	struct lrow	*r;
 	char		 e[256];
 	uint32_t	 i;
@@ -327,6 +334,12 @@ list_one(const char *name, void *arg)
 	r->lr_v[L_BACKENDS] = s.sn_count;
 	r->lr_v[L_PROCS] = s.sn_procs;
 	r->lr_v[L_GENERATION] = s.sn_gen;
+	table_cache_stat(t, &s, &cs);
+	/* L_CACHE_HITS .. L_CACHE_EVICTIONS are TABLE_CACHE_* in order */
+	for (k = 0; k < TABLE_CACHE_NCTR; k++)
+		r->lr_v[L_CACHE_HITS + k] = cs.cs_ctr[k];
+	r->lr_v[L_CACHE_OBJECTS] = cs.cs_objects;
+	r->lr_v[L_CACHE_BYTES] = cs.cs_bytes;
  done:
 	table_snap_free(&s);
 	table_close(t);
@@ -479,8 +492,8 @@ choose_cols(void)
 	} else if (o.tname == NULL) {
 		f = lfields;
 		nf = NLCOLS;
-		def = "table,slots,backends,up,down,active,total,procs,"
-		    "generation";
+		def = o.all ? NULL : "table,slots,backends,up,down,active,total,"
+		    "procs,generation";
 	} else if (o.interval) {
 		nf = NCOLS;
 		def = opt_fmt == FMT_AUTO && !o.all ? "backend,health,active,"

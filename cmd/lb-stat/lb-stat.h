@@ -102,6 +102,7 @@ struct out {
 struct ptab {
 	char		*pt_name;
 	uint32_t	 pt_slots, pt_backends, pt_procs;
+	struct table_cachestat pt_cache;
 };
 struct promset {
 	struct row	*ps_rows;

@@ -422,6 +422,7 @@ promset_add(struct promset *ps, struct table *t, const struct table_snap *s)
 	pt->pt_slots = table_capacity(t);
 	pt->pt_backends = s->sn_count;
 	pt->pt_procs = s->sn_procs;
+	table_cache_stat(t, s, &pt->pt_cache);
 	ps->ps_ntab++;
 	ps->ps_n += fill_rows(t, s, ps->ps_rows + ps->ps_n);
 	/* The rows outlive t: they name the table by the copy. */
@@ -472,6 +473,57 @@ check_class(const char *res, char *buf, size_t len)
 		buf[i] = (res[i] >= 'A' && res[i] <= 'Z') || (res[i] >= '0' &&
 		    res[i] <= '9') ? res[i] : '_';
 	buf[i] = '\0';
+}
+
+/*
+ * The caches of the routes that name each table: how they answered, by
+ * the words of the access log's cache field, what they evicted, and
+ * what the living processes store now.
+ */
+static void
+print_prom_cache(FILE *fp, const struct promset *ps)
+{
+	static const char *const words[] = { "hit", "miss", "stale",
+	    "revalidated", "bypass" };
+	static const struct {
+		const char	*name, *type, *help;
+	} cf[] = {
+		{ "lb_table_cache_evictions_total", "counter",
+		    "Cached objects removed to make room." },
+		{ "lb_table_cache_objects", "gauge",
+		    "Objects the processes alive cache for the table's routes." },
+		{ "lb_table_cache_bytes", "gauge",
+		    "Bytes the processes alive cache for the table's routes." },
+	};
+	const struct ptab *pt;
+	uint64_t	 v;
+	size_t		 i, k;
+
+	fputs("# HELP lb_table_cache_responses_total Responses of the "
+	    "table's routes by what the cache did: the label cache is the "
+	    "access log's word.\n# TYPE lb_table_cache_responses_total "
+	    "counter\n", fp);
+	for (i = 0; i < ps->ps_ntab; i++)
+		for (k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+			pt = &ps->ps_tab[i];
+			fputs("lb_table_cache_responses_total{table=", fp);
+			prom_str(fp, pt->pt_name);
+			fprintf(fp, ",cache=\"%s\"} %" PRIu64 "\n", words[k],
+			    pt->pt_cache.cs_ctr[k]);
+		}
+	for (k = 0; k < sizeof(cf) / sizeof(cf[0]); k++) {
+		fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", cf[k].name,
+		    cf[k].help, cf[k].name, cf[k].type);
+		for (i = 0; i < ps->ps_ntab; i++) {
+			pt = &ps->ps_tab[i];
+			v = k == 0 ? pt->pt_cache.cs_ctr[TABLE_CACHE_EVICTED] :
+			    k == 1 ? pt->pt_cache.cs_objects :
+			    pt->pt_cache.cs_bytes;
+			fprintf(fp, "%s{table=", cf[k].name);
+			prom_str(fp, pt->pt_name);
+			fprintf(fp, "} %" PRIu64 "\n", v);
+		}
+	}
 }
 
 /*
@@ -545,6 +597,7 @@ print_prom(FILE *fp, const struct promset *ps)
 			fprintf(fp, "} %u\n", v);
 		}
 	}
+	print_prom_cache(fp, ps);
 }
 
 int

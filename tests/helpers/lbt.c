@@ -21,7 +21,9 @@ usage(void)
 	    "       lbt health table name state [reason [since]]\n"
 	    "       lbt check table name ms result\n"
 	    "       lbt pick table algo n\n"
-	    "       lbt purges table\n");
+	    "       lbt purges table\n"
+	    "       lbt cache table hit miss stale reval bypass evicted objects "
+	    "bytes\n");
 	exit(2);
 }
 
@@ -121,6 +123,21 @@ main(int argc, char *argv[])
 			printf("applied %llu\n", (unsigned long long)seq);
 			fflush(stdout);
 		}
+		table_close(t);
+		return (0);
+	}
+	/* A cache's counts and stores, the stores held until stdin closes. */
+	if (strcmp(argv[1], "cache") == 0 && argc == 3 + TABLE_CACHE_NCTR + 2) {
+		if (table_register(t, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		for (i = 0; i < TABLE_CACHE_NCTR; i++)
+			table_cache_count(t, i, strtoull(argv[3 + i], NULL, 10));
+		table_cache_store(t, atoll(argv[3 + TABLE_CACHE_NCTR]),
+		    atoll(argv[4 + TABLE_CACHE_NCTR]));
+		printf("cached\n");
+		fflush(stdout);
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
 		table_close(t);
 		return (0);
 	}
