@@ -13,6 +13,7 @@
 #include "alog.h"
 #include "balance.h"
 #include "buf.h"
+#include "cache.h"
 #include "cols.h"
 #include "dial.h"
 #include "evloop.h"
@@ -44,6 +45,7 @@ struct rule {
 	int		 ru_strip;
 	int		 ru_tls;		/* HTTPS to the backends */
 	int		 ru_noverify;
+	int		 ru_nocache;		/* -M does not cache it */
 	char		*ru_sni;		/* NULL: the backend's host */
 };
 
@@ -118,6 +120,8 @@ struct lh_conf {
 	struct trust	*trust;
 	size_t		 ntrust;
 	size_t		 pipe_pool;
+	size_t		 cache_size, cache_obj;	/* -M, -z object= */
+	uint64_t	 t_collapse;		/* -T collapse= */
 };
 extern struct lh_conf	 cf;
 
@@ -198,6 +202,7 @@ struct htx {
 	char		*tx_bin;		/* the response's buffer */
 	size_t		 tx_binlen, tx_binoff, tx_bscanned;
 	size_t		 tx_logm, tx_logh, tx_logp;
+	struct cache_tx	 tx_c;			/* the cache's part */
 	/* from here on, not zeroed for each exchange */
 	struct http1_req tx_req;
 	struct dial	 tx_dial;
@@ -309,6 +314,15 @@ int	 trusted(const struct addr *a);
 
 /* proxy.c */
 extern struct hw *hws[256];
+void	 tx_to_backend(struct hconn *h);
+void	 tx_respond(struct hconn *h, int status, const char *text, int end,
+	    int close);
+void	 tx_run(struct hconn *h);
+void	 wtab_unuse(struct wtab *wt);
+int	 edited(int resp, const struct http1_header *hd);
+int	 add_edits(int resp, char *buf, size_t len, size_t *n);
+void	 client_ip(const struct hconn *h, char *buf, size_t len,
+	    int forwarded);
 int	 hw_init(struct worker *wk);
 void	 hw_accept(struct worker *wk, int li, int fd, const struct addr *peer);
 void	 hw_cut(struct worker *wk);
@@ -318,7 +332,7 @@ void	 hw_fini(struct worker *wk);
 /* The fields of a log line, for -o. */
 enum { LF_TIME, LF_CLIENT, LF_METHOD, LF_HOST, LF_PATH, LF_STATUS,
     LF_BYTES_IN, LF_BYTES_OUT, LF_ROUTE, LF_BACKEND, LF_TTFB_MS, LF_MS,
-    LF_END, LF_TLS, LF_CIPHER, LF_SNI, LF_N };
+    LF_END, LF_TLS, LF_CIPHER, LF_SNI, LF_CACHE, LF_N };
 extern const struct cols_field lh_fields[LF_N];
 
 void	 lh_log_header(void);

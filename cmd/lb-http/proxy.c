@@ -33,7 +33,6 @@ struct hw	*hws[256];
 static void	hconn_event(struct evloop *, int, int, void *);
 static void	bconn_event(struct evloop *, int, int, void *);
 static void	hconn_close(struct hconn *, int reset);
-static void	tx_run(struct hconn *);
 static void	tx_finish(struct hconn *);
 static void	head_read(struct hconn *);
 static void	on_defer(struct evloop *, void *);
@@ -100,7 +99,7 @@ wtab_free(struct wtab *wt)
 	free(wt);
 }
 
-static void
+void
 wtab_unuse(struct wtab *wt)
 {
 	if (--wt->wt_uses == 0 && wt->wt_retired)
@@ -474,7 +473,7 @@ linger_read(struct hconn *h)
  * exchange ends when it is written, and the connection with it when
  * close (the request could not be read to its end).
  */
-static void
+void
 tx_respond(struct hconn *h, int status, const char *text, int end, int close)
 {
 	struct htx	*tx = &h->h_tx;
@@ -567,7 +566,7 @@ keep_logf(struct htx *tx)
 }
 
 /* The client's address as X-Forwarded-For and Forwarded write it. */
-static void
+void
 client_ip(const struct hconn *h, char *buf, size_t len, int forwarded)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&h->h_peer.a_ss;
@@ -585,7 +584,7 @@ client_ip(const struct hconn *h, char *buf, size_t len, int forwarded)
 		snprintf(buf, len, forwarded ? "unknown" : "unix");
 }
 
-static int
+int
 edited(int resp, const struct http1_header *hd)
 {
 	size_t	 i;
@@ -601,7 +600,7 @@ edited(int resp, const struct http1_header *hd)
 }
 
 /* Append the edits' lines for resp into buf at *n; -1 when full. */
-static int
+int
 add_edits(int resp, char *buf, size_t len, size_t *n)
 {
 	size_t	 i;
@@ -687,7 +686,7 @@ build_request(struct hconn *h)
 		if (hop && (rq->rq_flags & HTTP1_CHUNKED) &&
 		    http1_is(hd, "transfer-encoding"))
 			hop = 0;	/* forwarded as it came */
-		if (hop || edited(0, hd))
+		if (hop || edited(0, hd) || cache_drop_field(h, hd))
 			continue;
 		if (http1_is(hd, "x-forwarded-for")) {
 			if (trust)
@@ -1014,8 +1013,7 @@ tx_begin(struct hconn *h, int headlen)
 	struct http1_req *rq = &tx->tx_req;
 	struct rules	*rs;
 	const struct rule *ru;
-	const void	*key = NULL;
-	size_t		 keylen = 0, tab;
+	size_t		 tab;
 	int		 r, i;
 
 	memset(tx, 0, offsetof(struct htx, tx_req));
@@ -1113,6 +1111,21 @@ tx_begin(struct hconn *h, int headlen)
 	}
 	tx->tx_wt = w->w_tab[tab];
 	tx->tx_wt->wt_uses++;
+	/* The cache may answer, or make it wait for another's fetch. */
+	if (cf.cache_size > 0 && cache_begin(h, tab, ru != NULL &&
+	    ru->ru_nocache) == 1)
+		return;
+	tx_to_backend(h);
+}
+
+/* The exchange, routed, goes to a backend of its table. */
+void
+tx_to_backend(struct hconn *h)
+{
+	struct htx	*tx = &h->h_tx;
+	const void	*key = NULL;
+	size_t		 keylen = 0;
+
 	/* The hash algorithms key on the client's address. */
 	if (h->h_peer.a_ss.ss_family == AF_INET) {
 		key = &((const struct sockaddr_in *)&h->h_peer.a_ss)->sin_addr;
@@ -1415,6 +1428,9 @@ dn_take(struct hconn *h, size_t part)
 	struct dechunk	 dc;
 	ssize_t		 c;
 
+	/* Bytes as they came, before a 1.0 client's are moved. */
+	if (tx->tx_c.ct_fill != NULL)
+		cache_body(h, p, part);
 	switch (dn->fl_mode) {
 	case FL_CLEN:
 		if (part > dn->fl_left) {
@@ -1493,6 +1509,8 @@ dn_head(struct hconn *h, size_t hl)
 	tx->tx_status = rs.rs_status;
 	if (rs.rs_flags & HTTP1_CLOSE)
 		tx->tx_bclose = 1;
+	if (cf.cache_size > 0)
+		cache_head(h, &rs);
 	if (rs.rs_status == 101) {
 		if (!tx->tx_upgrade) {
 			tx->tx_bclose = 1;
@@ -1610,7 +1628,7 @@ dn_run(struct hconn *h)
 		if (tx->tx_dnstate == DN_BODY && dn->fl_mode == FL_CLEN &&
 		    dn->fl_left >= SPLICE_MIN && tx->tx_binoff ==
 		    tx->tx_binlen && io_plain(&h->h_io) &&
-		    io_plain(&b->b_io)) {
+		    io_plain(&b->b_io) && tx->tx_c.ct_fill == NULL) {
 			if (dn->fl_pipe[0] == -1 &&
 			    relay_pipe_get(&w->w_relay, dn->fl_pipe) == -1)
 				goto copy;
@@ -1879,6 +1897,8 @@ tx_finish(struct hconn *h)
 		tx->tx_end = END_CLOSE;
 	count(h);
 	lh_log(h, tx->tx_end);
+	if (cf.cache_size > 0)
+		cache_end(h);
 	tx->tx_on = 0;
 	evtimer_cancel(w->w_ev, &h->h_timer);
 	reusable = !tx->tx_bclose && tx->tx_dn.fl_done && tx->tx_up.fl_done &&
@@ -1919,7 +1939,7 @@ tx_finish(struct hconn *h)
  * Move the exchange as far as it goes: the request up, the response
  * down, and end it when both are through.
  */
-static void
+void
 tx_run(struct hconn *h)
 {
 	struct htx	*tx = &h->h_tx;
@@ -2386,6 +2406,8 @@ hw_init(struct worker *wk)
 	evtimer_set(w->w_ev, &w->w_tick, 1000, on_wtick, w);
 	hws[worker_id(wk)] = w;
 	worker_set_data(wk, w);
+	if (cf.cache_size > 0 && cache_worker_init(w) == -1)
+		return (-1);
 	return (0);
 }
 
@@ -2480,6 +2502,8 @@ hw_fini(struct worker *wk)
 	evtimer_cancel(w->w_ev, &w->w_poolt);
 	evtimer_cancel(w->w_ev, &w->w_tick);
 	alog_flush(w->w_log);
+	if (cf.cache_size > 0)
+		cache_worker_fini(w);
 	for (i = 0; i < w->w_ntab; i++)
 		wtab_free(w->w_tab[i]);
 	relay_ctx_free(&w->w_relay);
