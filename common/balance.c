@@ -69,6 +69,12 @@ struct balance {
 static const char *const algo_names[] = { "rr", "lc", "p2c", "source",
     "maglev" };
 
+void
+balance_queue(struct balance *b, int delta)
+{
+	table_queue_add(b->b_t, delta);
+}
+
 int
 balance_algo_parse(const char *s)
 {

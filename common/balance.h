@@ -55,6 +55,9 @@ const char *balance_algo_str(int algo);
 struct balance *balance_new(struct table *t, int algo, uint64_t slowstart_ms);
 void	balance_free(struct balance *b);
 
+/* Work of ours waiting for a backend of b's table, up or down by delta. */
+void	balance_queue(struct balance *b, int delta);
+
 /*
  * Choose a backend for a connection whose client key (its address bytes,
  * for the hash algorithms; may be NULL with keylen 0) is given, skipping

@@ -164,9 +164,13 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	# both clients are connected to lb-tcp; the second has no answer
 	wait_for 5 estab_is "${LB##*:}" 2
 	[ ! -s "$BATS_TEST_TMPDIR/b.out" ]
+	# lb-stat shows it waiting, as the table's queued
+	[ "$(table_queued "$T")" = 1 ]
+	[[ "$(lb-stat -t "$T" -p)" == *"lb_table_queued{table=\"$T\"} 1"* ]]
 	exec {fd}>&-
 	wait_for 5 grep -q s1 "$BATS_TEST_TMPDIR/b.out"
 	[ "$(stat_col "$T" s1 active)" = 1 ]
+	[ "$(table_queued "$T")" = 0 ]
 	stop_lb
 	# a short queue timeout: refused after it; no queue at all: at once
 	start_lb -w 1 -Q 200ms -t "$T" -l 127.0.0.1:0

@@ -309,8 +309,11 @@ bats_require_minimum_version 1.5.0
 	for i in 1 2 3 4 5 6; do
 		code /slow/1000 > "$BATS_TEST_TMPDIR/c$i" & pids+=($!)
 	done
+	# the four beyond maxconn wait, and lb-stat shows them queued
+	wait_for 5 queued_is "$T" 4
 	wait "${pids[@]}"
 	[ "$(cat "$BATS_TEST_TMPDIR"/c* | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" = "200:2 503:4 " ]
+	[ "$(table_queued "$T")" = 0 ]
 	stop_lbh
 	lb-ctl -t "$T" set one maxconn=20
 	start_lbh -w 2 -Q 2s -t "$T" -l 127.0.0.1:0
