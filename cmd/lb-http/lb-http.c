@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blist.h"
+#include "bset.h"
 #include "dur.h"
 #include "esc.h"
 #include "lb-http.h"
@@ -24,10 +24,7 @@
 struct lh_conf	 cf;
 
 /* -f: the backends of the command line, then the file's */
-static struct blist_entry *bv;
-static size_t	 nargs, nb;
-static char	**fnames;
-static size_t	 nfnames;
+static struct bset bs;			/* the command line's, -f's */
 /* -r: the rules of the command line, read with -R's */
 static char	**rargs;
 static size_t	 nrargs;
@@ -470,106 +467,15 @@ parse_args(int argc, char *argv[])
 		errx(2, "-o: %s", ebuf);
 }
 
-/* Read the -f file, appending to *v; -1 with err. */
-static int
-file_read(struct blist_entry **v, size_t *n, char *err, size_t errlen)
-{
-	struct blist_entry *fv = NULL, *nv;
-	FILE		*fp;
-	char		 why[300];
-	size_t		 fn, k;
-
-	if ((fp = fopen(cf.file, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", cf.file, strerror(errno));
-		return (-1);
-	}
-	if (blist_read(fp, &fv, &fn, why, sizeof(why)) == -1) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: %s", cf.file, why);
-		return (-1);
-	}
-	fclose(fp);
-	for (k = 0; k < fn; k++)
-		if (blist_resolve(&fv[k], why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s: line %d: %s", cf.file,
-			    fv[k].ble_line, why);
-			free(fv);
-			return (-1);
-		}
-	if (fn == 0) {
-		free(fv);
-		return (0);
-	}
-	if ((nv = reallocarray(*v, *n + fn, sizeof(**v))) == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		free(fv);
-		return (-1);
-	}
-	memcpy(nv + *n, fv, fn * sizeof(*fv));
-	*v = nv;
-	*n += fn;
-	free(fv);
-	return (0);
-}
-
-static void
-file_names(void)
-{
-	size_t	 k;
-
-	for (k = 0; k < nfnames; k++)
-		free(fnames[k]);
-	nfnames = 0;
-	for (k = nargs; k < nb; k++) {
-		if ((fnames = reallocarray(fnames, nfnames + 1,
-		    sizeof(*fnames))) == NULL ||
-		    (fnames[nfnames++] = strdup(bv[k].ble_name)) == NULL)
-			fatal("backend names");
-	}
-}
-
-static int
-table_load(struct table *t, struct blist_entry *v, size_t n, int sync,
-    char **prev, size_t nprev, char *err, size_t errlen)
-{
-	size_t	 at;
-
-	if (table_begin(t, err, errlen) == -1)
-		return (-1);
-	if (blist_load(t, v, n, sync, prev, nprev, &at) == -1) {
-		table_abort(t);
-		snprintf(err, errlen, "table %s: full (%u slots): cannot add "
-		    "'%s'", table_name(t), table_capacity(t), v[at].ble_name);
-		return (-1);
-	}
-	table_commit(t);
-	return (0);
-}
-
 static void
 backends(int argc, char *argv[])
 {
-	char	 ebuf[512], m[100];
-	size_t	 k, i;
+	char	 ebuf[600];
+	int	 r;
 
-	nargs = (size_t)argc;
-	if (nargs > 0 && (bv = calloc(nargs, sizeof(*bv))) == NULL)
-		err(1, NULL);
-	for (k = 0; k < nargs; k++) {
-		if (blist_words(&argv[k], 1, &bv[k], ebuf, sizeof(ebuf)) == -1)
-			errx(2, "bad backend '%s': %s",
-			    esc_msg(m, sizeof(m), argv[k]), ebuf);
-		for (i = 0; i < k; i++)
-			if (strcmp(bv[i].ble_name, bv[k].ble_name) == 0)
-				errx(2, "backend '%s' named twice",
-				    esc_msg(m, sizeof(m), argv[k]));
-	}
-	for (k = 0; k < nargs; k++)
-		if (blist_resolve(&bv[k], ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
-	nb = nargs;
-	if (cf.file != NULL && file_read(&bv, &nb, ebuf, sizeof(ebuf)) == -1)
-		errx(1, "%s", ebuf);
+	if ((r = bset_init(&bs, argv, (size_t)argc, cf.file, ebuf,
+	    sizeof(ebuf))) != 0)
+		errx(r, "%s", esc_arg(ebuf));
 }
 
 /* ---- the main thread ---- */
@@ -610,7 +516,7 @@ on_hup(void *arg)
 {
 	struct rules	*rs, *old;
 	char		 ebuf[700];
-	size_t		 n = nargs;
+	int		 n;
 
 	(void)arg;
 	if (cf.tls != NULL && tlssrv_reload(cf.tls) == 0)
@@ -633,25 +539,13 @@ on_hup(void *arg)
 	}
 	if (cf.file == NULL || !cf.has_def)
 		return;
-	if (file_read(&bv, &n, ebuf, sizeof(ebuf)) == -1) {
-		log_warnx("HUP: %s", ebuf);
+	/* A bad file, or an emptied one, leaves the table as it was. */
+	if ((n = bset_reload(&bs, tableset_table(cf.ts, cf.def_tab),
+	    tableset_is_own(cf.ts, cf.def_tab), ebuf, sizeof(ebuf))) == -1) {
+		log_warnx("HUP: %s", esc_arg(ebuf));
 		return;
 	}
-	if (blist_empty_check(n - nargs, nfnames == 0, ebuf,
-	    sizeof(ebuf)) == -1) {
-		log_warnx("HUP: %s: %s: the table is left as it was (lb-ctl "
-		    "empties it)", cf.file, ebuf);
-		return;
-	}
-	if (table_load(tableset_table(cf.ts, cf.def_tab), bv, n,
-	    tableset_is_own(cf.ts, cf.def_tab), fnames, nfnames, ebuf,
-	    sizeof(ebuf)) == -1) {
-		log_warnx("HUP: %s", ebuf);
-		return;
-	}
-	nb = n;
-	file_names();
-	log_info("HUP: %zu backends from %s", n - nargs, cf.file);
+	log_info("HUP: %d backends from %s", n, esc_arg(cf.file));
 }
 
 static void
@@ -664,7 +558,7 @@ tables(void)
 	if ((cf.ts = tableset_new(cf.mode)) == NULL)
 		err(1, NULL);
 	/* The default route: -t, or the backends given here. */
-	if (cf.table_spec != NULL || nb > 0) {
+	if (cf.table_spec != NULL || bset_count(&bs) > 0) {
 		if (cf.table_spec == NULL)
 			i = tableset_own(cf.ts, "http", cf.listen_spec[0],
 			    worker_bound(0), ebuf, sizeof(ebuf));
@@ -675,11 +569,10 @@ tables(void)
 			errx(1, "%s", ebuf);
 		cf.def_tab = (size_t)i;
 		cf.has_def = 1;
-		if (table_load(tableset_table(cf.ts, cf.def_tab), bv, nb,
-		    tableset_is_own(cf.ts, cf.def_tab), NULL, 0, ebuf,
+		if (bset_load(&bs, tableset_table(cf.ts, cf.def_tab),
+		    tableset_is_own(cf.ts, cf.def_tab), ebuf,
 		    sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
-		file_names();
+			errx(1, "%s", esc_arg(ebuf));
 	}
 	if ((rs = rules_read(cf.rfile, rargs, nrargs, ebuf,
 	    sizeof(ebuf))) == NULL)
@@ -814,9 +707,6 @@ main(int argc, char *argv[])
 	free(cf.listen);
 	free(cf.listen_spec);
 	free(rargs);
-	for (k = 0; k < nfnames; k++)
-		free(fnames[k]);
-	free(fnames);
-	free(bv);
+	bset_free(&bs);
 	return (0);
 }

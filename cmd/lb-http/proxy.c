@@ -2476,10 +2476,9 @@ hw_fini(struct worker *wk)
 
 	if (w == NULL)
 		return;
-	evtimer_cancel(w->w_ev, &w->w_flush);
 	evtimer_cancel(w->w_ev, &w->w_poolt);
 	evtimer_cancel(w->w_ev, &w->w_tick);
-	alog_flush(w->w_log);
+	alog_done(w->w_log);
 	for (i = 0; i < w->w_ntab; i++)
 		wtab_free(w->w_tab[i]);
 	relay_ctx_free(&w->w_relay);
