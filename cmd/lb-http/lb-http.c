@@ -79,15 +79,15 @@ usage(int status)
 	exit(status);
 }
 
+/* A duration of option what (as "-g", or "-T idle"), min ms at least. */
 static uint64_t
-dur_arg(const char *s, const char *what)
+dur_arg(const char *s, const char *what, uint64_t min)
 {
 	uint64_t	 ms;
-	char		 m[100];
+	char		 why[128];
 
-	if (dur_parse(s, &ms) == -1 || ms == 0)
-		errx(2, "bad %s '%s': a duration above 0, like 250ms, 2s, 1m",
-		    what, esc_msg(m, sizeof(m), s));
+	if (dur_range(s, min, DUR_MAX_MS, &ms, why, sizeof(why)) == -1)
+		errx(2, "bad %s '%s': %s", what, esc_arg(s), why);
 	return (ms);
 }
 
@@ -95,7 +95,7 @@ dur_arg(const char *s, const char *what)
 static uint64_t
 size_arg(const char *s, const char *what, uint64_t lo, uint64_t hi)
 {
-	char		*end, m[100];
+	char		*end;
 	unsigned long long v;
 
 	errno = 0;
@@ -114,7 +114,7 @@ size_arg(const char *s, const char *what, uint64_t lo, uint64_t hi)
 	return (v);
  bad:
 	errx(2, "bad %s '%s': %llu to %llu (k and m multiply by 1024)", what,
-	    esc_msg(m, sizeof(m), s), (unsigned long long)lo,
+	    esc_arg(s), (unsigned long long)lo,
 	    (unsigned long long)hi);
 }
 
@@ -139,7 +139,7 @@ timeouts_arg(char *arg)
 	    kv = strtok_r(NULL, ",", &save)) {
 		if ((eq = strchr(kv, '=')) == NULL)
 			errx(2, "bad -T '%s': NAME=DURATION",
-			    esc_msg(m, sizeof(m), kv));
+			    esc_arg(kv));
 		*eq = '\0';
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			if (strcmp(kv, keys[k].name) == 0)
@@ -147,8 +147,9 @@ timeouts_arg(char *arg)
 		if (k == sizeof(keys) / sizeof(keys[0]))
 			errx(2, "bad -T '%s': connect, head, idle, server, "
 			    "client, queue, pool, tunnel, linger or handshake",
-			    esc_msg(m, sizeof(m), kv));
-		*keys[k].v = dur_arg(eq + 1, kv);
+			    esc_arg(kv));
+		snprintf(m, sizeof(m), "-T %s", kv);
+		*keys[k].v = dur_arg(eq + 1, m, 1);
 	}
 }
 
@@ -156,13 +157,13 @@ timeouts_arg(char *arg)
 static void
 limits_arg(char *arg)
 {
-	char	*kv, *save = NULL, *eq, m[100];
+	char	*kv, *save = NULL, *eq;
 
 	for (kv = strtok_r(arg, ",", &save); kv != NULL;
 	    kv = strtok_r(NULL, ",", &save)) {
 		if ((eq = strchr(kv, '=')) == NULL)
 			errx(2, "bad -z '%s': NAME=SIZE",
-			    esc_msg(m, sizeof(m), kv));
+			    esc_arg(kv));
 		*eq++ = '\0';
 		if (strcmp(kv, "head") == 0)
 			cf.z_head = size_arg(eq, "head size", 1024, 1 << 20);
@@ -178,42 +179,28 @@ limits_arg(char *arg)
 			cf.body_rate = size_arg(eq, "body rate", 0, 1 << 30);
 		else
 			errx(2, "bad -z '%s': head, fields, target, pool or "
-			    "rate", esc_msg(m, sizeof(m), kv));
+			    "rate", esc_arg(kv));
 	}
 }
 
 static void
 eject_arg(const char *s)
 {
-	const char	*e;
-	char		 n[16], *slash, m[100];
+	char	 why[100];
 
-	if (strcmp(s, "0") == 0) {
-		cf.eject_fails = 0;
-		return;
-	}
-	if ((slash = strchr(s, '/')) == NULL ||
-	    (size_t)(slash - s) >= sizeof(n))
-		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0",
-		    esc_msg(m, sizeof(m), s));
-	memcpy(n, s, (size_t)(slash - s));
-	n[slash - s] = '\0';
-	cf.eject_fails = (uint32_t)strtonum(n, 1, 1000, &e);
-	if (e != NULL || dur_parse(slash + 1, &cf.eject_ms) == -1 ||
-	    cf.eject_ms == 0)
-		errx(2, "bad -x '%s': FAILS (1 to 1000)/TIME, like 3/10s, "
-		    "or 0", esc_msg(m, sizeof(m), s));
+	if (balance_eject_parse(s, &cf.eject_fails, &cf.eject_ms, why,
+	    sizeof(why)) == -1)
+		errx(2, "bad -x '%s': %s", esc_arg(s), why);
 }
 
 static mode_t
 mode_arg(const char *s)
 {
 	mode_t	 m;
-	char	 e[100];
 
 	if (table_mode_parse(s, &m) == -1)
 		errx(2, "bad mode '%s': octal, 1 to 0777",
-		    esc_msg(e, sizeof(e), s));
+		    esc_arg(s));
 	return (m);
 }
 
@@ -222,7 +209,7 @@ static void
 tls_arg(char *arg)
 {
 	struct tlssrv_conf *c = &cf.tlsconf;
-	char	*kv, *save = NULL, *v, m[200];
+	char	*kv, *save = NULL, *v;
 
 	for (kv = strtok_r(arg, ",", &save); kv != NULL;
 	    kv = strtok_r(NULL, ",", &save)) {
@@ -256,17 +243,17 @@ tls_arg(char *arg)
  bad:
 	errx(2, "bad -C '%s': min=1.2|1.3, ciphers=LIST, suites=LIST, "
 	    "tickets=yes|no, sni=strict, client-ca=FILE, client=optional",
-	    esc_msg(m, sizeof(m), kv));
+	    esc_arg(kv));
 }
 
 static void
 add_listen(char *spec, int tls)
 {
-	char	 e[300], m[100];
+	char	 e[300];
 
 	if (addr_check(spec, ADDR_PASSIVE, e, sizeof(e)) == -1)
 		errx(2, "bad listen address '%s': %s",
-		    esc_msg(m, sizeof(m), spec), e);
+		    esc_arg(spec), e);
 	if ((cf.listen_spec = reallocarray(cf.listen_spec, cf.nlisten + 1,
 	    sizeof(*cf.listen_spec))) == NULL ||
 	    (cf.listen_tls = reallocarray(cf.listen_tls, cf.nlisten + 1,
@@ -282,7 +269,7 @@ parse_args(int argc, char *argv[])
 	struct edit	 ed;
 	struct trust	 tr;
 	const char	*e, *ocols = NULL;
-	char		 ebuf[400], m[100];
+	char		 ebuf[400];
 	int		 ch, anytls = 0;
 	long		 ncpu;
 	size_t		 k;
@@ -336,7 +323,7 @@ parse_args(int argc, char *argv[])
 			if ((cf.algo = balance_algo_parse(optarg)) == -1)
 				errx(2, "bad algorithm '%s': rr, lc, p2c, "
 				    "source or maglev",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'e':
 			if (edit_parse(optarg, &ed, ebuf, sizeof(ebuf)) == -1)
@@ -353,13 +340,13 @@ parse_args(int argc, char *argv[])
 			cf.file = optarg;
 			break;
 		case 'g':
-			cf.grace_ms = dur_arg(optarg, "grace (-g)");
+			cf.grace_ms = dur_arg(optarg, "-g", 0);
 			break;
 		case 'H':
 			cf.noheader = 1;
 			break;
 		case 'i':
-			cf.t_idle = dur_arg(optarg, "idle timeout (-i)");
+			cf.t_idle = dur_arg(optarg, "-i", 1);
 			break;
 		case 'j':
 			cf.json = 1;
@@ -378,7 +365,7 @@ parse_args(int argc, char *argv[])
 			    1000000, &e);
 			if (e != NULL)
 				errx(2, "bad queue length '%s': 0 to 1000000",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'o':
 			ocols = optarg;
@@ -390,14 +377,13 @@ parse_args(int argc, char *argv[])
 				cf.proxy_out = 2;
 			else
 				errx(2, "bad PROXY version '%s': v1 or v2",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'p':
 			cf.proxy_in = 1;
 			break;
 		case 'Q':
-			cf.dial.dc_queue_ms = dur_arg(optarg,
-			    "queue timeout (-Q)");
+			cf.dial.dc_queue_ms = dur_arg(optarg, "-Q", 1);
 			break;
 		case 'q':
 			cf.quiet = 1;
@@ -412,7 +398,7 @@ parse_args(int argc, char *argv[])
 			rargs[nrargs++] = optarg;
 			break;
 		case 'S':
-			cf.slowstart_ms = dur_arg(optarg, "slow start (-S)");
+			cf.slowstart_ms = dur_arg(optarg, "-S", 0);
 			break;
 		case 'T':
 			timeouts_arg(optarg);
@@ -433,7 +419,7 @@ parse_args(int argc, char *argv[])
 			cf.nworkers = (int)strtonum(optarg, 1, 256, &e);
 			if (e != NULL)
 				errx(2, "bad workers '%s': 1 to 256",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'X':
 			if (trust_parse(optarg, &tr, ebuf, sizeof(ebuf)) == -1)
@@ -588,16 +574,15 @@ static void
 drop_to(const char *user)
 {
 	struct passwd	*pw;
-	char		 m[100];
 
 	if ((pw = getpwnam(user)) == NULL)
-		errx(1, "-u: no user '%s'", esc_msg(m, sizeof(m), user));
+		errx(1, "-u: no user '%s'", esc_arg(user));
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
-		err(1, "-u %s", esc_msg(m, sizeof(m), user));
+		err(1, "-u %s", esc_arg(user));
 	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
 		errx(1, "-u %s: could become root again",
-		    esc_msg(m, sizeof(m), user));
+		    esc_arg(user));
 	log_info("now user %s (%u)", pw->pw_name, (unsigned)pw->pw_uid);
 }
 

@@ -799,24 +799,11 @@ dur_arg(const char *s, int ch, uint64_t min)
 static void
 eject_arg(const char *s)
 {
-	const char	*e;
-	char		 n[16], *slash;
+	char	 why[100];
 
-	if (strcmp(s, "0") == 0) {
-		cf.eject_fails = 0;
-		return;
-	}
-	if ((slash = strchr(s, '/')) == NULL ||
-	    (size_t)(slash - s) >= sizeof(n))
-		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0",
-		    esc_arg(s));
-	memcpy(n, s, (size_t)(slash - s));
-	n[slash - s] = '\0';
-	cf.eject_fails = (uint32_t)strtonum(n, 1, 1000, &e);
-	if (e != NULL || dur_parse(slash + 1, &cf.eject_ms) == -1 ||
-	    cf.eject_ms == 0)
-		errx(2, "bad -x '%s': FAILS (1 to 1000)/TIME, like 3/10s, "
-		    "or 0", esc_arg(s));
+	if (balance_eject_parse(s, &cf.eject_fails, &cf.eject_ms, why,
+	    sizeof(why)) == -1)
+		errx(2, "bad -x '%s': %s", esc_arg(s), why);
 }
 
 static mode_t
