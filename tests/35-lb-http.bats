@@ -151,6 +151,23 @@ bats_require_minimum_version 1.5.0
 	[ "$(requests_of one)" = 60 ]
 }
 
+# estab_to PORT N: N connections established to PORT on this machine
+estab_to() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]; }
+
+@test "lb-http: the pool goes on after its idle connections expire" {
+	start_hsrv one
+	start_lbh -w 1 -T pool=300ms -l 127.0.0.1:0 "${HS[one]}"
+	[ "$(get /a)" = one ]
+	# the idle connection expires and is closed: none left open
+	wait_for 5 estab_to "${HS[one]##*:}" 0
+	# the next twenty, one after another, share one new connection
+	for i in $(seq 20); do [ "$(get /b$i)" = one ]; done
+	[ "$(conns_of one)" = 2 ]
+	wait_for 5 estab_to "${HS[one]##*:}" 0
+	[ "$(get /c)" = one ]
+	[ "$(conns_of one)" = 3 ]
+}
+
 @test "lb-http: pipelined requests are answered in order" {
 	start_hsrv one
 	start_lbh -w 1 -l 127.0.0.1:0 "${HS[one]}"

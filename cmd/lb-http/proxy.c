@@ -296,8 +296,7 @@ static void
 pool_old(struct pool_item *it, void *arg)
 {
 	(void)arg;
-	/* pool_expire() took it out already. */
-	it->pi_in = 1;
+	/* pool_expire() took it out already: bconn_close() knows. */
 	stale_one(it, NULL);
 }
 
