@@ -42,7 +42,7 @@ sh tools/deps.sh bench/deps.list || exit 1
 work=$(mktemp -d /tmp/lb-bench.XXXXXX)
 PIDS=()
 RES=()				# case shape proxy workers rps p99 gbps cpu errors
-IRES=()				# proxy workers conns rss0 rss1 backend-conns
+IRES=()				# proxy workers conns rss0 rss1 bconns bconns-later
 
 # An idle client costs a proxy one descriptor or more, the idle client one:
 # raise the soft limit to the hard one (20000 in a container where root
@@ -204,9 +204,11 @@ http() {
 
 # idle PROXY WORKERS PORT ROOT: hold IDLE_N keep-alive clients through the
 # proxy (each has had one 100-byte response), note the proxy's RSS before
-# and while they are held, and the backend connections it holds meanwhile.
+# and while they are held, and the backend connections it holds meanwhile:
+# a second after the last answer, and IDLE_WAIT (8) seconds later, when
+# the pools of HAProxy and lb-http (5 s) have aged.
 idle() {
-	local px=$1 w=$2 port=$3 root=$4 r0 r1 i ready="" bc cl
+	local px=$1 w=$2 port=$3 root=$4 r0 r1 i ready="" bc bc2 cl
 	r0=$(tree_rss "$root")
 	rm -f "$work/hold" "$work/idle.out"
 	mkfifo "$work/hold"
@@ -224,13 +226,15 @@ idle() {
 		sleep 1		# let lazy allocations settle
 		r1=$(tree_rss "$root")
 		bc=$(backend_conns)
-		IRES+=("$px $w $ready $r0 $r1 $bc")
+		sleep "${IDLE_WAIT:-8}"
+		bc2=$(backend_conns)
+		IRES+=("$px $w $ready $r0 $r1 $bc $bc2")
 		say "idle $px $w: $ready clients, RSS $r0 -> $r1 KiB," \
-		    "$bc backend connections"
+		    "$bc then $bc2 backend connections"
 		grep -v '^ready' "$work/idle.out" >&2
 	else
 		say "idle $px $w: failed: $(tail -n 1 "$work/idle.out")"
-		IRES+=("$px $w 0 $r0 0 0")
+		IRES+=("$px $w 0 $r0 0 0 0")
 	fi
 	exec 9>&-
 	wait "$cl" 2>/dev/null
@@ -260,9 +264,13 @@ start_proxy() {
 		;;
 	haproxy)
 		P=$(freeport)
+		# HAProxy 2.6 refuses to start when the open-files limit is
+		# below two descriptors a connection (and some): hold it there.
+		i=$MAXCONN
+		[ "$i" -gt $(((NOFILE - 40) / 2)) ] && i=$(((NOFILE - 40) / 2))
 		{
 			printf 'global\n\tnbthread %d\n\tmaxconn %d\n' "$w" \
-			    "$MAXCONN"
+			    "$i"
 			printf 'defaults\n\tmode http\n\toption http-keep-alive\n'
 			printf '\thttp-reuse always\n\toption forwardfor\n'
 			printf '\ttimeout connect 5s\n\ttimeout client 60s\n'
@@ -508,15 +516,17 @@ END {
 # The idle table: RSS of the proxy's processes before and while holding
 # the clients, that scaled to IDLE clients (the per-client slope times
 # IDLE, when fewer were held), and the backend connections held meanwhile.
-[ ${#IRES[@]} -gt 0 ] && printf '%s\n' "${IRES[@]}" | awk -v want="$IDLE" '
+[ ${#IRES[@]} -gt 0 ] && printf '%s\n' "${IRES[@]}" | awk -v want="$IDLE" \
+    -v wait="${IDLE_WAIT:-8}" '
 { n++; p[n] = $1; w[n] = $2; c[n] = $3; r0[n] = $4; r1[n] = $5; bc[n] = $6
+  bc2[n] = $7
   est[n] = (c[n] > 0) ? r0[n] + (r1[n] - r0[n]) * want / c[n] : 0
   key[$1 " " $2] = n }
 END {
 	print ""
 	printf "| idle | proxy | workers | clients held | RSS before MiB |" \
 	    " RSS held MiB | KiB per client | RSS at %d MiB |" \
-	    " backend conns held | this / lb-http |\n", want
+	    " backend conns: 1 s, %d s later | this / lb-http |\n", want, wait
 	print "|---|---|---|---|---|---|---|---|---|---|"
 	for (i = 1; i <= n; i++) {
 		ratio = "n/a"
@@ -531,9 +541,9 @@ END {
 			per = sprintf("%.2f", (r1[i] - r0[i]) / c[i])
 			at = sprintf("%.1f", est[i] / 1024)
 		}
-		printf "| idle | %s | %s | %d | %.1f | %.1f | %s | %s | %d | %s |\n",
+		printf "| idle | %s | %s | %d | %.1f | %.1f | %s | %s | %d, %d | %s |\n",
 		    p[i], w[i], c[i], r0[i] / 1024, r1[i] / 1024, per, at,
-		    bc[i], ratio
+		    bc[i], bc2[i], ratio
 	}
 }'
 
