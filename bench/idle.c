@@ -6,13 +6,13 @@
  *   idle -c PORT N        open N connections to 127.0.0.1:PORT, send one
  *                         byte on each and wait for its echo (so each one
  *                         goes through a proxy end to end), print "ready N"
- *                         and hold them until stdin closes
+ *                         and hold them until stdin closes; a round whose
+ *                         echoes do not all come within 10 s ends the
+ *                         opening: "ready DONE" with those echoed so far
  *   idle -h PORT N PATH   the same with HTTP/1.1 keep-alive: on each
  *                         connection one "GET PATH" and its whole response
- *                         (Content-Length framing), then held idle.  A
- *                         round whose answers do not all come within 10 s
- *                         ends the opening: it prints "ready DONE" with the
- *                         connections answered so far, and holds those
+ *                         (Content-Length framing), then held idle; the
+ *                         same 10 s rule
  *
  * Benchmark tool, not part of lb: one file, no dependency, plain loops.
  */
@@ -112,13 +112,14 @@ client(const char *port, const char *count)
 	struct timespec		 t0, t1;
 	char			 c = 'x';
 	int			 fd, ep, n, i, k, want, done = 0, pending;
+	int			 bad = 0;
 
 	want = atoi(count);
 	if ((ep = epoll_create1(0)) == -1)
 		err(1, "epoll");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Open them in rounds of BATCH so the backlogs keep up. */
-	for (k = 0; k < want; ) {
+	for (k = 0; k < want && !bad; ) {
 		for (pending = 0; pending < BATCH && k < want; pending++, k++) {
 			if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 				err(1, "socket %d", k);
@@ -133,8 +134,13 @@ client(const char *port, const char *count)
 			epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 		}
 		while (pending > 0) {
-			if ((n = epoll_wait(ep, ev, BATCH, 30000)) <= 0)
-				errx(1, "no echo after 30 s (%d ready)", done);
+			if ((n = epoll_wait(ep, ev, BATCH, 10000)) <= 0) {
+				/* The proxy holds no more: keep what came. */
+				fprintf(stderr, "idle: %d without an echo "
+				    "after 10 s (%d ready)\n", pending, done);
+				bad = 1;
+				break;
+			}
 			for (i = 0; i < n; i++) {
 				fd = ev[i].data.fd;
 				if (read(fd, &c, 1) != 1)

@@ -196,6 +196,7 @@ idle() {
 		r1=$(tree_rss "$root")
 		IRES+=("$px $w $ready $r0 $r1")
 		say "idle $px $w: $ready conns, RSS $r0 -> $r1 KiB"
+		grep -v '^ready' "$work/idle.out" >&2
 	else
 		say "idle $px $w: failed: $(tail -n 1 "$work/idle.out")"
 		IRES+=("$px $w 0 $r0 0")
