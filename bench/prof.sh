@@ -7,9 +7,10 @@
 #             request, by kind.  strace slows the proxy many times over, so
 #             only the counts are read, never the times.
 #   perf      perf record -g on the proxy's processes while wrk runs
-#             keep-alive, shape PROF_PERF_SHAPE (the first of SHAPES), for
-#             DUR seconds: the share of each object (the kernel, the
-#             proxy, libc) and the top symbols, by self time.
+#             each of PROF_PERF_CASES (keepalive; close too, say), shape
+#             PROF_PERF_SHAPE (the first of SHAPES), for DUR seconds: the
+#             share of each object (the kernel, the proxy, libc) and the
+#             top symbols, by self time.
 #
 # They use from the caller: work, ME, OCPU, DUR, SHAPES, PROF_PATH (the
 # small request's path), run_wrk, tree_pids, say.  PROF_DIR keeps the raw
@@ -21,8 +22,9 @@ PROF_DUR=${PROF_DUR:-3}
 PROF_DIR=${PROF_DIR:-}
 PROF_TOP=${PROF_TOP:-12}
 PROF_PERF_SHAPE=${PROF_PERF_SHAPE:-${SHAPES%% *}}
+PROF_PERF_CASES=${PROF_PERF_CASES:-keepalive}
 SRES=()				# proxy workers case requests kind=calls...
-PRES=()				# proxy workers file
+PRES=()				# proxy workers case file
 
 prof_dir() {
 	if [ -z "$PROF_DIR" ]; then
@@ -74,26 +76,35 @@ prof_syscalls() {
 
 # prof_perf PROXY WORKERS PORT ROOT
 prof_perf() {
-	local px=$1 w=$2 port=$3 root=$4 pids f pr
+	local px=$1 w=$2 port=$3 root=$4 c
 	command -v perf >/dev/null || { say "perf: no perf"; return; }
 	prof_dir
+	for c in $PROF_PERF_CASES; do
+		prof_perf1 "$px" "$w" "$port" "$root" "$c"
+	done
+}
+
+prof_perf1() {
+	local px=$1 w=$2 port=$3 root=$4 c=$5 pids f pr hdr=()
+	[ "$c" = close ] && hdr=(-H 'Connection: close')
 	pids=$(proxy_pids "$root" | paste -sd, -)
-	f=$PROF_DIR/perf.$px.$w.data
+	f=$PROF_DIR/perf.$px.$w.$c.data
 	timeout -k 2 $((DUR + 30)) perf record -q -g -o "$f" -p "$pids" \
 	    -- sleep "$DUR" >/dev/null 2>"$f.err" &
 	pr=$!
-	run_wrk "$PROF_PERF_SHAPE" "$port" "$PROF_PATH"
+	run_wrk "$PROF_PERF_SHAPE" "$port" "$PROF_PATH" "${hdr[@]}"
 	wait "$pr" 2>/dev/null
 	if [ ! -s "$f" ]; then
-		say "perf $px: no data: $(tail -n 1 "$f.err")"
+		say "perf $px $c: no data: $(tail -n 1 "$f.err")"
 		return
 	fi
 	perf report -i "$f" --no-children -g none --sort dso,sym --stdio \
 	    --percent-limit 0.3 2>/dev/null | grep -v '^$' >"$f.sym"
 	perf report -i "$f" --no-children -g none --sort dso --stdio \
 	    2>/dev/null | grep -v '^$' >"$f.dso"
-	PRES+=("$px $w $f")
-	say "perf $px $w: $(echo "$WRK" | awk '/requests in/ { print $1 }') requests"
+	PRES+=("$px $w $c $f")
+	say "perf $px $w $c: $(echo "$WRK" | awk '/requests in/ { print $1 }')" \
+	    "requests"
 }
 
 # prof_syms AWK-CONDITION FILE: the top PROF_TOP symbols of a perf report
@@ -104,7 +115,7 @@ prof_syms() {
 }
 
 prof_report() {
-	local r px w f
+	local r px w c f
 	if [ ${#SRES[@]} -gt 0 ]; then
 		echo
 		echo "System calls a request (strace -c -f, wrk $PROF_SHAPE," \
@@ -141,9 +152,9 @@ prof_report() {
 	fi
 	for r in "${PRES[@]}"; do
 		set -- $r
-		px=$1 w=$2 f=$3
+		px=$1 w=$2 c=$3 f=$4
 		echo
-		echo "perf, $px, $w workers, keep-alive $PROF_PERF_SHAPE: self time by"
+		echo "perf, $px, $w workers, $c $PROF_PERF_SHAPE: self time by"
 		echo "object, then the top $PROF_TOP symbols in user space and in the kernel:"
 		echo
 		echo '| share | object |'
