@@ -42,6 +42,7 @@ sh tools/deps.sh bench/deps.list || exit 1
 work=$(mktemp -d /tmp/lb-bench.XXXXXX)
 PIDS=()
 RES=()				# case shape proxy workers rps p99 gbps cpu errors
+				# busy% of OCPU and PCPU
 IRES=()				# proxy workers conns rss0 rss1 bconns bconns-later
 
 # An idle client costs a proxy one descriptor or more, the idle client one:
@@ -190,6 +191,7 @@ http() {
 	[ "$c" = close ] && hdr=(-H 'Connection: close')
 	[ "$c" = bulk ] && path=$BIG
 	[ -n "$root" ] && c0=$(tree_cpu "$root")
+	cpu_mark
 	run_wrk "$shape" "$port" "$path" "${hdr[@]}"
 	[ -n "$root" ] && c1=$(tree_cpu "$root")
 	rps=$(echo "$WRK" | awk '/^Requests\/sec:/ { printf "%d", $2 }')
@@ -199,7 +201,8 @@ http() {
 		    'BEGIN { printf "%.2f", r * b * 8 / 1e9 }')
 	fi
 	record "$c" "$shape" "$px" "$w" "${rps:-0}" "$p99" "$gbps" \
-	    "$(((c1 - c0) * 1000 / HZ))" "$(wrk_errors)"
+	    "$(((c1 - c0) * 1000 / HZ))" "$(wrk_errors)" "$(cpu_busy "$OCPU")" \
+	    "$(cpu_busy "$PCPU")"
 }
 
 # idle PROXY WORKERS PORT ROOT: hold IDLE_N keep-alive clients through the
@@ -458,12 +461,13 @@ function fper(i) {
 	return sprintf(c[i] == "bulk" ? "%.2f" : "%d", per(i));
 }
 { n++; c[n] = $1; s[n] = $2; p[n] = $3; w[n] = $4; r[n] = $5; l[n] = $6
-  g[n] = $7; cpu[n] = $8; e[n] = $9; key[$1 " " $2 " " $3 " " $4] = n }
+  g[n] = $7; cpu[n] = $8; e[n] = $9; b0[n] = $10; b1[n] = $11
+  key[$1 " " $2 " " $3 " " $4] = n }
 END {
 	print "| case | shape | proxy | workers | req/s | p99 ms | Gbit/s |" \
-	    " errors | proxy CPU-s | per proxy CPU-s |" \
+	    " errors | CPU 0, 1 busy % | proxy CPU-s | per proxy CPU-s |" \
 	    " lb-http / this: rate, per CPU-s |"
-	print "|---|---|---|---|---|---|---|---|---|---|---|"
+	print "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for (i = 1; i <= n; i++) {
 		k = c[i] " " s[i] " lb-http " w[i]
 		if (p[i] == "direct")
@@ -479,8 +483,8 @@ END {
 			if (p[i] != "direct" && per(i) > 0 && per(j) > 0)
 				ratio = ratio sprintf(", %.2fx", per(j) / per(i))
 		}
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-		    c[i], s[i], p[i], w[i], r[i], l[i], g[i], e[i],
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s, %s | %s | %s | %s |\n",
+		    c[i], s[i], p[i], w[i], r[i], l[i], g[i], e[i], b0[i], b1[i],
 		    (p[i] == "direct") ? "-" : sprintf("%.2f", cpu[i] / 1000),
 		    fper(i), ratio
 	}

@@ -1,5 +1,12 @@
-# bench/prof.sh: the profiling cases of bench/tcp.sh and bench/http.sh,
-# sourced by both (not run on its own).
+# bench/prof.sh: what bench/tcp.sh and bench/http.sh share to see where
+# CPU goes, sourced by both (not run on its own): the CPU meters of every
+# row, and the profiling cases.
+#
+#   cpu_mark, cpu_busy N  how busy CPU N was (user, system, softirq, ...:
+#             all but idle and iowait), in percent, since cpu_mark: the
+#             client's CPU at 100 says the client side was the bound; the
+#             proxy's CPU well above the proxy's own share says something
+#             else ran there.
 #
 #   syscalls  strace -c -f on every process and thread of the proxy while
 #             wrk runs a fixed shape (PROF_SHAPE, t1c16) for PROF_DUR (3)
@@ -25,6 +32,17 @@ PROF_PERF_SHAPE=${PROF_PERF_SHAPE:-${SHAPES%% *}}
 PROF_PERF_CASES=${PROF_PERF_CASES:-keepalive}
 SRES=()				# proxy workers case requests kind=calls...
 PRES=()				# proxy workers case file
+
+cpu_mark() {
+	CPU_MARK=$(grep '^cpu[0-9]' /proc/stat)
+}
+cpu_busy() {
+	{ echo "$CPU_MARK"; grep '^cpu[0-9]' /proc/stat; } | awk -v c="cpu$1" '
+	    $1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i
+		idle = $5 + $6; n++; T[n] = t; I[n] = idle }
+	    END { dt = T[2] - T[1]
+		printf "%d", (dt > 0 ? 100 * (dt - (I[2] - I[1])) / dt : 0) }'
+}
 
 prof_dir() {
 	if [ -z "$PROF_DIR" ]; then

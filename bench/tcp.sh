@@ -44,6 +44,7 @@ sh tools/deps.sh bench/deps.list || exit 1
 work=$(mktemp -d /tmp/lb-bench.XXXXXX)
 PIDS=()
 RES=()				# case shape proxy workers rps p99 gbps cpu errors
+				# busy% of OCPU and PCPU
 IRES=()				# proxy workers conns rss0 rss1 (KiB)
 
 # The idle case needs two descriptors a connection in the proxy: raise the
@@ -213,6 +214,7 @@ http() {
 	[ "$c" = close ] && hdr=(-H 'Connection: close')
 	c0=0
 	[ -n "$root" ] && c0=$(tree_cpu "$root")
+	cpu_mark
 	run_wrk "$shape" "$port" "$(shape_path "$shape")" "${hdr[@]}"
 	out=$WRK
 	c1=0
@@ -223,7 +225,8 @@ http() {
 	    /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
 	    /Non-2xx/ { n += $NF } END { print n + 0 }')
 	record "$c" "$shape" "$px" "$w" "${rps:-0}" "$p99" "-" \
-	    "$(((c1 - c0) * 1000 / HZ))" "$errs"
+	    "$(((c1 - c0) * 1000 / HZ))" "$errs" "$(cpu_busy "$OCPU")" \
+	    "$(cpu_busy "$PCPU")"
 }
 
 # bulk PROXY WORKERS PORT ROOT: one iperf3 stream of DUR seconds.
@@ -231,6 +234,7 @@ bulk() {
 	local px=$1 w=$2 port=$3 root=$4 c0 c1 out gbps
 	c0=0
 	[ -n "$root" ] && c0=$(tree_cpu "$root")
+	cpu_mark
 	out=$(taskset -c "$OCPU" timeout $((DUR + 30)) iperf3 -c 127.0.0.1 \
 	    -p "$port" -t "$DUR" -J 2>&1)
 	c1=0
@@ -238,7 +242,8 @@ bulk() {
 	gbps=$(echo "$out" | python3 -c 'import json, sys
 try: print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))
 except Exception: print("0")')
-	record bulk - "$px" "$w" "-" "-" "$gbps" "$(((c1 - c0) * 1000 / HZ))" "-"
+	record bulk - "$px" "$w" "-" "-" "$gbps" "$(((c1 - c0) * 1000 / HZ))" "-" \
+	    "$(cpu_busy "$OCPU")" "$(cpu_busy "$PCPU")"
 }
 
 # start_proxy NAME WORKERS PORT BACKEND...: SPAWNED is its root pid, or
@@ -452,12 +457,13 @@ function fper(i) {
 	return sprintf(c[i] == "bulk" ? "%.2f" : "%d", per(i));
 }
 { n++; c[n] = $1; s[n] = $2; p[n] = $3; w[n] = $4; r[n] = $5; l[n] = $6
-  g[n] = $7; cpu[n] = $8; e[n] = $9; key[$1 " " $2 " " $3 " " $4] = n }
+  g[n] = $7; cpu[n] = $8; e[n] = $9; b0[n] = $10; b1[n] = $11
+  key[$1 " " $2 " " $3 " " $4] = n }
 END {
 	print "| case | shape | proxy | workers | req/s | p99 ms | Gbit/s |" \
-	    " errors | proxy CPU-s | per proxy CPU-s |" \
+	    " errors | CPU 0, 1 busy % | proxy CPU-s | per proxy CPU-s |" \
 	    " lb-tcp / this: rate, per CPU-s |"
-	print "|---|---|---|---|---|---|---|---|---|---|---|"
+	print "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for (i = 1; i <= n; i++) {
 		k = c[i] " " s[i] " lb-tcp " w[i]
 		if (p[i] == "direct" && c[i] == "bulk")
@@ -473,8 +479,8 @@ END {
 			if (p[i] != "direct" && per(i) > 0 && per(j) > 0)
 				ratio = ratio sprintf(", %.2fx", per(j) / per(i))
 		}
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-		    c[i], s[i], p[i], w[i], r[i], l[i], g[i], e[i],
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s, %s | %s | %s | %s |\n",
+		    c[i], s[i], p[i], w[i], r[i], l[i], g[i], e[i], b0[i], b1[i],
 		    (p[i] == "direct") ? "-" : sprintf("%.2f", cpu[i] / 1000),
 		    fper(i), ratio
 	}
