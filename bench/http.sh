@@ -14,8 +14,9 @@
 # (the binary, bin/lb-http), PCPU (the proxy's CPU, 1), OCPU (everything
 # else, 0), IDLE (idle keep-alive clients, 10000; 0 skips the case), CASES
 # ("keepalive close bulk idle"; also "syscalls" and "perf", see
-# bench/prof.sh), OUT (also write the results as TSV there), PROF_DIR (keep
-# the profiles there).
+# bench/prof.sh), ROUNDS (1: rounds of every row; each row then is the
+# median round), OUT (also write the results as TSV there), PROF_DIR (keep
+# the profiles there), KEEP (keep the scratch folder).
 # stdout: Markdown tables of the results; stderr: progress.
 set -u
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ OCPU=${OCPU:-0}
 OUT=${OUT:-}
 IDLE=${IDLE:-10000}
 CASES=${CASES:-"keepalive close bulk idle"}
+ROUNDS=${ROUNDS:-1}
 MAXCONN=4096			# the anchors' connection limits
 HZ=$(getconf CLK_TCK)
 SMALL=/100			# a 100-byte file on the backends
@@ -389,6 +391,37 @@ with_proxy() {
 	return 0
 }
 
+# one_proxy PX W ROUND: every case of one proxy with W workers.
+one_proxy() {
+	local px=$1 w=$2 round=$3 s
+	if (has keepalive || has close || has bulk) &&
+	    with_proxy "$px" "$w"; then
+		say "$px, $w workers, port $P"
+		for s in $SHAPES; do
+			has keepalive && http keepalive "$s" "$px" "$w" "$P" "$PX"
+			has close && http close "$s" "$px" "$w" "$P" "$PX"
+		done
+		for s in $BULK_SHAPES; do
+			has bulk && http bulk "$s" "$px" "$w" "$P" "$PX"
+		done
+		stop "$PX"
+	fi
+	[ "$round" -eq 1 ] || return 0
+	if has idle && [ "$IDLE" -gt 0 ]; then
+		MAXCONN=$((IDLE_N + 100))
+		if with_proxy "$px" "$w"; then
+			idle "$px" "$w" "$P" "$PX"
+			stop "$PX"
+		fi
+		MAXCONN=4096
+	fi
+	if (has syscalls || has perf) && with_proxy "$px" "$w"; then
+		has syscalls && prof_syscalls "$px" "$w" "$P" "$PX"
+		has perf && prof_perf "$px" "$w" "$P" "$PX"
+		stop "$PX"
+	fi
+}
+
 PROF_PATH=$SMALL
 . bench/prof.sh
 
@@ -397,50 +430,31 @@ B2=$(freeport)
 NW=$(echo $WORKERS | wc -w)
 NP=$(echo $PROXIES | wc -w)
 NS=$(($(echo $SHAPES | wc -w) * 2 + $(echo $BULK_SHAPES | wc -w) + 2))
-LIFE=$(((NW * NP + 1) * (NS * (DUR + 5) + 120) + 120))	# the backends
+LIFE=$(((NW * NP + 1) * (NS * (DUR + 5) + 120) * ROUNDS + 120))	# the backends
 start_backends || exit 1
 LIFE=$((NS * (DUR + 5) + 3 * IDLE / 1000 + 120))	# a proxy
 
-say "direct: wrk to a backend"
-for s in $SHAPES; do
-	has keepalive && http keepalive "$s" direct - "$B1" ""
-	has close && http close "$s" direct - "$B1" ""
-done
-for s in $BULK_SHAPES; do
-	has bulk && http bulk "$s" direct - "$B1" ""
-done
-
-for w in $WORKERS; do
-	for px in $PROXIES; do
-		if [ "$px" = lb-http ] && [ ! -x "$LB_HTTP" ]; then
-			say "lb-http: skipped: no $LB_HTTP (build it, or set LB_HTTP)"
-			continue
-		fi
-		if (has keepalive || has close || has bulk) &&
-		    with_proxy "$px" "$w"; then
-			say "$px, $w workers, port $P"
-			for s in $SHAPES; do
-				has keepalive && http keepalive "$s" "$px" "$w" "$P" "$PX"
-				has close && http close "$s" "$px" "$w" "$P" "$PX"
-			done
-			for s in $BULK_SHAPES; do
-				has bulk && http bulk "$s" "$px" "$w" "$P" "$PX"
-			done
-			stop "$PX"
-		fi
-		if has idle && [ "$IDLE" -gt 0 ]; then
-			MAXCONN=$((IDLE_N + 100))
-			if with_proxy "$px" "$w"; then
-				idle "$px" "$w" "$P" "$PX"
-				stop "$PX"
+# Each round runs every row once, proxies one after the other, so that
+# the rows of a round share the machine's mood; the idle case and the
+# profiles run in the first round only.
+for round in $(seq "$ROUNDS"); do
+	[ "$ROUNDS" -gt 1 ] && say "round $round of $ROUNDS"
+	say "direct: wrk to a backend"
+	for s in $SHAPES; do
+		has keepalive && http keepalive "$s" direct - "$B1" ""
+		has close && http close "$s" direct - "$B1" ""
+	done
+	for s in $BULK_SHAPES; do
+		has bulk && http bulk "$s" direct - "$B1" ""
+	done
+	for w in $WORKERS; do
+		for px in $PROXIES; do
+			if [ "$px" = lb-http ] && [ ! -x "$LB_HTTP" ]; then
+				say "lb-http: skipped: no $LB_HTTP (build it, or set LB_HTTP)"
+				continue
 			fi
-			MAXCONN=4096
-		fi
-		if (has syscalls || has perf) && with_proxy "$px" "$w"; then
-			has syscalls && prof_syscalls "$px" "$w" "$P" "$PX"
-			has perf && prof_perf "$px" "$w" "$P" "$PX"
-			stop "$PX"
-		fi
+			one_proxy "$px" "$w" "$round"
+		done
 	done
 done
 
@@ -449,28 +463,55 @@ done
 
 # The table: per case and shape, per CPU-second of the proxy, and lb-http's
 # ratio to each row with the same case, shape and workers (the direct bulk
-# rows: lb-http's 1-worker throughput over the direct one).
+# rows: lb-http's 1-worker throughput over the direct one; n/a without
+# lb-http); then lb-http against the targets.  With ROUNDS above 1 each row
+# is the round with the median figure (per proxy CPU-second; the rate for
+# direct rows), its range over the rounds in brackets.
 [ ${#RES[@]} -gt 0 ] && printf '%s\n' "${RES[@]}" | awk -v dur="$DUR" '
 function per(i) {	# work per proxy CPU-second, 0 when unknown
 	if (cpu[i] <= 0) return 0;
 	if (c[i] == "bulk") return g[i] * dur / (cpu[i] / 1000);
 	return r[i] * dur / (cpu[i] / 1000);
 }
-function fper(i) {
+function met(i) {	# what the median is taken of
+	if (p[i] != "direct" && per(i) > 0) return per(i);
+	return (c[i] == "bulk") ? g[i] : r[i];
+}
+function fper(i, k) {
 	if (p[i] == "direct" || per(i) == 0) return "-";
-	return sprintf(c[i] == "bulk" ? "%.2f" : "%d", per(i));
+	k = c[i] " " s[i] " " p[i] " " w[i]
+	if (cnt[k] < 2)
+		return sprintf(c[i] == "bulk" ? "%.2f" : "%d", per(i));
+	return sprintf(c[i] == "bulk" ? "%.2f (%.2f-%.2f)" : "%d (%d-%d)",
+	    per(i), lo[k], hi[k]);
 }
 { n++; c[n] = $1; s[n] = $2; p[n] = $3; w[n] = $4; r[n] = $5; l[n] = $6
   g[n] = $7; cpu[n] = $8; e[n] = $9; b0[n] = $10; b1[n] = $11
-  key[$1 " " $2 " " $3 " " $4] = n }
+  k = $1 " " $2 " " $3 " " $4
+  if (!(k in cnt)) keys[++nk] = k
+  idx[k, ++cnt[k]] = n }
 END {
+	for (q = 1; q <= nk; q++) {
+		k = keys[q]; m = cnt[k]
+		for (a = 1; a <= m; a++) v[a] = idx[k, a]
+		for (a = 2; a <= m; a++) {
+			t = v[a]
+			for (b = a - 1; b >= 1 && met(v[b]) > met(t); b--)
+				v[b + 1] = v[b]
+			v[b + 1] = t
+		}
+		key[k] = v[int((m + 1) / 2)]
+		lo[k] = met(v[1]); hi[k] = met(v[m])
+		row[q] = key[k]
+	}
 	print "| case | shape | proxy | workers | req/s | p99 ms | Gbit/s |" \
 	    " errors | CPU 0, 1 busy % | proxy CPU-s | per proxy CPU-s |" \
 	    " lb-http / this: rate, per CPU-s |"
 	print "|---|---|---|---|---|---|---|---|---|---|---|---|"
-	for (i = 1; i <= n; i++) {
+	for (q = 1; q <= nk; q++) {
+		i = row[q]
 		k = c[i] " " s[i] " lb-http " w[i]
-		if (p[i] == "direct")
+		if (p[i] == "direct" && c[i] == "bulk")
 			k = c[i] " " s[i] " lb-http 1"
 		ratio = "n/a"
 		if (p[i] == "lb-http")
@@ -494,26 +535,29 @@ END {
 	print ""
 	print "| target | shape | workers | lb-http | best anchor | ratio | target | met |"
 	print "|---|---|---|---|---|---|---|---|"
-	for (i = 1; i <= n; i++) {
+	for (q = 1; q <= nk; q++) {
+		i = row[q]
 		if (p[i] != "lb-http") continue
 		if (c[i] == "bulk") {
 			k = c[i] " " s[i] " direct -"
 			if (!(k in key) || g[key[k]] <= 0) continue
-			q = g[i] / g[key[k]]
+			x = g[i] / g[key[k]]
 			printf "| bulk Gbit/s vs direct | %s | %s | %.2f | direct %.2f | %.2fx | 0.9x | %s |\n",
-			    s[i], w[i], g[i], g[key[k]], q, (q >= 0.9) ? "yes" : "no"
+			    s[i], w[i], g[i], g[key[k]], x, (x >= 0.9) ? "yes" : "no"
 			continue
 		}
 		best = 0; bn = ""
-		for (j = 1; j <= n; j++)
+		for (t = 1; t <= nk; t++) {
+			j = row[t]
 			if (c[j] == c[i] && s[j] == s[i] && w[j] == w[i] &&
 			    p[j] != "lb-http" && p[j] != "direct" && per(j) > best) {
 				best = per(j); bn = p[j]
 			}
+		}
 		if (best <= 0 || per(i) <= 0) continue
-		q = per(i) / best
+		x = per(i) / best
 		printf "| %s req per CPU-s | %s | %s | %d | %s %d | %.2fx | 1.2x | %s |\n",
-		    c[i], s[i], w[i], per(i), bn, best, q, (q >= 1.2) ? "yes" : "no"
+		    c[i], s[i], w[i], per(i), bn, best, x, (x >= 1.2) ? "yes" : "no"
 	}
 }'
 

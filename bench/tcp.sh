@@ -14,7 +14,8 @@
 # PCPU (the proxy's CPU, 1), OCPU (everything else, 0), IDLE (idle
 # connections held through each proxy, 10000; 0 skips the case), CASES
 # ("keepalive close bulk idle"; also "syscalls" and "perf", see
-# bench/prof.sh), OUT (also write the results as TSV there), PROF_DIR (keep
+# bench/prof.sh), ROUNDS (1: rounds of every row; each row then is the
+# median round), OUT (also write the results as TSV there), PROF_DIR (keep
 # the profiles there), KEEP (keep the scratch folder), NOPUSH (the
 # backends' tcp_nopush, on: a response's head and body in one segment; off:
 # in two, as many servers send them).
@@ -34,6 +35,7 @@ OCPU=${OCPU:-0}
 OUT=${OUT:-}
 IDLE=${IDLE:-10000}
 CASES=${CASES:-"keepalive close bulk idle"}
+ROUNDS=${ROUNDS:-1}
 MAXCONN=4096			# the anchors' connection limits
 LIFE=$((DUR * 3 + 60))		# no server outlives this, whatever happens
 HZ=$(getconf CLK_TCK)
@@ -352,23 +354,9 @@ PROF_PERF_SHAPE=${PROF_PERF_SHAPE:-t2:100}
 B1=$(freeport)
 B2=$(freeport)
 NSH=$(echo $SHAPES | wc -w)
-LIFE=$(((20 * NSH + 20) * (DUR + 10)))	# the backends: the whole run
+LIFE=$(((20 * NSH + 20) * (DUR + 10) * ROUNDS))	# the backends: the whole run
 start_backends || exit 1
 LIFE=$(((2 * NSH + 1) * (DUR + 5) + 60))	# a proxy: its cases
-
-say "direct: wrk to a backend, iperf3 to its server"
-for s in $SHAPES; do
-	has keepalive && http keepalive "$s" direct - "$B1" ""
-	has close && http close "$s" direct - "$B1" ""
-done
-if has bulk; then
-	IP=$(freeport)
-	spawn "$OCPU" iperf3 -s -p "$IP"
-	IPERF=$SPAWNED
-	wait_listen "$IP"
-	bulk direct - "$IP" ""
-	stop "$IPERF"
-fi
 
 # with_proxy PX W BACKEND...: start it on a fresh port P, PX its root;
 # 1 when it cannot run (skipped, said why).
@@ -391,80 +379,132 @@ with_proxy() {
 	return 0
 }
 
-for w in $WORKERS; do
-	for px in $PROXIES; do
-		if [ "$px" = lb-tcp ] && [ ! -x "$LB_TCP" ]; then
-			say "lb-tcp: skipped: no $LB_TCP (build it, or set LB_TCP)"
-			continue
-		fi
-		if (has keepalive || has close) &&
-		    with_proxy "$px" "$w" "127.0.0.1:$B1" "127.0.0.1:$B2"; then
-			for s in $SHAPES; do
-				has keepalive && http keepalive "$s" "$px" "$w" "$P" "$PX"
-				has close && http close "$s" "$px" "$w" "$P" "$PX"
-			done
+# one_proxy PX W ROUND: every case of one proxy with W workers (the
+# profiles and the idle case in the first round only).
+one_proxy() {
+	local px=$1 w=$2 round=$3 s
+	if (has keepalive || has close) &&
+	    with_proxy "$px" "$w" "127.0.0.1:$B1" "127.0.0.1:$B2"; then
+		for s in $SHAPES; do
+			has keepalive && http keepalive "$s" "$px" "$w" "$P" "$PX"
+			has close && http close "$s" "$px" "$w" "$P" "$PX"
+		done
+		stop "$PX"
+	fi
+
+	if [ "$round" -eq 1 ] && (has syscalls || has perf) &&
+	    with_proxy "$px" "$w" "127.0.0.1:$B1" "127.0.0.1:$B2"; then
+		has syscalls && prof_syscalls "$px" "$w" "$P" "$PX"
+		has perf && prof_perf "$px" "$w" "$P" "$PX"
+		stop "$PX"
+	fi
+
+	if has bulk; then
+		IP=$(freeport)
+		spawn "$OCPU" iperf3 -s -p "$IP"
+		IPERF=$SPAWNED
+		wait_listen "$IP"
+		if with_proxy "$px" "$w" "127.0.0.1:$IP"; then
+			bulk "$px" "$w" "$P" "$PX"
 			stop "$PX"
 		fi
+		stop "$IPERF"
+	fi
 
-		if (has syscalls || has perf) &&
-		    with_proxy "$px" "$w" "127.0.0.1:$B1" "127.0.0.1:$B2"; then
-			has syscalls && prof_syscalls "$px" "$w" "$P" "$PX"
-			has perf && prof_perf "$px" "$w" "$P" "$PX"
+	if [ "$round" -eq 1 ] && has idle && [ "$IDLE" -gt 0 ]; then
+		IP=$(freeport)
+		spawn "$OCPU" "$work/idle" -s "$IP"
+		ISRV=$SPAWNED
+		wait_listen "$IP"
+		MAXCONN=$((IDLE_N + 20))
+		if with_proxy "$px" "$w" "127.0.0.1:$IP"; then
+			idle "$px" "$w" "$P" "$PX"
 			stop "$PX"
 		fi
+		MAXCONN=4096
+		stop "$ISRV"
+	fi
+}
 
-		if has bulk; then
-			IP=$(freeport)
-			spawn "$OCPU" iperf3 -s -p "$IP"
-			IPERF=$SPAWNED
-			wait_listen "$IP"
-			if with_proxy "$px" "$w" "127.0.0.1:$IP"; then
-				bulk "$px" "$w" "$P" "$PX"
-				stop "$PX"
+# Each round runs every row once, proxies one after the other, so that
+# the rows of a round share the machine's mood.
+for round in $(seq "$ROUNDS"); do
+	[ "$ROUNDS" -gt 1 ] && say "round $round of $ROUNDS"
+	say "direct: wrk to a backend, iperf3 to its server"
+	for s in $SHAPES; do
+		has keepalive && http keepalive "$s" direct - "$B1" ""
+		has close && http close "$s" direct - "$B1" ""
+	done
+	if has bulk; then
+		IP=$(freeport)
+		spawn "$OCPU" iperf3 -s -p "$IP"
+		IPERF=$SPAWNED
+		wait_listen "$IP"
+		bulk direct - "$IP" ""
+		stop "$IPERF"
+	fi
+	for w in $WORKERS; do
+		for px in $PROXIES; do
+			if [ "$px" = lb-tcp ] && [ ! -x "$LB_TCP" ]; then
+				say "lb-tcp: skipped: no $LB_TCP (build it, or set LB_TCP)"
+				continue
 			fi
-			stop "$IPERF"
-		fi
-
-		if has idle && [ "$IDLE" -gt 0 ]; then
-			IP=$(freeport)
-			spawn "$OCPU" "$work/idle" -s "$IP"
-			ISRV=$SPAWNED
-			wait_listen "$IP"
-			MAXCONN=$((IDLE_N + 20))
-			if with_proxy "$px" "$w" "127.0.0.1:$IP"; then
-				idle "$px" "$w" "$P" "$PX"
-				stop "$PX"
-			fi
-			MAXCONN=4096
-			stop "$ISRV"
-		fi
+			one_proxy "$px" "$w" "$round"
+		done
 	done
 done
 
 [ -n "$OUT" ] && printf '%s\n' "${RES[@]}" | tr ' ' '\t' >"$OUT"
 
 # The table: per case and shape, per CPU-second of the proxy, and lb-tcp's
-# ratio to each row with the same case, shape and workers (n/a without
-# lb-tcp); then lb-tcp against the targets.
+# ratio to each row with the same case, shape and workers (the direct bulk
+# rows: lb-tcp's 1-worker throughput over the direct one; n/a without
+# lb-tcp); then lb-tcp against the targets.  With ROUNDS above 1 each row
+# is the round with the median figure (per proxy CPU-second; the rate for
+# direct rows), its range over the rounds in brackets.
 [ ${#RES[@]} -gt 0 ] && printf '%s\n' "${RES[@]}" | awk -v dur="$DUR" '
 function per(i) {	# work per proxy CPU-second, 0 when unknown
 	if (cpu[i] <= 0) return 0;
 	if (c[i] == "bulk") return g[i] * dur / (cpu[i] / 1000);
 	return r[i] * dur / (cpu[i] / 1000);
 }
-function fper(i) {
+function met(i) {	# what the median is taken of
+	if (p[i] != "direct" && per(i) > 0) return per(i);
+	return (c[i] == "bulk") ? g[i] : r[i];
+}
+function fper(i, k) {
 	if (p[i] == "direct" || per(i) == 0) return "-";
-	return sprintf(c[i] == "bulk" ? "%.2f" : "%d", per(i));
+	k = c[i] " " s[i] " " p[i] " " w[i]
+	if (cnt[k] < 2)
+		return sprintf(c[i] == "bulk" ? "%.2f" : "%d", per(i));
+	return sprintf(c[i] == "bulk" ? "%.2f (%.2f-%.2f)" : "%d (%d-%d)",
+	    per(i), lo[k], hi[k]);
 }
 { n++; c[n] = $1; s[n] = $2; p[n] = $3; w[n] = $4; r[n] = $5; l[n] = $6
   g[n] = $7; cpu[n] = $8; e[n] = $9; b0[n] = $10; b1[n] = $11
-  key[$1 " " $2 " " $3 " " $4] = n }
+  k = $1 " " $2 " " $3 " " $4
+  if (!(k in cnt)) keys[++nk] = k
+  idx[k, ++cnt[k]] = n }
 END {
+	for (q = 1; q <= nk; q++) {
+		k = keys[q]; m = cnt[k]
+		for (a = 1; a <= m; a++) v[a] = idx[k, a]
+		for (a = 2; a <= m; a++) {
+			t = v[a]
+			for (b = a - 1; b >= 1 && met(v[b]) > met(t); b--)
+				v[b + 1] = v[b]
+			v[b + 1] = t
+		}
+		key[k] = v[int((m + 1) / 2)]
+		lo[k] = met(v[1]); hi[k] = met(v[m])
+		row[q] = key[k]
+	}
 	print "| case | shape | proxy | workers | req/s | p99 ms | Gbit/s |" \
 	    " errors | CPU 0, 1 busy % | proxy CPU-s | per proxy CPU-s |" \
 	    " lb-tcp / this: rate, per CPU-s |"
 	print "|---|---|---|---|---|---|---|---|---|---|---|---|"
-	for (i = 1; i <= n; i++) {
+	for (q = 1; q <= nk; q++) {
+		i = row[q]
 		k = c[i] " " s[i] " lb-tcp " w[i]
 		if (p[i] == "direct" && c[i] == "bulk")
 			k = c[i] " " s[i] " lb-tcp 1"
@@ -490,26 +530,29 @@ END {
 	print ""
 	print "| target | shape | workers | lb-tcp | best anchor | ratio | target | met |"
 	print "|---|---|---|---|---|---|---|---|"
-	for (i = 1; i <= n; i++) {
+	for (q = 1; q <= nk; q++) {
+		i = row[q]
 		if (p[i] != "lb-tcp") continue
 		if (c[i] == "bulk") {
 			k = c[i] " " s[i] " direct -"
 			if (!(k in key) || g[key[k]] <= 0) continue
-			q = g[i] / g[key[k]]
+			x = g[i] / g[key[k]]
 			printf "| bulk Gbit/s vs direct | %s | %s | %.2f | direct %.2f | %.2fx | 0.9x | %s |\n",
-			    s[i], w[i], g[i], g[key[k]], q, (q >= 0.9) ? "yes" : "no"
+			    s[i], w[i], g[i], g[key[k]], x, (x >= 0.9) ? "yes" : "no"
 			continue
 		}
 		best = 0; bn = ""
-		for (j = 1; j <= n; j++)
+		for (t = 1; t <= nk; t++) {
+			j = row[t]
 			if (c[j] == c[i] && s[j] == s[i] && w[j] == w[i] &&
 			    p[j] != "lb-tcp" && p[j] != "direct" && per(j) > best) {
 				best = per(j); bn = p[j]
 			}
+		}
 		if (best <= 0 || per(i) <= 0) continue
-		q = per(i) / best
+		x = per(i) / best
 		printf "| %s req per CPU-s | %s | %s | %d | %s %d | %.2fx | 1.2x | %s |\n",
-		    c[i], s[i], w[i], per(i), bn, best, q, (q >= 1.2) ? "yes" : "no"
+		    c[i], s[i], w[i], per(i), bn, best, x, (x >= 1.2) ? "yes" : "no"
 	}
 }'
 
