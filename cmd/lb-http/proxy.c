@@ -295,8 +295,7 @@ static void
 pool_old(struct pool_item *it, void *arg)
 {
 	(void)arg;
-	/* pool_expire() took it out already. */
-	it->pi_in = 1;
+	/* pool_expire() took it out already: bconn_close() knows. */
 	stale_one(it, NULL);
 }
 
@@ -2498,10 +2497,9 @@ hw_fini(struct worker *wk)
 
 	if (w == NULL)
 		return;
-	evtimer_cancel(w->w_ev, &w->w_flush);
 	evtimer_cancel(w->w_ev, &w->w_poolt);
 	evtimer_cancel(w->w_ev, &w->w_tick);
-	alog_flush(w->w_log);
+	alog_done(w->w_log);
 	if (cf.cache_size > 0)
 		cache_worker_fini(w);
 	for (i = 0; i < w->w_ntab; i++)
