@@ -20,6 +20,7 @@
 #define PIPE_POOL	64		/* idle pipes kept per worker, at most */
 #define CONN_FDS	6		/* client, backend, a pipe each way */
 #define RETIRED_MAX	64		/* old rule sets waiting to be freed */
+#define CACHE_OBJ	(1 << 20)	/* -z object=: a cached object's bound */
 
 struct lh_conf	 cf;
 
@@ -43,14 +44,15 @@ usage(int status)
 	    "[-C name=value,...]\n"
 	    "               [-c cert[,key]] [-e edit] [-f file] [-g grace] "
 	    "[-i timeout]\n"
-	    "               [-L [addr]:port] [-m mode] [-n queue] "
-	    "[-o field,...] [-P v1|v2]\n"
-	    "               [-Q timeout] [-R file] [-r rule] [-S duration] "
-	    "[-T name=time,...]\n"
-	    "               [-t table] [-u user] [-w workers] "
-	    "[-X addr[/bits]] [-x fails/time]\n"
-	    "               [-z name=size,...] -l [addr]:port ... "
-	    "[backend ...]\n");
+	    "               [-L [addr]:port] [-M size] [-m mode] [-n queue] "
+	    "[-o field,...]\n"
+	    "               [-P v1|v2] [-Q timeout] [-R file] [-r rule] "
+	    "[-S duration]\n"
+	    "               [-T name=time,...] [-t table] [-u user] "
+	    "[-w workers]\n"
+	    "               [-X addr[/bits]] [-x fails/time] "
+	    "[-z name=size,...]\n"
+	    "               -l [addr]:port ... [backend ...]\n");
 	if (status == 0)
 		printf("\n"
 		    "Proxies the HTTP/1.1 requests to -l (and HTTPS to -L) to "
@@ -70,6 +72,8 @@ usage(int status)
 		    "(cert.pem[,key.pem])\n"
 		    "  -e edit         set, add or del a field, as "
 		    "'req set X-Env: prod'\n"
+		    "  -M size         cache responses in memory, as -M 64m "
+		    "(RFC 9111)\n"
 		    "  -T, -z          timeouts and limits, as "
 		    "-T server=30s -z head=16k\n"
 		    "  -H, -j, -o, -q  no header; JSON lines; these fields; "
@@ -108,14 +112,16 @@ size_arg(const char *s, const char *what, uint64_t lo, uint64_t hi)
 	} else if (*end == 'm' || *end == 'M') {
 		v *= 1024 * 1024;
 		end++;
+	} else if (*end == 'g' || *end == 'G') {
+		v *= 1024 * 1024 * 1024;
+		end++;
 	}
 	if (*end != '\0' || v < lo || v > hi)
 		goto bad;
 	return (v);
  bad:
-	errx(2, "bad %s '%s': %llu to %llu (k and m multiply by 1024)", what,
-	    esc_arg(s), (unsigned long long)lo,
-	    (unsigned long long)hi);
+	errx(2, "bad %s '%s': %llu to %llu (k, m and g multiply by 1024)",
+	    what, esc_arg(s), (unsigned long long)lo, (unsigned long long)hi);
 }
 
 /* -T connect=5s,head=10s,...: the timeouts. */
@@ -131,6 +137,7 @@ timeouts_arg(char *arg)
 		{ "client", &cf.t_client }, { "queue", &cf.dial.dc_queue_ms },
 		{ "pool", &cf.t_pool }, { "tunnel", &cf.t_tunnel },
 		{ "linger", &cf.t_linger }, { "handshake", &cf.t_handshake },
+		{ "collapse", &cf.t_collapse },
 	};
 	char	*kv, *save = NULL, *eq, m[100];
 	size_t	 k;
@@ -146,7 +153,8 @@ timeouts_arg(char *arg)
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0]))
 			errx(2, "bad -T '%s': connect, head, idle, server, "
-			    "client, queue, pool, tunnel, linger or handshake",
+			    "client, queue, pool, tunnel, linger, handshake or "
+			    "collapse",
 			    esc_arg(kv));
 		snprintf(m, sizeof(m), "-T %s", kv);
 		*keys[k].v = dur_arg(eq + 1, m, 1);
@@ -177,9 +185,12 @@ limits_arg(char *arg)
 			    "a backend", 0, 100000);
 		else if (strcmp(kv, "rate") == 0)
 			cf.body_rate = size_arg(eq, "body rate", 0, 1 << 30);
+		else if (strcmp(kv, "object") == 0)
+			cf.cache_obj = size_arg(eq, "cached object size", 1,
+			    (uint64_t)1 << 32);
 		else
-			errx(2, "bad -z '%s': head, fields, target, pool or "
-			    "rate", esc_arg(kv));
+			errx(2, "bad -z '%s': head, fields, target, pool, "
+			    "rate or object", esc_arg(kv));
 	}
 }
 
@@ -269,7 +280,7 @@ parse_args(int argc, char *argv[])
 	struct edit	 ed;
 	struct trust	 tr;
 	const char	*e, *ocols = NULL;
-	char		 ebuf[400];
+	char		 ebuf[400], defcols[200];
 	int		 ch, anytls = 0;
 	long		 ncpu;
 	size_t		 k;
@@ -287,6 +298,7 @@ parse_args(int argc, char *argv[])
 	cf.t_linger = 2000;
 	cf.t_tunnel = 3600000;
 	cf.t_handshake = 10000;
+	cf.t_collapse = 5000;
 	cf.grace_ms = 10000;
 	cf.eject_fails = 3;
 	cf.eject_ms = 10000;
@@ -301,7 +313,7 @@ parse_args(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "--help") == 0)
 		usage(0);
 	while ((ch = getopt(argc, argv,
-	    "1A:a:C:c:e:Ff:g:Hhi:jL:l:m:n:o:P:pQ:qR:r:S:T:t:u:Vvw:X:x:z:")) !=
+	    "1A:a:C:c:e:Ff:g:Hhi:jL:l:M:m:n:o:P:pQ:qR:r:S:T:t:u:Vvw:X:x:z:")) !=
 	    -1) {
 		switch (ch) {
 		case '1':
@@ -356,6 +368,10 @@ parse_args(int argc, char *argv[])
 			break;
 		case 'l':
 			add_listen(optarg, 0);
+			break;
+		case 'M':
+			cf.cache_size = size_arg(optarg, "cache size (-M)",
+			    64 * 1024, (uint64_t)1 << 40);
 			break;
 		case 'm':
 			cf.mode = mode_arg(optarg);
@@ -445,11 +461,16 @@ parse_args(int argc, char *argv[])
 		cf.z_target = cf.z_head;
 	for (k = 0; k < cf.nlisten; k++)
 		anytls |= cf.listen_tls[k];
+	/* The default fields: those of TLS with -L, the cache's with -M. */
+	snprintf(defcols, sizeof(defcols), "time,client,method,host,path,"
+	    "status,bytes_in,bytes_out,route,backend,ttfb_ms,ms,end%s%s",
+	    anytls ? ",tls,cipher,sni" : "", cf.cache_size > 0 ? ",cache" : "");
+	if (cf.cache_size > 0 && cf.cache_obj == 0)
+		cf.cache_obj = CACHE_OBJ;
+	if (cf.cache_obj > cf.cache_size / 8 && cf.cache_size > 0)
+		cf.cache_obj = cf.cache_size / 8;
 	if (cols_parse(&cf.cols, lh_fields, LF_N, ocols != NULL ? ocols :
-	    anytls ? "time,client,method,host,path,status,bytes_in,bytes_out,"
-	    "route,backend,ttfb_ms,ms,end,tls,cipher,sni" :
-	    "time,client,method,host,path,status,bytes_in,bytes_out,route,"
-	    "backend,ttfb_ms,ms,end", ebuf, sizeof(ebuf)) == -1)
+	    defcols, ebuf, sizeof(ebuf)) == -1)
 		errx(2, "-o: %s", ebuf);
 }
 
@@ -493,6 +514,7 @@ on_tick(void *arg)
 	tableset_tick(cf.ts);
 	alog_tick(cf.log);
 	rules_reap();
+	cache_tick();
 	if (cf.tls != NULL)
 		tlssrv_tick(cf.tls);
 }
@@ -653,6 +675,9 @@ main(int argc, char *argv[])
 	    (cf.bctx_noverify = tlsctx_backend(NULL, 1, ebuf,
 	    sizeof(ebuf))) == NULL)
 		errx(1, "TLS to backends: %s", ebuf);
+	if (cf.cache_size > 0 && cache_init(cf.cache_size, cf.cache_obj,
+	    cf.t_collapse, ebuf, sizeof(ebuf)) == -1)
+		errx(1, "cache: %s", ebuf);
 	if (cf.user != NULL)
 		drop_to(cf.user);
 	if ((cf.log = alog_new(STDOUT_FILENO, cf.nworkers, 0)) == NULL)
@@ -674,6 +699,7 @@ main(int argc, char *argv[])
 	if (worker_run(&wc, ebuf, sizeof(ebuf)) == -1)
 		errx(1, "%s", ebuf);
 	alog_free(cf.log);
+	cache_free();
 	tlssrv_free(cf.tls);
 	SSL_CTX_free(cf.bctx);
 	SSL_CTX_free(cf.bctx_noverify);

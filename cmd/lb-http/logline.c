@@ -25,7 +25,7 @@ const struct cols_field lh_fields[LF_N] = { { "time", COLS_TEXT },
     { "bytes_out", COLS_NUM }, { "route", COLS_TEXT },
     { "backend", COLS_TEXT }, { "ttfb_ms", COLS_NUM }, { "ms", COLS_NUM },
     { "end", COLS_TEXT }, { "tls", COLS_TEXT }, { "cipher", COLS_TEXT },
-    { "sni", COLS_TEXT } };
+    { "sni", COLS_TEXT }, { "cache", COLS_TEXT } };
 
 /* The header line: what each field of the TSV lines is. */
 void
@@ -102,6 +102,11 @@ lh_log(struct hconn *h, int end)
 		cols_null(&v[LF_TLS]);
 		cols_null(&v[LF_CIPHER]);
 		cols_null(&v[LF_SNI]);
+	}
+	if (cols_has(&cf.cols, LF_CACHE)) {
+		const char *cw = cache_word(h);
+
+		text_or_null(&v[LF_CACHE], cw, cw != NULL ? strlen(cw) : 0);
 	}
 	if ((n = cols_line(&cf.cols, v, cf.json, p, LINE_MAX_LEN)) > 0)
 		alog_commit(w->w_log, (size_t)n);

@@ -101,6 +101,8 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 			r->ru_tls = 1;
 		else if (strcmp(o, "noverify") == 0)
 			r->ru_noverify = 1;
+		else if (strcmp(o, "nocache") == 0)
+			r->ru_nocache = 1;
 		else if (strncmp(o, "sni=", 4) == 0 && o[4] != '\0' &&
 		    strlen(o + 4) < 254 && strspn(o + 4, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == strlen(o + 4)) {
@@ -111,7 +113,7 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 			}
 		} else {
 			snprintf(err, errlen, "bad rule '%s': unknown option "
-			    "'%.40s' (strip, tls, noverify, sni=NAME)", m, o);
+			    "'%.40s' (strip, tls, noverify, nocache, sni=NAME)", m, o);
 			goto fail;
 		}
 	}
