@@ -480,10 +480,14 @@ evict_one(struct cache_w *cw)
 		/* Used since it was placed: a second chance, once. */
 		if (tries < 8 && o->o_kind == OK_OBJ &&
 		    atomic_load_explicit(&o->o_used, memory_order_relaxed) >
-		    o->o_moved && sh->sh_head != o) {
+		    o->o_moved) {
 			lru_unlink(sh, o);
 			lru_head(sh, o);
-			continue;
+			if (sh->sh_tail != o)
+				continue;
+			/* Alone in its shard: another may hold an older one. */
+			pthread_rwlock_unlock(&sh->sh_lock);
+			return (0);
 		}
 		break;
 	}
@@ -1022,12 +1026,14 @@ not_storable(int status, const struct rinfo *ri, int auth, int reqnostore)
 	/* Per user: Varnish and nginx keep none either. */
 	if (ri->ri_cookie || ri->ri_varystar)
 		return (1);
-	/* No heuristics: a lifetime the response gives, or nothing. */
-	if ((life = hcache_lifetime(&ri->ri_cc, ri->ri_expires,
-	    ri->ri_date)) < 0)
+	/*
+	 * No heuristics: a lifetime the response gives, or no-cache, which
+	 * asks for it to be validated each time: then a validator.
+	 */
+	life = hcache_lifetime(&ri->ri_cc, ri->ri_expires, ri->ri_date);
+	if (life < 0 && !(f & HCC_NO_CACHE))
 		return (1);
-	/* Stored to be validated each time: only with a validator. */
-	if ((life == 0 || (f & HCC_NO_CACHE)) && ri->ri_etag == -1 &&
+	if ((life <= 0 || (f & HCC_NO_CACHE)) && ri->ri_etag == -1 &&
 	    ri->ri_lastmod < 0)
 		return (1);
 	return (0);
@@ -1177,6 +1183,8 @@ obj_make(struct cache_w *cw, const char *key, size_t keylen, uint64_t hash,
 	o->o_age_ms = hcache_initial_age(ri.ri_date, ri.ri_age, req_ms,
 	    resp_ms);
 	o->o_lifetime = hcache_lifetime(&ri.ri_cc, ri.ri_expires, ri.ri_date);
+	if (o->o_lifetime < 0)
+		o->o_lifetime = 0;	/* no-cache alone */
 	if (ri.ri_cc.cc_flags & HCC_NO_CACHE)
 		o->o_flags |= OF_NOCACHE;
 	/* s-maxage has proxy-revalidate's meaning for a shared cache */
@@ -1469,6 +1477,7 @@ decide(struct hconn *h, struct cache_w *cw, int woken, int out)
 	struct cobj	*o, *busy, *nb = NULL, *stale = NULL;
 	int64_t		 now = (int64_t)table_now_ms();
 	size_t		 keylen;
+	uint64_t	 used;
 	int		 marked, use = USE_REVALIDATE, r;
 
 	req_cc(rq, &rcc);
@@ -1477,10 +1486,21 @@ decide(struct hconn *h, struct cache_w *cw, int woken, int out)
 	pthread_rwlock_rdlock(&sh->sh_lock);
 	o = lookup_locked(cw, sh, c->ct_hash, cw->cw_key, keylen, rq,
 	    c->ct_auth, &busy, &marked);
-	if (o != NULL && (use = usable(o, &rcc, now)) != USE_REVALIDATE) {
+	/*
+	 * What the fetch it waited for stored or refreshed is the answer
+	 * to this request too, even if stale as it came (an Age above its
+	 * lifetime) or to be validated each time (no-cache).
+	 */
+	if (o != NULL && woken && (out == OUT_STORED || out == OUT_REFRESHED) &&
+	    usable(o, &rcc, now) == USE_REVALIDATE)
+		use = USE_FRESH;
+	else if (o != NULL)
+		use = usable(o, &rcc, now);
+	if (o != NULL && use != USE_REVALIDATE) {
 		obj_ref(o);
-		if (evloop_clock() - atomic_load_explicit(&o->o_used,
-		    memory_order_relaxed) >= USED_STEP_MS)
+		/* Once a while, and once since it was last placed. */
+		used = atomic_load_explicit(&o->o_used, memory_order_relaxed);
+		if (evloop_clock() - used >= USED_STEP_MS || used <= o->o_moved)
 			atomic_store_explicit(&o->o_used, evloop_clock(),
 			    memory_order_relaxed);
 		if (use == USE_SWR && busy == NULL &&
