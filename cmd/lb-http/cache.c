@@ -56,6 +56,8 @@
 #define VARIANTS_MAX	16		/* objects of one key */
 #define USED_STEP_MS	1000		/* a hit stamps its object this often */
 #define FLUSH_MS	100		/* counts go to the tables */
+/* Where parsed fields go after n bytes of text: aligned for them. */
+#define HDR_AT(n)	(((n) + 15) & ~(size_t)15)
 
 enum { OK_OBJ, OK_BUSY, OK_MARK };	/* kinds */
 #define OF_NOCACHE	0x01		/* validate before each use */
@@ -2157,7 +2159,7 @@ fetch_start(struct hconn *h, struct cobj *busy, struct cobj *stale)
 		f->f_next->f_prev = f;
 	cw->cw_fetches = f;
 	/* the client's head, copied and parsed again: it goes on */
-	hsz = cf.z_head + cf.z_fields * sizeof(struct http1_header) + 16;
+	hsz = HDR_AT(cf.z_head) + cf.z_fields * sizeof(struct http1_header);
 	if ((f->f_cli = malloc(hsz)) == NULL ||
 	    (f->f_buf = malloc(hsz)) == NULL) {
 		fetch_free(f);
@@ -2165,7 +2167,7 @@ fetch_start(struct hconn *h, struct cobj *busy, struct cobj *stale)
 	}
 	memcpy(f->f_cli, h->h_in + h->h_off, tx->tx_headlen);
 	f->f_rq.rq_hdr = (struct http1_header *)(void *)(f->f_cli +
-	    cf.z_head);
+	    HDR_AT(cf.z_head));
 	f->f_rq.rq_nhdr = cf.z_fields;
 	if (http1_parse_request(f->f_cli, tx->tx_headlen, &f->f_rq) < 0 ||
 	    fetch_request(f, h) == -1 || worker_fds_take(1) == -1) {
@@ -2290,9 +2292,9 @@ refresh(struct cfetch *f)
 	int		 drop, nodate;
 
 	cap = o->o_fields + o->o_fieldslen + f->f_len + 64;
-	if ((buf = malloc(cap + cf.z_fields * sizeof(*hdr) + 16)) == NULL)
+	if ((buf = malloc(HDR_AT(cap) + cf.z_fields * sizeof(*hdr))) == NULL)
 		return (NULL);
-	hdr = (struct http1_header *)(void *)(buf + cap);
+	hdr = (struct http1_header *)(void *)(buf + HDR_AT(cap));
 	/* the stored status line, with its reason */
 	memcpy(buf, o->o_head, o->o_fields);
 	len = o->o_fields;
@@ -2363,8 +2365,11 @@ fetch_done(struct cfetch *f, int out, struct cobj *o)
 	fetch_free(f);
 }
 
-/* The response head came: what it means for what we hold. */
-static void
+/*
+ * The response head came: what it means for what we hold.  Returns 1
+ * when a body to store follows, 0 when the fetch is over (f is freed).
+ */
+static int
 fetch_head(struct cfetch *f)
 {
 	struct cobj	*o;
@@ -2374,13 +2379,13 @@ fetch_head(struct cfetch *f)
 	if (st == 304) {
 		o = refresh(f);
 		fetch_done(f, o != NULL ? OUT_REFRESHED : OUT_FAILED, o);
-		return;
+		return (0);
 	}
 	if (st >= 500) {
 		log_info("cache: revalidating %.*s: status %d",
 		    (int)f->f_busy->o_keylen, f->f_busy->o_key, st);
 		fetch_done(f, OUT_FAILED, NULL);
-		return;
+		return (0);
 	}
 	o = obj_make(f->f_cw, f->f_stale->o_key, f->f_stale->o_keylen,
 	    f->f_stale->o_hash, f->f_stale->o_tab, &f->f_rq, &f->f_rs,
@@ -2390,9 +2395,10 @@ fetch_head(struct cfetch *f)
 	    NULL) {
 		obj_unref(o);
 		fetch_done(f, OUT_UNCACHEABLE, NULL);
-		return;
+		return (0);
 	}
 	f->f_state = FS_BODY;
+	return (1);
 }
 
 static void
@@ -2479,7 +2485,7 @@ fetch_step(struct cfetch *f)
 		    &f->f_scanned)) == -2)
 			continue;
 		f->f_rs.rs_hdr = (struct http1_header *)(void *)(f->f_buf +
-		    cf.z_head);
+		    HDR_AT(cf.z_head));
 		f->f_rs.rs_nhdr = cf.z_fields;
 		if (http1_parse_response(f->f_buf, (size_t)hl,
 		    &f->f_rs) < 0 || f->f_rs.rs_status < 200) {
@@ -2487,8 +2493,7 @@ fetch_step(struct cfetch *f)
 			fetch_done(f, OUT_FAILED, NULL);
 			return;
 		}
-		fetch_head(f);
-		if (f->f_state != FS_BODY)
+		if (fetch_head(f) == 0)
 			return;		/* done */
 		/* what came with the head */
 		r = fill_feed(f->f_fill, f->f_buf + hl, f->f_len -
