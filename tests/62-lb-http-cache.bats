@@ -289,3 +289,34 @@ cstat_is() { [ "$(cstat "$1")" = "$2" ]; }
 	run -2 --separate-stderr lb-http -r "/=t,cache" -l 127.0.0.1:0
 	[[ "$stderr" == *"unknown option 'cache' (strip, tls, noverify, nocache, sni=NAME)" ]]
 }
+
+# man_cache_example TEXT: the example command of lb-http(1) holding TEXT,
+# made this test's own: its table, port 0 and address, no "&".
+man_cache_example() {
+	sed -n 's/^\$ //p' "$BATS_TEST_DIRNAME/../man/lb-http.1" | grep -F -- "$1" |
+	    sed -e 's/\\e/\\/g' -e "s/-t web\b/-t $T/g" -e "s/=web,/=$T,/g" \
+	    -e "s/-l :8080/-l 127.0.0.1:0/" -e "s|http://127.0.0.1:8080|http://$LH|" \
+	    -e 's/ &$//' -e 's/^lb-http //'
+}
+
+@test "lb-http(1): the cache's EXAMPLES run" {
+	start_csrv
+	lb-ctl -t "$T" add "$CS"
+	eval "start_lbh -w 2 $(man_cache_example "-M 64m")"
+	LHTABLE=$T
+	# /about must say how long it stays fresh: csrv is asked to
+	[ "$(eval "$(man_cache_example "curl -s" | sed 's|/about|/about?cc=max-age=60|')")" = 200 ]
+	[ "$(get "/about?cc=max-age=60")" = "csrv /about?cc=max-age=60 n=1" ]
+	[ "$(get "/feed?cc=max-age=60")" = "csrv /feed?cc=max-age=60 n=1" ]
+	[ "$(get "/feed?cc=max-age=60")" = "csrv /feed?cc=max-age=60 n=2" ]
+	run -0 eval "$(man_cache_example "purge /about" | sed 's|/about|/about?cc=max-age=60|')"
+	[ "$(get "/about?cc=max-age=60")" = "csrv /about?cc=max-age=60 n=2" ]
+	for a in 1 2; do get "/articles/$a?cc=max-age=60" -H 'Host: www.example.com' > /dev/null; done
+	run -0 eval "$(man_cache_example "purge 'www.example.com")"
+	for a in 1 2; do get "/articles/$a?cc=max-age=60" -H 'Host: www.example.com' > /dev/null; done
+	[ "$(reached "GET /articles/")" = 4 ]
+	wait_for 5 cstat_is cache_hits 1
+	run -0 --separate-stderr eval "$(man_cache_example "lb-stat -o")"
+	[[ "$output" == *"$T"$'\t1\t'[0-9]*$'\t'[0-9]*$'\t'[0-9]* ]]
+	stop_lbh
+}
