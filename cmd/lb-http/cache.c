@@ -1226,12 +1226,14 @@ publish(struct cache_w *cw, struct cobj *o, struct cobj *busy, int out)
 	struct cobj	*e, *next, *gone[VARIANTS_MAX + 4];
 	size_t		 ng = 0, nv = 0, i;
 
+	pthread_rwlock_wrlock(&sh->sh_lock);
+	/* Purged while it came (under the lock a purge takes): not kept. */
 	if (busy != NULL && busy->o_purged) {
+		pthread_rwlock_unlock(&sh->sh_lock);
 		obj_unref(o);
 		busy_resolve(busy, OUT_UNCACHEABLE);
 		return;
 	}
-	pthread_rwlock_wrlock(&sh->sh_lock);
 	for (e = *bucket_of(sh, o->o_hash); e != NULL; e = next) {
 		next = e->o_next;
 		if (!key_is(e, o->o_hash, o->o_key, o->o_keylen) ||
