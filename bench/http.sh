@@ -2,19 +2,23 @@
 # bench/http.sh: lb-http against HAProxy (mode http) and nginx (proxy_pass
 # with upstream keepalive), side by side on loopback: the same nginx
 # backends, the same clients, the proxy pinned to its own CPU and everything
-# else to another.  See bench/README.md.
+# else to another; and, caching, against Varnish, nginx's proxy_cache and
+# HAProxy's cache.  See bench/README.md.
 #
 #   bench/http.sh                     every proxy, 1 then 2 workers, 5 s a case
 #   DUR=10 WORKERS=1 PROXIES="lb-http haproxy" bench/http.sh
 #   CASES="syscalls perf" WORKERS=1 bench/http.sh     the profiles
+#   CASES=cache WORKERS=1 bench/http.sh               the caches alone
 #
 # Environment: DUR (seconds a case, 5), WORKERS ("1 2"), PROXIES ("lb-http
 # haproxy nginx"), SHAPES (wrk shapes of the request cases, "t1c64 t2c256":
 # tTcC is -tT -cC), BULK_SHAPES (of the 1 MiB case, "t1c1 t2c16"), LB_HTTP
 # (the binary, bin/lb-http), PCPU (the proxy's CPU, 1), OCPU (everything
 # else, 0), IDLE (idle keep-alive clients, 10000; 0 skips the case), CASES
-# ("keepalive close bulk idle"; also "syscalls" and "perf", see
-# bench/prof.sh), ROUNDS (1: rounds of every row; each row then is the
+# ("keepalive close bulk idle cache"; also "syscalls" and "perf", see
+# bench/prof.sh), CACHE_PROXIES (those of the cache case, "lb-http varnish
+# haproxy nginx": each caches the backends' 100-byte file, fresh for an
+# hour, in 64 MiB of memory, and every request of wrk is a hit), ROUNDS (1: rounds of every row; each row then is the
 # median round), OUT (also write the results as TSV there), PROF_DIR (keep
 # the profiles there), KEEP (keep the scratch folder).
 # stdout: Markdown tables of the results; stderr: progress.
@@ -31,11 +35,13 @@ PCPU=${PCPU:-1}
 OCPU=${OCPU:-0}
 OUT=${OUT:-}
 IDLE=${IDLE:-10000}
-CASES=${CASES:-"keepalive close bulk idle"}
+CASES=${CASES:-"keepalive close bulk idle cache"}
+CACHE_PROXIES=${CACHE_PROXIES:-"lb-http varnish haproxy nginx"}
 ROUNDS=${ROUNDS:-1}
 MAXCONN=4096			# the anchors' connection limits
 HZ=$(getconf CLK_TCK)
 SMALL=/100			# a 100-byte file on the backends
+CACHED=/c/100			# the same, fresh for an hour (cache case)
 BIG=/1m				# a 1 MiB one
 BIGBYTES=1048576
 ME=http.sh
@@ -155,6 +161,13 @@ ms() {
 record() { RES+=("$*"); say "$*"; }
 
 has() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
+# inlist WORD LIST...: is WORD one of LIST?
+inlist() {
+	local x=$1
+	shift
+	case " $* " in *" $x "*) return 0 ;; esac
+	return 1
+}
 
 # shape_args SHAPE: "t2c256" as wrk's "-t2 -c256"
 shape_args() {
@@ -186,12 +199,14 @@ wrk_errors() {
 
 # http CASE SHAPE PROXY WORKERS PORT ROOT: a request case: rate, p99,
 # proxy CPU.  Cases: keepalive, close (the client says Connection: close),
-# bulk (1 MiB responses, kept alive).
+# bulk (1 MiB responses, kept alive), cache (keep-alive hits of a cached
+# 100-byte response).
 http() {
 	local c=$1 shape=$2 px=$3 w=$4 port=$5 root=$6 hdr=() path=$SMALL
 	local c0=0 c1=0 rps p99 gbps=-
 	[ "$c" = close ] && hdr=(-H 'Connection: close')
 	[ "$c" = bulk ] && path=$BIG
+	[ "$c" = cache ] && path=$CACHED
 	[ -n "$root" ] && c0=$(tree_cpu "$root")
 	cpu_mark
 	run_wrk "$shape" "$port" "$path" "${hdr[@]}"
@@ -255,7 +270,7 @@ start_proxy() {
 	lb-http)
 		rm -f "$work/lb.out"
 		SPAWN_OUT=$work/lb.out spawn "$PCPU" "$LB_HTTP" -1 -q -w "$w" \
-		    -l 127.0.0.1:0 "$@"
+		    ${CACHE:+-M 64m} -l 127.0.0.1:0 "$@"
 		P=""
 		for i in $(seq 200); do
 			P=$(sed -n '1s/^127\.0\.0\.1://p' "$work/lb.out" \
@@ -282,10 +297,19 @@ start_proxy() {
 			printf '\ttimeout server 60s\n'
 			printf '\ttimeout http-keep-alive 60s\n'
 			printf '\ttimeout http-request 10s\n'
+			if [ -n "${CACHE:-}" ]; then
+				printf 'cache c\n\ttotal-max-size 64\n'
+				printf '\tmax-object-size 1048576\n'
+				printf '\tmax-age 3600\n'
+			fi
 			printf 'listen bench\n\tbind 127.0.0.1:%d\n' "$P"
 			printf '\tbalance roundrobin\n'
 			printf '\thttp-request set-header X-Forwarded-Proto http\n'
 			printf '\thttp-request set-header X-Forwarded-Host %%[req.hdr(host)]\n'
+			if [ -n "${CACHE:-}" ]; then
+				printf '\thttp-request cache-use c\n'
+				printf '\thttp-response cache-store c\n'
+			fi
 			for b in "$@"; do
 				printf '\tserver s%s %s\n' "${b##*:}" "$b"
 			done
@@ -308,6 +332,11 @@ start_proxy() {
 			printf '\tkeepalive_timeout 60s;\n'
 			printf '\tkeepalive_requests 10000000;\n'
 			printf '\tproxy_max_temp_file_size 0;\n'
+			if [ -n "${CACHE:-}" ]; then
+				mkdir -p "$work/pxc"
+				printf '\tproxy_cache_path %s/pxc levels=1:2' "$work"
+				printf ' keys_zone=c:8m max_size=64m inactive=1h;\n'
+			fi
 			printf '\tupstream be {\n'
 			for b in "$@"; do
 				printf '\t\tserver %s;\n' "$b"
@@ -317,6 +346,11 @@ start_proxy() {
 			printf '\tserver {\n\t\tlisten 127.0.0.1:%d backlog=4096;\n' \
 			    "$P"
 			printf '\t\tlocation / {\n\t\t\tproxy_pass http://be;\n'
+			if [ -n "${CACHE:-}" ]; then
+				printf '\t\t\tproxy_cache c;\n'
+				printf '\t\t\tproxy_cache_lock on;\n'
+				printf '\t\t\tadd_header X-Cache $upstream_cache_status;\n'
+			fi
 			printf '\t\t\tproxy_http_version 1.1;\n'
 			printf '\t\t\tproxy_set_header Connection "";\n'
 			printf '\t\t\tproxy_set_header Host $host;\n'
@@ -327,6 +361,14 @@ start_proxy() {
 		} >"$work/px.conf"
 		mkdir -p "$work/px"
 		spawn "$PCPU" nginx -p "$work" -c "$work/px.conf"
+		;;
+	varnish)
+		# Caching only: the first backend, as the others cache it.
+		P=$(freeport)
+		rm -rf "$work/varnish"
+		spawn "$PCPU" varnishd -F -n "$work/varnish" \
+		    -a "127.0.0.1:$P" -b "$1" -s malloc,64m \
+		    -p thread_pools="$w"
 		;;
 	*)
 		say "$px: unknown proxy"
@@ -368,6 +410,10 @@ start_backends() {
 			listen 127.0.0.1:$B1 backlog=4096;
 			listen 127.0.0.1:$B2 backlog=4096;
 			root $work/www;
+			location /c/ {
+				alias $work/www/;
+				expires 1h;
+			}
 		}
 	}
 	EOF
@@ -394,6 +440,20 @@ with_proxy() {
 # one_proxy PX W ROUND: every case of one proxy with W workers.
 one_proxy() {
 	local px=$1 w=$2 round=$3 s
+	if inlist "$px" $CACHE_PROXIES && has cache &&
+	    CACHE=1 with_proxy "$px" "$w"; then
+		# Filled once; and each proxy says it answered from its cache.
+		curl -s -o /dev/null -m 10 "http://127.0.0.1:$P$CACHED"
+		say "$px, $w workers, caching: $(curl -s -m 10 -D - -o /dev/null \
+		    "http://127.0.0.1:$P$CACHED" | tr -d '\r' |
+		    grep -iE '^(age|x-cache|x-varnish):' | tr '\n' ' ')"
+		for s in $SHAPES; do
+			http cache "$s" "$px" "$w" "$P" "$PX"
+		done
+		stop "$PX"
+	fi
+	# The other cases are those of PROXIES alone.
+	inlist "$px" $PROXIES || return 0
 	if (has keepalive || has close || has bulk) &&
 	    with_proxy "$px" "$w"; then
 		say "$px, $w workers, port $P"
@@ -427,9 +487,16 @@ PROF_PATH=$SMALL
 
 B1=$(freeport)
 B2=$(freeport)
+# The proxies: those of PROXIES, then those that only the cache case has.
+ALL=$PROXIES
+if has cache; then
+	for px in $CACHE_PROXIES; do
+		case " $ALL " in *" $px "*) ;; *) ALL="$ALL $px" ;; esac
+	done
+fi
 NW=$(echo $WORKERS | wc -w)
-NP=$(echo $PROXIES | wc -w)
-NS=$(($(echo $SHAPES | wc -w) * 2 + $(echo $BULK_SHAPES | wc -w) + 2))
+NP=$(echo $ALL | wc -w)
+NS=$(($(echo $SHAPES | wc -w) * 3 + $(echo $BULK_SHAPES | wc -w) + 2))
 LIFE=$(((NW * NP + 1) * (NS * (DUR + 5) + 120) * ROUNDS + 120))	# the backends
 start_backends || exit 1
 LIFE=$((NS * (DUR + 5) + 3 * IDLE / 1000 + 120))	# a proxy
@@ -448,7 +515,7 @@ for round in $(seq "$ROUNDS"); do
 		has bulk && http bulk "$s" direct - "$B1" ""
 	done
 	for w in $WORKERS; do
-		for px in $PROXIES; do
+		for px in $ALL; do
 			if [ "$px" = lb-http ] && [ ! -x "$LB_HTTP" ]; then
 				say "lb-http: skipped: no $LB_HTTP (build it, or set LB_HTTP)"
 				continue
