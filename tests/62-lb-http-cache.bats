@@ -148,6 +148,27 @@ cstat_is() { [ "$(cstat "$1")" = "$2" ]; }
 	stop_lbh
 }
 
+@test "lb-http -M: the client's Cache-Control: no-cache and max-age=0 revalidate, max-stale takes stale, only-if-cached is a 504 on a miss" {
+	start_csrv
+	start_lbh -M 1m -w 1 -l 127.0.0.1:0 "$CS"
+	u="/cc?cc=max-age=60&etag=c"
+	get "$u" > /dev/null
+	[ "$(get "$u" -H 'Cache-Control: no-cache')" = "csrv $u n=1" ]
+	[ "$(get "$u" -H 'Pragma: no-cache')" = "csrv $u n=1" ]
+	[ "$(get "$u" -H 'Cache-Control: max-age=0')" = "csrv $u n=1" ]
+	[ "$(reached "GET $u inm=\"c\"")" = 3 ]
+	get "$u" > /dev/null
+	[ "$(reached "GET $u ")" = 4 ]
+	# stale by its Age, taken as it is by a client that says so
+	u="/ms?cc=max-age=60&age=100"
+	get "$u" > /dev/null
+	[ "$(get "$u" -H 'Cache-Control: max-stale=3600')" = "csrv $u n=1" ]
+	[ "$(reached "GET $u ")" = 1 ]
+	[ "$(code "/none?cc=max-age=60" -H 'Cache-Control: only-if-cached')" = 504 ]
+	[ "$(reached "GET /none")" = 0 ]
+	stop_lbh
+}
+
 @test "lb-http -M: Vary keeps one object for each variant" {
 	start_csrv
 	start_lbh -M 1m -w 2 -l 127.0.0.1:0 "$CS"
@@ -188,6 +209,24 @@ cstat_is() { [ "$(cstat "$1")" = "$2" ]; }
 	run -0 curl -sS -m 10 -I "http://$LH$w"
 	[[ "$output" == *"Content-Length: 30"* && "$output" == *"Age: "* ]]
 	[ "$(reached "HEAD $w ")" = 0 ]
+	stop_lbh
+}
+
+@test "lb-http -M: an unsafe method's Location on the same host is invalidated too; an error invalidates nothing" {
+	start_csrv
+	start_lbh -M 1m -w 1 -l 127.0.0.1:0 "$CS"
+	u="/loc?cc=max-age=60"
+	w="/err?cc=max-age=60"
+	get "$u" > /dev/null; get "$w" > /dev/null
+	[ "$(code "/new?location=%2Floc%3Fcc%3Dmax-age%3D60&status=201" -X POST -d x)" = 201 ]
+	[ "$(code "/new?location=http%3A%2F%2F$LH%2Ferr%3Fcc%3Dmax-age%3D60&status=500" -X POST -d x)" = 500 ]
+	get "$u" > /dev/null; get "$w" > /dev/null
+	[ "$(reached "GET $u ")" = 2 ]
+	[ "$(reached "GET $w ")" = 1 ]
+	# an absolute Location on the same host (its port ignored)
+	[ "$(code "/new?location=http%3A%2F%2F127.0.0.1%3A1%2Ferr%3Fcc%3Dmax-age%3D60&status=303" -X POST -d x)" = 303 ]
+	get "$w" > /dev/null
+	[ "$(reached "GET $w ")" = 2 ]
 	stop_lbh
 }
 

@@ -25,7 +25,8 @@ asks for the response it needs (the query is part of the cached URL):
 
 The body is "NAME TARGET n=K" (K: the requests for this target so far,
 this one included), and "NAME=VALUE" for vary, so a test tells a stored
-answer from a new one.  A POST, PUT or DELETE answers 204.
+answer from a new one.  A POST, PUT or DELETE answers 204 (or status=N),
+with a Location when location=URL.
 """
 import email.utils
 import getopt
@@ -93,7 +94,9 @@ def answer(method, target, f):
     if "slow" in q:
         time.sleep(int(q["slow"]) / 1000.0)
     if method in ("POST", "PUT", "DELETE", "PATCH"):
-        return b"HTTP/1.1 204 Done\r\n\r\n"
+        loc = "Location: %s\r\n" % q["location"] if "location" in q else ""
+        return ("HTTP/1.1 %s Done\r\n%sContent-Length: 0\r\n\r\n" % (
+            q.get("status", "204"), loc)).encode()
     hd = []
     if "cc" in q:
         hd.append("Cache-Control: " + q["cc"])
