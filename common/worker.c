@@ -157,15 +157,15 @@ worker_stopping(const struct worker *w)
 }
 
 long
-worker_conns(void)
+worker_fds_used(void)
 {
-	return ((budget_max - atomic_load(&budget_left)) / W.c->wc_fds);
+	return (budget_max - atomic_load(&budget_left));
 }
 
 long
-worker_conns_max(void)
+worker_fds_max(void)
 {
-	return (budget_max / W.c->wc_fds);
+	return (budget_max);
 }
 
 int
@@ -275,8 +275,8 @@ do_accept(struct worker *w, size_t li)
 		/* Room for this one's descriptors first, or it waits. */
 		if (worker_fds_take(W.c->wc_fds) == -1) {
 			snprintf(why, sizeof(why), "out of descriptors (%ld "
-			    "connections open, room for %ld)", worker_conns(),
-			    worker_conns_max());
+			    "of %ld in use)", worker_fds_used(),
+			    worker_fds_max());
 			pause_accept(w, why);
 			return;
 		}

@@ -1242,14 +1242,11 @@ up_body(struct hconn *h)
 		tx->tx_sent = up->fl_bytes;
 		/* All buffered bytes went: the buffer is for the body now. */
 		in_compact(h);
+		/* Spliced when a pipe is to be had; else copied. */
 		if (up->fl_mode == FL_CLEN && up->fl_left >= SPLICE_MIN &&
 		    h->h_inlen == 0 && io_plain(&h->h_io) &&
-		    io_plain(&b->b_io)) {
-			if (up->fl_pipe[0] == -1 &&
-			    relay_pipe_get(&w->w_relay, up->fl_pipe) == -1) {
-				tx_respond(h, 503, "out of pipes", END_ERROR, 1);
-				return (-1);
-			}
+		    io_plain(&b->b_io) && (up->fl_pipe[0] != -1 ||
+		    relay_pipe_get(&w->w_relay, up->fl_pipe) == 0)) {
 			uint64_t before = up->fl_bytes;
 			r = splice_body(w, up, &h->h_io, &h->h_rd, &h->h_drain,
 			    &b->b_io, &b->b_wr, &who);
@@ -2373,6 +2370,7 @@ hw_init(struct worker *wk)
 	    sizeof(struct http1_header) + 16, 16);
 	if (relay_ctx_init(&w->w_relay, 0, cf.pipe_pool) == -1)
 		return (-1);
+	relay_ctx_budget(&w->w_relay, worker_fds_take, worker_fds_give);
 	w->w_log = alog_worker(cf.log, worker_id(wk));
 	w->w_ver = tableset_version(cf.ts);
 	n = tableset_count(cf.ts);
