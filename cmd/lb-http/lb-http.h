@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <netinet/in.h>
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -226,6 +227,8 @@ struct hconn {
 	uint8_t		 h_iotun;		/* a tunnel through io, not splice */
 	uint8_t		 h_teof[2], h_tshut[2];	/* its ends, each way */
 	struct addr	 h_peer;		/* the client (PROXY: as told) */
+	char		 h_ip[INET6_ADDRSTRLEN];	/* h_peer's, as X-Forwarded-For */
+	size_t		 h_iplen;		/* 0: not made yet */
 	struct addr	 h_local;
 	char		*h_in;			/* pooled; NULL when empty */
 	size_t		 h_inlen, h_off;	/* bytes in, where the next starts */

@@ -617,6 +617,29 @@ add_edits(int resp, char *buf, size_t len, size_t *n)
 	return (0);
 }
 
+/* len bytes of s into buf at *n; -1 when they do not fit. */
+static int
+addb(char *buf, size_t len, size_t *n, const char *s, size_t slen)
+{
+	if (*n >= len || slen >= len - *n)
+		return (-1);
+	memcpy(buf + *n, s, slen);
+	*n += slen;
+	return (0);
+}
+
+/* The client's address, formatted once a connection. */
+static const char *
+client_ip1(struct hconn *h, size_t *len)
+{
+	if (h->h_iplen == 0) {
+		client_ip(h, h->h_ip, sizeof(h->h_ip), 0);
+		h->h_iplen = strlen(h->h_ip);
+	}
+	*len = h->h_iplen;
+	return (h->h_ip);
+}
+
 /* printf into tx_add at *n; -1 when it does not fit. */
 static int
 addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
@@ -654,10 +677,12 @@ build_request(struct hconn *h)
 	struct iovb	*b = &up->fl_out;
 	const struct http1_header *hd;
 	const char	*head = h->h_in + h->h_off, *path = rq->rq_path;
-	const char	*lineend, *proto = h->h_tls ? "https" : "http";
-	char		 ip[INET6_ADDRSTRLEN + 8];
+	const char	*lineend, *proto = h->h_tls ? "https" : "http", *ip;
 	size_t		 n = 0, pathlen = rq->rq_pathlen, i, body, xff = 0;
+	size_t		 iplen, xfp = 0, xfh = 0;
 	int		 trust = cf.ntrust > 0 && trusted(&h->h_peer), hop;
+	char		*a = tx->tx_add;
+	const size_t	 alen = sizeof(tx->tx_add);
 
 	iovb_init(b, up->fl_iov, LH_IOV_MAX);
 	lineend = rq->rq_nhdr > 0 ? rq->rq_hdr[0].hh_line :
@@ -679,57 +704,62 @@ build_request(struct hconn *h)
 	}
 	for (i = 0; i < rq->rq_nhdr; i++) {
 		hd = &rq->rq_hdr[i];
-		hop = http1_hop(rq->rq_hdr, rq->rq_nhdr, hd);
-		if (hop && tx->tx_upgrade && (http1_is(hd, "connection") ||
-		    http1_is(hd, "upgrade")))
+		hop = http1_hop_flags(rq->rq_hdr, rq->rq_nhdr, rq->rq_flags,
+		    hd);
+		if (hop && tx->tx_upgrade && (hd->hh_id == HTTP1_F_CONNECTION ||
+		    hd->hh_id == HTTP1_F_UPGRADE))
 			hop = 0;	/* a websocket asks through them */
 		if (hop && (rq->rq_flags & HTTP1_CHUNKED) &&
-		    http1_is(hd, "transfer-encoding"))
+		    hd->hh_id == HTTP1_F_TRANSFER_ENCODING)
 			hop = 0;	/* forwarded as it came */
-		if (hop || edited(0, hd))
+		if (hop || (cf.nedits > 0 && edited(0, hd)))
 			continue;
-		if (http1_is(hd, "x-forwarded-for")) {
+		switch (hd->hh_id) {
+		case HTTP1_F_X_FORWARDED_FOR:
 			if (trust)
 				xff = 1;
 			continue;
+		case HTTP1_F_X_FORWARDED_PROTO:
+			if (!trust)
+				continue;
+			xfp = 1;
+			break;
+		case HTTP1_F_X_FORWARDED_HOST:
+			if (!trust)
+				continue;
+			xfh = 1;
+			break;
+		case HTTP1_F_FORWARDED:
+			if (!trust || cf.forwarded)
+				continue;	/* made again below, with us */
+			break;
 		}
-		if ((http1_is(hd, "x-forwarded-proto") ||
-		    http1_is(hd, "x-forwarded-host") ||
-		    http1_is(hd, "forwarded")) && !trust)
-			continue;
-		if (http1_is(hd, "forwarded") && cf.forwarded)
-			continue;	/* made again below, with us in it */
 		if (iovb_add(b, hd->hh_line, hd->hh_linelen) == -1)
 			return (-1);
 	}
 	/* What we add goes after the request line in tx_add. */
 	i = n;
-	client_ip(h, ip, sizeof(ip), 0);
-	if (xff) {
-		/* a trusted proxy's list, then its own address */
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n,
-		    "X-Forwarded-For: ") == -1)
-			return (-1);
-		for (int k = 0; (k = http1_find(rq, "x-forwarded-for",
-		    (size_t)k)) != -1; k++)
-			if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s, ",
-			    (int)rq->rq_hdr[k].hh_valuelen,
-			    rq->rq_hdr[k].hh_value) == -1)
-				return (-1);
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%s\r\n", ip) ==
-		    -1)
-			return (-1);
-	} else if (addf(tx->tx_add, sizeof(tx->tx_add), &n,
-	    "X-Forwarded-For: %s\r\n", ip) == -1)
+	ip = client_ip1(h, &iplen);
+	if (addb(a, alen, &n, "X-Forwarded-For: ", 17) == -1)
 		return (-1);
-	if (!(trust && http1_find(rq, "x-forwarded-proto", 0) != -1) &&
-	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "X-Forwarded-Proto: "
-	    "%s\r\n", proto) == -1)
+	/* a trusted proxy's list, then its own address */
+	for (size_t k = 0; xff && k < rq->rq_nhdr; k++)
+		if (rq->rq_hdr[k].hh_id == HTTP1_F_X_FORWARDED_FOR &&
+		    (addb(a, alen, &n, rq->rq_hdr[k].hh_value,
+		    rq->rq_hdr[k].hh_valuelen) == -1 ||
+		    addb(a, alen, &n, ", ", 2) == -1))
+			return (-1);
+	if (addb(a, alen, &n, ip, iplen) == -1 ||
+	    addb(a, alen, &n, "\r\n", 2) == -1)
 		return (-1);
-	if (rq->rq_host != NULL && !(trust && http1_find(rq,
-	    "x-forwarded-host", 0) != -1) && addf(tx->tx_add,
-	    sizeof(tx->tx_add), &n, "X-Forwarded-Host: %.*s\r\n",
-	    (int)rq->rq_hostlen, rq->rq_host) == -1)
+	if (!xfp && (addb(a, alen, &n, "X-Forwarded-Proto: ", 19) == -1 ||
+	    addb(a, alen, &n, proto, strlen(proto)) == -1 ||
+	    addb(a, alen, &n, "\r\n", 2) == -1))
+		return (-1);
+	if (rq->rq_host != NULL && !xfh && (addb(a, alen, &n,
+	    "X-Forwarded-Host: ", 18) == -1 || addb(a, alen, &n,
+	    rq->rq_host, rq->rq_hostlen) == -1 ||
+	    addb(a, alen, &n, "\r\n", 2) == -1))
 		return (-1);
 	if (cf.forwarded) {
 		char	 fip[INET6_ADDRSTRLEN + 8];
@@ -757,12 +787,13 @@ build_request(struct hconn *h)
 	if (rq->rq_host == NULL && addf(tx->tx_add, sizeof(tx->tx_add), &n,
 	    "Host: \r\n") == -1)
 		return (-1);
-	if (rq->rq_host != NULL && http1_find(rq, "host", 0) == -1 &&
+	if (rq->rq_host != NULL && (rq->rq_flags & HTTP1_ABSOLUTE) &&
+	    http1_find(rq, "host", 0) == -1 &&
 	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
 	    (int)rq->rq_hostlen, rq->rq_host) == -1)
 		return (-1);
 	if (add_edits(0, tx->tx_add, sizeof(tx->tx_add), &n) == -1 ||
-	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "\r\n") == -1)
+	    addb(a, alen, &n, "\r\n", 2) == -1)
 		return (-1);
 	if (iovb_add(b, tx->tx_add + i, n - i) == -1)
 		return (-1);
@@ -1091,16 +1122,15 @@ tx_begin(struct hconn *h, int headlen)
 		tx->tx_btls = ru->ru_tls;
 		tx->tx_bnoverify = ru->ru_noverify;
 		if (ru->ru_sni != NULL)
-			snprintf(tx->tx_bsni, sizeof(tx->tx_bsni), "%s",
-			    ru->ru_sni);
+			strlcpy(tx->tx_bsni, ru->ru_sni, sizeof(tx->tx_bsni));
 		else
 			tx->tx_bsni[0] = '\0';
-		snprintf(tx->tx_route, sizeof(tx->tx_route), "%s", ru->ru_text);
+		strlcpy(tx->tx_route, ru->ru_text, sizeof(tx->tx_route));
 	} else if (cf.has_def) {
 		tab = cf.def_tab;
-		snprintf(tx->tx_route, sizeof(tx->tx_route), "-");
+		memcpy(tx->tx_route, "-", 2);
 	} else {
-		snprintf(tx->tx_route, sizeof(tx->tx_route), "-");
+		memcpy(tx->tx_route, "-", 2);
 		tx_respond(h, 404, "no route for this host and path",
 		    END_NO_ROUTE, 0);
 		return;
@@ -1362,28 +1392,29 @@ build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 	keepte = dn->fl_mode == FL_CHUNKED && tx->tx_client11;
 	for (i = 0; i < rs->rs_nhdr; i++) {
 		hd = &rs->rs_hdr[i];
-		hop = http1_hop(rs->rs_hdr, rs->rs_nhdr, hd);
-		if (hop && keepte && http1_is(hd, "transfer-encoding"))
+		hop = http1_hop_flags(rs->rs_hdr, rs->rs_nhdr, rs->rs_flags,
+		    hd);
+		if (hop && keepte && hd->hh_id == HTTP1_F_TRANSFER_ENCODING)
 			hop = 0;
-		if (hop && rs->rs_status == 101 && (http1_is(hd,
-		    "connection") || http1_is(hd, "upgrade")))
+		if (hop && rs->rs_status == 101 && (hd->hh_id ==
+		    HTTP1_F_CONNECTION || hd->hh_id == HTTP1_F_UPGRADE))
 			hop = 0;
-		if (hop || edited(1, hd))
+		if (hop || (cf.nedits > 0 && edited(1, hd)))
 			continue;
 		if (iovb_add(b, hd->hh_line, hd->hh_linelen) == -1)
 			return (-1);
 	}
 	if (!interim) {
 		if (tx->tx_close)
-			addf(tx->tx_radd, sizeof(tx->tx_radd), &n,
-			    "Connection: close\r\n");
+			addb(tx->tx_radd, sizeof(tx->tx_radd), &n,
+			    "Connection: close\r\n", 19);
 		else if (!tx->tx_client11)
-			addf(tx->tx_radd, sizeof(tx->tx_radd), &n,
-			    "Connection: keep-alive\r\n");
+			addb(tx->tx_radd, sizeof(tx->tx_radd), &n,
+			    "Connection: keep-alive\r\n", 24);
 		if (add_edits(1, tx->tx_radd, sizeof(tx->tx_radd), &n) == -1)
 			return (-1);
 	}
-	if (addf(tx->tx_radd, sizeof(tx->tx_radd), &n, "\r\n") == -1)
+	if (addb(tx->tx_radd, sizeof(tx->tx_radd), &n, "\r\n", 2) == -1)
 		return (-1);
 	/* tx_radd fills only once a final head comes: 1xx use a CRLF */
 	if (interim)
@@ -2028,7 +2059,7 @@ tx_begin_error(struct hconn *h, int why)
 	h->h_state = HC_TX;
 	h->h_nreq++;
 	evtimer_cancel(h->h_w->w_ev, &h->h_timer);
-	snprintf(tx->tx_route, sizeof(tx->tx_route), "-");
+	memcpy(tx->tx_route, "-", 2);
 	h->h_off = h->h_inlen;
 	if (why == HEAD_NO_LINE)
 		tx_respond(h, 414, "the request line is too long",
@@ -2133,6 +2164,7 @@ proxy_read(struct hconn *h)
 					memcpy(&h->h_peer.a_ss, &pp.pp_src,
 					    sizeof(pp.pp_src));
 					h->h_peer.a_len = sizeof(pp.pp_src);
+					h->h_iplen = 0;
 					memcpy(&h->h_local.a_ss, &pp.pp_dst,
 					    sizeof(pp.pp_dst));
 					h->h_local.a_len = sizeof(pp.pp_dst);
@@ -2391,7 +2423,6 @@ hw_accept(struct worker *wk, int li, int fd, const struct addr *peer)
 {
 	struct hw	*w = worker_data(wk);
 	struct hconn	*h;
-	int		 one = 1;
 
 	if ((h = slab_get(&w->w_hconns)) == NULL) {
 		close(fd);
@@ -2404,9 +2435,7 @@ hw_accept(struct worker *wk, int li, int fd, const struct addr *peer)
 	h->h_w = w;
 	h->h_li = li;
 	io_init(&h->h_io, fd);
-	/* Our writes are whole answers: Nagle would only delay them. */
-	if (peer->a_ss.ss_family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* No Nagle: the listener's TCP_NODELAY came with the socket. */
 	h->h_peer = *peer;
 	h->h_local.a_len = sizeof(h->h_local.a_ss);
 	if (cf.proxy_out && getsockname(fd, (struct sockaddr *)
