@@ -174,6 +174,7 @@ struct flow {
 
 /* The exchange in progress on a client connection. */
 struct htx {
+	void		*tx_link;		/* the slab's while free */
 	int		 tx_on;
 	size_t		 tx_headlen;
 	int		 tx_idem;
@@ -242,7 +243,12 @@ struct hconn {
 	struct evtimer	 h_timer;
 	struct evdefer	 h_defer;
 	struct relay	 h_relay;		/* a tunnel */
-	struct htx	 h_tx;
+	/*
+	 * The exchange: from the worker's slab when a head comes, back to
+	 * it when the connection waits for the next with nothing read, as
+	 * h_in is; an idle client holds neither.  NULL: none.
+	 */
+	struct htx	*h_tx;
 };
 
 enum hc_state {
@@ -282,7 +288,7 @@ enum lh_end {
 struct hw {
 	struct worker	*w_worker;
 	struct evloop	*w_ev;
-	struct slab	 w_hconns, w_bconns;
+	struct slab	 w_hconns, w_bconns, w_htx;
 	struct bufpool	 w_bufs;		/* heads: cf.z_head + fields */
 	struct relay_ctx w_relay;		/* pipes, for tunnels and bodies */
 	struct alog_w	*w_log;

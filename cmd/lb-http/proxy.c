@@ -253,7 +253,7 @@ static void
 bconn_done(struct hconn *h, struct bconn *b, int reusable)
 {
 	struct hw	*w = h->h_w;
-	struct wtab	*wt = h->h_tx.tx_wt;
+	struct wtab	*wt = h->h_tx->tx_wt;
 
 	b->b_h = NULL;
 	b->b_nreq++;
@@ -321,7 +321,7 @@ static int
 reuse_hook(struct dial *d)
 {
 	struct hconn	*h = d->d_arg;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct hw	*w = h->h_w;
 	struct pool_item *it;
 	struct bconn	*b;
@@ -377,6 +377,26 @@ set_timer(struct hconn *h, uint64_t ms)
 	evtimer_set(h->h_w->w_ev, &h->h_timer, ms, on_htimer, h);
 }
 
+/* The exchange's memory back to the worker, once it is over. */
+static void
+tx_release(struct hconn *h)
+{
+	if (h->h_tx != NULL) {
+		h->h_tx->tx_on = 0;
+		slab_put(&h->h_w->w_htx, h->h_tx);
+		h->h_tx = NULL;
+	}
+}
+
+/* An exchange's memory for h: 0, or -1 when there is none. */
+static int
+tx_get(struct hconn *h)
+{
+	if (h->h_tx == NULL && (h->h_tx = slab_get(&h->h_w->w_htx)) == NULL)
+		return (-1);
+	return (0);
+}
+
 /* Waiting for the next request: its first byte, then its whole head. */
 static void
 wait_request(struct hconn *h)
@@ -392,6 +412,7 @@ wait_request(struct hconn *h)
 		evloop_defer(w->w_ev, &h->h_defer, on_defer, h);
 	else {
 		in_release(h);
+		tx_release(h);
 		/* Bytes OpenSSL already read: no event will come for them. */
 		if (h->h_tls && io_pending(&h->h_io) > 0) {
 			h->h_rd = 1;
@@ -421,6 +442,7 @@ hconn_free(struct hconn *h)
 		buf_put(&w->w_bufs, h->h_in);
 		h->h_in = NULL;
 	}
+	tx_release(h);
 	h->h_state = HC_FREE;
 	slab_put(&w->w_hconns, h);
 	worker_conn_end(w->w_worker);
@@ -476,7 +498,7 @@ linger_read(struct hconn *h)
 static void
 tx_respond(struct hconn *h, int status, const char *text, int end, int close)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	int		 n;
 
@@ -671,7 +693,7 @@ addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
 static int
 build_request(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct http1_req *rq = &tx->tx_req;
 	struct flow	*up = &tx->tx_up;
 	struct iovb	*b = &up->fl_out;
@@ -843,7 +865,7 @@ static void	tx_dialed(struct dial *d, int result);
 static void
 backend_broke(struct hconn *h, int end, int reused)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 
 	if (retryable(tx) && tx->tx_ttfb == 0) {
@@ -884,7 +906,7 @@ backend_broke(struct hconn *h, int end, int reused)
 static void
 btls_start(struct hconn *h, struct bconn *b)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	const char	*host = tx->tx_bsni[0] ? tx->tx_bsni :
 			    tx->tx_dial.d_pick.bp_host;
 	unsigned char	 ip[16];
@@ -922,7 +944,7 @@ btls_start(struct hconn *h, struct bconn *b)
 static void
 btls_step(struct hconn *h, struct bconn *b)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	char		 why[200];
 	int		 want, r;
 
@@ -945,7 +967,7 @@ static void
 tx_dialed(struct dial *d, int result)
 {
 	struct hconn	*h = d->d_arg;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b;
 
 	switch (result) {
@@ -1020,7 +1042,7 @@ tx_dialed(struct dial *d, int result)
 static void
 tx_backend_ready(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	int		 r;
 
 	if ((r = build_request(h)) != 0) {
@@ -1040,14 +1062,20 @@ static void
 tx_begin(struct hconn *h, int headlen)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
-	struct http1_req *rq = &tx->tx_req;
+	struct htx	*tx;
+	struct http1_req *rq;
 	struct rules	*rs;
 	const struct rule *ru;
 	const void	*key = NULL;
 	size_t		 keylen = 0, tab;
 	int		 r, i;
 
+	if (tx_get(h) == -1) {
+		hconn_close(h, 1);
+		return;
+	}
+	tx = h->h_tx;
+	rq = &tx->tx_req;
 	memset(tx, 0, offsetof(struct htx, tx_req));
 	flow_init(&tx->tx_up);
 	flow_init(&tx->tx_dn);
@@ -1255,7 +1283,7 @@ static int
 up_body(struct hconn *h)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*up = &tx->tx_up;
 	struct bconn	*b = tx->tx_b;
 	ssize_t		 n, c;
@@ -1372,7 +1400,7 @@ dechunk_fn(void *arg, const char *p, size_t n)
 static int
 build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	struct iovb	*b = &dn->fl_out;
 	const struct http1_header *hd;
@@ -1436,7 +1464,7 @@ build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 static int
 dn_take(struct hconn *h, size_t part)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	char		*p = tx->tx_bin + tx->tx_binoff;
 	struct dechunk	 dc;
@@ -1491,7 +1519,7 @@ dn_take(struct hconn *h, size_t part)
 static int
 dn_head(struct hconn *h, size_t hl)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	struct http1_resp rs;
 	struct http1_header *hdr;
@@ -1568,7 +1596,7 @@ dn_head(struct hconn *h, size_t hl)
 static int
 bin_get(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 
 	if (tx->tx_bin != NULL)
 		return (0);
@@ -1586,7 +1614,7 @@ static int
 dn_run(struct hconn *h)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	struct bconn	*b = tx->tx_b;
 	ssize_t		 n;
@@ -1729,7 +1757,7 @@ static void
 tunnel_end(struct hconn *h, int e)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 
 	(void)e;
@@ -1815,7 +1843,7 @@ tun_pump(struct io *src, uint8_t *rd, struct io *dst, uint8_t *wr,
 static void
 tunnel_io(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 
 	if (tun_pump(&h->h_io, &h->h_rd, &b->b_io, &b->b_wr, h->h_in,
@@ -1830,7 +1858,7 @@ tunnel_io(struct hconn *h)
 static void
 tunnel_start(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 	int		 e;
 
@@ -1874,7 +1902,7 @@ tunnel_start(struct hconn *h)
 static void
 count(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct table_counters *c;
 	int		 k;
 
@@ -1896,11 +1924,11 @@ static void
 tx_finish(struct hconn *h)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 	int		 reusable;
 
-	if (!tx->tx_on)
+	if (tx == NULL || !tx->tx_on)
 		return;
 	if (tx->tx_end == END_KEEPALIVE && tx->tx_close)
 		tx->tx_end = END_CLOSE;
@@ -1949,10 +1977,10 @@ tx_finish(struct hconn *h)
 static void
 tx_run(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	int		 r;
 
-	if (!tx->tx_on)
+	if (tx == NULL || !tx->tx_on)
 		return;
 	if (tx->tx_b != NULL && tx->tx_dnstate != DN_DONE &&
 	    up_body(h) == -1)
@@ -2046,8 +2074,13 @@ head_read(struct hconn *h)
 static void
 tx_begin_error(struct hconn *h, int why)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx;
 
+	if (tx_get(h) == -1) {
+		hconn_close(h, 1);
+		return;
+	}
+	tx = h->h_tx;
 	memset(tx, 0, offsetof(struct htx, tx_req));
 	flow_init(&tx->tx_up);
 	flow_init(&tx->tx_dn);
@@ -2225,7 +2258,7 @@ static void
 on_htimer(struct evloop *ev, void *arg)
 {
 	struct hconn	*h = arg;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	uint64_t	 now = evloop_now(ev), next;
 
 	switch (h->h_state) {
@@ -2398,6 +2431,7 @@ hw_init(struct worker *wk)
 	w->w_ev = worker_loop(wk);
 	slab_init(&w->w_hconns, sizeof(struct hconn), 64);
 	slab_init(&w->w_bconns, sizeof(struct bconn), 64);
+	slab_init(&w->w_htx, sizeof(struct htx), 16);
 	bufpool_init(&w->w_bufs, cf.z_head + cf.z_fields *
 	    sizeof(struct http1_header) + 16, 16);
 	if (relay_ctx_init(&w->w_relay, 0, cf.pipe_pool) == -1)
@@ -2429,9 +2463,8 @@ hw_accept(struct worker *wk, int li, int fd, const struct addr *peer)
 		worker_conn_end(wk);
 		return;
 	}
-	memset((char *)h + sizeof(h->h_link), 0, offsetof(struct hconn,
-	    h_tx) - sizeof(h->h_link));
-	h->h_tx.tx_on = 0;
+	memset((char *)h + sizeof(h->h_link), 0, sizeof(*h) -
+	    sizeof(h->h_link));
 	h->h_w = w;
 	h->h_li = li;
 	io_init(&h->h_io, fd);
@@ -2472,8 +2505,8 @@ cut_one(void *p, void *arg)
 	if (h->h_state == HC_FREE)
 		return;
 	if (h->h_state == HC_TX) {
-		h->h_tx.tx_end = END_STOPPED;
-		h->h_tx.tx_close = h->h_tx.tx_bclose = 1;
+		h->h_tx->tx_end = END_STOPPED;
+		h->h_tx->tx_close = h->h_tx->tx_bclose = 1;
 		tx_finish(h);
 		if (h->h_state == HC_LINGER)
 			hconn_close(h, 0);
@@ -2511,6 +2544,7 @@ hw_fini(struct worker *wk)
 	bufpool_free(&w->w_bufs);
 	slab_free(&w->w_hconns);
 	slab_free(&w->w_bconns);
+	slab_free(&w->w_htx);
 	free(w);
 	worker_set_data(wk, NULL);
 }
