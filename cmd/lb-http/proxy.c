@@ -1897,6 +1897,24 @@ tunnel_start(struct hconn *h)
 		tunnel_end(h, e);
 }
 
+/*
+ * Whether a connection that closes after its answer can close at once:
+ * the client asked for the close, its request was read whole with no
+ * byte behind it, and its socket said there is nothing more.  Such a
+ * client sends nothing more (nginx's lingering_close decides the same),
+ * so there is no late byte to turn the close into a reset.  Otherwise
+ * hconn_linger() reads what may still come.
+ */
+static int
+quiet_close(const struct hconn *h)
+{
+	const struct htx *tx = h->h_tx;
+
+	return (tx->tx_end == END_CLOSE && !h->h_tls && !h->h_rd &&
+	    !h->h_drain && (tx->tx_req.rq_flags & HTTP1_CLOSE) &&
+	    tx->tx_up.fl_done && (h->h_in == NULL || h->h_off == h->h_inlen));
+}
+
 /* ---- the exchange's end ---- */
 
 static void
@@ -1963,6 +1981,8 @@ tx_finish(struct hconn *h)
 		if (tx->tx_end == END_CLIENT_RESET ||
 		    tx->tx_end == END_CLIENT_CLOSE)
 			hconn_close(h, tx->tx_end == END_CLIENT_RESET);
+		else if (quiet_close(h))
+			hconn_close(h, 0);
 		else
 			hconn_linger(h);
 		return;
