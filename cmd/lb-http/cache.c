@@ -520,7 +520,7 @@ evict_one(struct cache_w *cw)
 static size_t
 key_build(struct cache_w *cw, const struct hconn *h, size_t *olen)
 {
-	const struct http1_req *rq = &h->h_tx.tx_req;
+	const struct http1_req *rq = &h->h_tx->tx_req;
 	const char	*host = rq->rq_host, *q;
 	size_t		 hl = 0, n, i;
 
@@ -711,7 +711,7 @@ not_modified(const struct cobj *o, const struct http1_req *rq)
 static void
 serve(struct hconn *h, struct cobj *o, int word)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct cache_tx	*c = &tx->tx_c;
 	struct flow	*dn = &tx->tx_dn;
 	int64_t		 age;
@@ -759,7 +759,8 @@ on_wait(struct evloop *ev, void *arg)
 	struct hconn	*h = arg;
 
 	(void)ev;
-	if (h->h_tx.tx_on && h->h_tx.tx_c.ct_role == CR_WAIT)
+	if (h->h_tx != NULL && h->h_tx->tx_on &&
+	    h->h_tx->tx_c.ct_role == CR_WAIT)
 		resume(h, -1);
 }
 
@@ -767,7 +768,7 @@ on_wait(struct evloop *ev, void *arg)
 static int
 wait_on_locked(struct hconn *h, struct cobj *busy)
 {
-	struct cache_tx	*c = &h->h_tx.tx_c;
+	struct cache_tx	*c = &h->h_tx->tx_c;
 	struct ctoken	*nw;
 	size_t		 cap;
 
@@ -842,9 +843,9 @@ on_woken(struct evloop *ev, int fd, int what, void *arg)
 	for (i = 0; i < n; i++) {
 		/* A waiter gone since (it timed out) is not this one. */
 		h = q[i].tk_h;
-		if (h->h_state == HC_TX && h->h_tx.tx_on &&
-		    h->h_tx.tx_c.ct_role == CR_WAIT &&
-		    h->h_tx.tx_c.ct_serial == q[i].tk_serial)
+		if (h->h_state == HC_TX && h->h_tx != NULL &&
+		    h->h_tx->tx_on && h->h_tx->tx_c.ct_role == CR_WAIT &&
+		    h->h_tx->tx_c.ct_serial == q[i].tk_serial)
 			resume(h, q[i].tk_out);
 	}
 	free(q);
@@ -907,7 +908,7 @@ static void
 count_word(struct hconn *h)
 {
 	struct cache_w	*cw = C.w[worker_id(h->h_w->w_worker)];
-	struct cache_tx	*c = &h->h_tx.tx_c;
+	struct cache_tx	*c = &h->h_tx->tx_c;
 	static const int map[] = { -1, TABLE_CACHE_HIT, TABLE_CACHE_MISS,
 	    TABLE_CACHE_STALE, TABLE_CACHE_REVALIDATED, TABLE_CACHE_BYPASS };
 
@@ -1457,7 +1458,7 @@ busy_new(const char *key, size_t keylen, uint64_t hash, size_t tab)
 static size_t
 request_key(struct cache_w *cw, struct hconn *h)
 {
-	struct cache_tx	*c = &h->h_tx.tx_c;
+	struct cache_tx	*c = &h->h_tx->tx_c;
 	size_t		 n, olen;
 
 	n = key_build(cw, h, &olen);
@@ -1473,7 +1474,7 @@ request_key(struct cache_w *cw, struct hconn *h)
 static int
 decide(struct hconn *h, struct cache_w *cw, int woken, int out)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct cache_tx	*c = &tx->tx_c;
 	struct http1_req *rq = &tx->tx_req;
 	struct hcache_cc rcc;
@@ -1624,7 +1625,7 @@ unsafe(const char *m, size_t n)
 int
 cache_begin(struct hconn *h, size_t tab, int off)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct cache_tx	*c = &tx->tx_c;
 	struct http1_req *rq = &tx->tx_req;
 	struct cache_w	*cw;
@@ -1662,7 +1663,7 @@ cache_begin(struct hconn *h, size_t tab, int off)
 static void
 resume(struct hconn *h, int out)
 {
-	struct cache_tx	*c = &h->h_tx.tx_c;
+	struct cache_tx	*c = &h->h_tx->tx_c;
 	struct cache_w	*cw = C.w[worker_id(h->h_w->w_worker)];
 
 	evtimer_cancel(h->h_w->w_ev, &c->ct_timer);
@@ -1674,7 +1675,7 @@ resume(struct hconn *h, int out)
 int
 cache_drop_field(const struct hconn *h, const struct http1_header *hd)
 {
-	if (h->h_tx.tx_c.ct_role != CR_FILL)
+	if (h->h_tx->tx_c.ct_role != CR_FILL)
 		return (0);
 	return (http1_is(hd, "if-none-match") ||
 	    http1_is(hd, "if-modified-since"));
@@ -1715,7 +1716,7 @@ invalidate(uint64_t hash)
 static void
 invalidate_response(struct hconn *h, const struct http1_resp *rs)
 {
-	struct cache_tx	*c = &h->h_tx.tx_c;
+	struct cache_tx	*c = &h->h_tx->tx_c;
 	const struct http1_header *hd;
 	const char	*v, *e, *hs;
 	char		 o[8 + 256];
@@ -1894,7 +1895,7 @@ cache_tick(void)
 void
 cache_head(struct hconn *h, const struct http1_resp *rs)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct cache_tx	*c = &tx->tx_c;
 	struct cache_w	*cw;
 	struct cobj	*o;
@@ -1942,7 +1943,7 @@ cache_head(struct hconn *h, const struct http1_resp *rs)
 void
 cache_body(struct hconn *h, const char *p, size_t n)
 {
-	struct cache_tx	*c = &h->h_tx.tx_c;
+	struct cache_tx	*c = &h->h_tx->tx_c;
 	struct cache_w	*cw;
 	struct cfill	*f = c->ct_fill;
 	int		 r;
@@ -1967,7 +1968,7 @@ cache_body(struct hconn *h, const char *p, size_t n)
 void
 cache_end(struct hconn *h)
 {
-	struct cache_tx	*c = &h->h_tx.tx_c;
+	struct cache_tx	*c = &h->h_tx->tx_c;
 	struct cache_w	*cw;
 	struct cfill	*f = c->ct_fill;
 
@@ -1979,8 +1980,8 @@ cache_end(struct hconn *h)
 		evtimer_set(cw->cw_ev, &cw->cw_flush, FLUSH_MS, on_flush, cw);
 	evtimer_cancel(h->h_w->w_ev, &c->ct_timer);
 	/* A body that ended with the connection is whole then. */
-	if (f != NULL && f->f_mode == FILL_CLOSE && h->h_tx.tx_dn.fl_done &&
-	    (h->h_tx.tx_end == END_KEEPALIVE || h->h_tx.tx_end == END_CLOSE) &&
+	if (f != NULL && f->f_mode == FILL_CLOSE && h->h_tx->tx_dn.fl_done &&
+	    (h->h_tx->tx_end == END_KEEPALIVE || h->h_tx->tx_end == END_CLOSE) &&
 	    !f->f_bad) {
 		obj_ref(f->f_obj);
 		obj_finish(f->f_obj);
@@ -2004,7 +2005,7 @@ cache_word(const struct hconn *h)
 {
 	static const char *const words[] = { NULL, "hit", "miss", "stale",
 	    "revalidated", "bypass" };
-	int	 w = h->h_tx.tx_c.ct_word;
+	int	 w = h->h_tx->tx_c.ct_word;
 
 	return (w > 0 && w < (int)(sizeof(words) / sizeof(words[0])) ?
 	    words[w] : NULL);
@@ -2043,7 +2044,7 @@ struct cfetch {
 static int
 fetch_request(struct cfetch *f, const struct hconn *h)
 {
-	const struct htx *tx = &h->h_tx;
+	const struct htx *tx = h->h_tx;
 	const struct http1_req *rq = &f->f_rq;
 	const struct http1_header *hd;
 	const struct cobj *o = f->f_stale;
@@ -2132,7 +2133,7 @@ fetch_timeout(struct evloop *ev, void *arg)
 static void
 fetch_start(struct hconn *h, struct cobj *busy, struct cobj *stale)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct cache_w	*cw = C.w[worker_id(h->h_w->w_worker)];
 	struct cfetch	*f;
 	const void	*key = NULL;

@@ -50,7 +50,7 @@ void
 lh_log(struct hconn *h, int end)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct cols_val	 v[LF_N];
 	char		 client[ADDR_STRLEN], *p;
 	const char	*be, *sn, *tm;
