@@ -240,6 +240,26 @@ cstat_is() { [ "$(cstat "$1")" = "$2" ]; }
 	stop_lbh
 }
 
+@test "lb-http -M: a wait for another's fetch is bounded by -T collapse; a client that leaves while it waits costs nothing" {
+	start_csrv
+	start_lbh -M 1m -w 2 -T collapse=200ms -l 127.0.0.1:0 "$CS"
+	u="/long?cc=max-age=60&slow=1500"
+	run -0 bash -c "seq 4 | xargs -P 4 -I{} curl -sS -m 10 -o /dev/null -w '%{http_code}\n' 'http://$LH$u' | sort | uniq -c"
+	[ "$(echo $output)" = "4 200" ]
+	# each waited 200 ms, then went itself: the bound, not the fetch
+	[ "$(reached "GET $u ")" = 4 ]
+	# clients that give up while they wait
+	u="/gone?cc=max-age=60&slow=800"
+	curl -s -m 10 -o /dev/null "http://$LH$u" &
+	cpid=$!
+	wait_for 5 reached_is "GET $u " 1
+	for i in 1 2 3; do curl -s -m 0.1 -o /dev/null "http://$LH$u" || true; done
+	wait "$cpid"
+	[[ "$(get "$u")" == "csrv $u n="[1-4] ]]
+	kill -0 "$LHPID"
+	stop_lbh
+}
+
 @test "lb-http -M: stale-while-revalidate serves stale at once and revalidates behind; stale-if-error serves while the backend is down" {
 	start_csrv
 	start_lbh -M 1m -w 1 -l 127.0.0.1:0 "$CS"
