@@ -1409,12 +1409,14 @@ fill_free(struct cfill *f)
 /*
  * With the shard of hash locked: the stored response for the request
  * (the newest whose Vary values it sends; one with credentials takes
- * one allowed for them), the BUSY of its key, whether a MARK is there.
+ * one allowed for them; one stored for the route's table tab, which a
+ * HUP's rules may have changed), the BUSY of its key, whether a MARK is
+ * there.
  */
 static struct cobj *
 lookup_locked(struct cache_w *cw, struct shard *sh, uint64_t hash,
     const char *key, size_t keylen, const struct http1_req *rq, int auth,
-    struct cobj **busy, int *marked)
+    size_t tab, struct cobj **busy, int *marked)
 {
 	struct cobj	*e, *found = NULL;
 	uint64_t	 now = evloop_clock();
@@ -1428,7 +1430,7 @@ lookup_locked(struct cache_w *cw, struct shard *sh, uint64_t hash,
 			*busy = e;
 		else if (e->o_kind == OK_MARK)
 			*marked |= e->o_expire > now;
-		else if (found == NULL && !e->o_purged &&
+		else if (found == NULL && !e->o_purged && e->o_tab == tab &&
 		    (!auth || (e->o_flags & OF_AUTHOK)) &&
 		    vary_match(cw, e, rq))
 			found = e;
@@ -1490,7 +1492,7 @@ decide(struct hconn *h, struct cache_w *cw, int woken, int out)
 	sh = shard_of(c->ct_hash);
 	pthread_rwlock_rdlock(&sh->sh_lock);
 	o = lookup_locked(cw, sh, c->ct_hash, cw->cw_key, keylen, rq,
-	    c->ct_auth, &busy, &marked);
+	    c->ct_auth, c->ct_tab, &busy, &marked);
 	/*
 	 * What the fetch it waited for stored or refreshed is the answer
 	 * to this request too, even if stale as it came (an Age above its
@@ -1514,7 +1516,7 @@ decide(struct hconn *h, struct cache_w *cw, int woken, int out)
 			pthread_rwlock_unlock(&sh->sh_lock);
 			pthread_rwlock_wrlock(&sh->sh_lock);
 			(void)lookup_locked(cw, sh, c->ct_hash, cw->cw_key,
-			    keylen, rq, c->ct_auth, &busy, &marked);
+			    keylen, rq, c->ct_auth, c->ct_tab, &busy, &marked);
 			if (busy == NULL && o->o_linked &&
 			    (nb = busy_new(cw->cw_key, keylen, c->ct_hash,
 			    c->ct_tab)) != NULL) {
@@ -1541,7 +1543,7 @@ decide(struct hconn *h, struct cache_w *cw, int woken, int out)
 	}
 	pthread_rwlock_wrlock(&sh->sh_lock);
 	o = lookup_locked(cw, sh, c->ct_hash, cw->cw_key, keylen, rq,
-	    c->ct_auth, &busy, &marked);
+	    c->ct_auth, c->ct_tab, &busy, &marked);
 	/* Revalidating failed, or takes too long: stale if it may. */
 	if (woken && (out == OUT_FAILED || out == -1) &&
 	    stale_if_error(o, now)) {
