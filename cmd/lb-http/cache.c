@@ -1,4 +1,4 @@
-/* cache: lb-http's cache of responses (-M): RFC 9111 and 5861, one per process. */
+/* cache: lb-http's cache of responses (-M), as RFC 9111 and 5861 say. */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
