@@ -1763,8 +1763,8 @@ tunnel_end(struct hconn *h, int e)
 	(void)e;
 	tx->tx_end = END_TUNNEL;
 	if (!h->h_iotun) {
-		tx->tx_dn.fl_bytes += relay_bytes(&h->h_relay, RELAY_DOWN);
-		tx->tx_bodyin += relay_bytes(&h->h_relay, RELAY_UP);
+		tx->tx_dn.fl_bytes += relay_bytes(&h->h_tx->tx_relay, RELAY_DOWN);
+		tx->tx_bodyin += relay_bytes(&h->h_tx->tx_relay, RELAY_UP);
 	}
 	lh_log(h, END_TUNNEL);
 	evloop_forget(w->w_ev, h->h_io.io_fd);
@@ -1773,7 +1773,7 @@ tunnel_end(struct hconn *h, int e)
 		io_close(&h->h_io, 0);
 		io_close(&b->b_io, 0);
 	} else
-		relay_close(&h->h_relay);
+		relay_close(&h->h_tx->tx_relay);
 	h->h_io.io_fd = -1;
 	b->b_io.io_fd = -1;
 	dial_release(&tx->tx_dial);
@@ -1877,7 +1877,7 @@ tunnel_start(struct hconn *h)
 		tunnel_io(h);
 		return;
 	}
-	relay_start(&h->h_relay, &h->h_w->w_relay, h->h_io.io_fd,
+	relay_start(&h->h_tx->tx_relay, &h->h_w->w_relay, h->h_io.io_fd,
 	    b->b_io.io_fd);
 	/* Bytes already read on either side go first. */
 	if (tx->tx_binlen > tx->tx_binoff &&
@@ -1887,13 +1887,13 @@ tunnel_start(struct hconn *h)
 		tunnel_end(h, RELAY_CLIENT_RESET);
 		return;
 	}
-	if (h->h_inlen > h->h_off && relay_preload(&h->h_relay, h->h_in +
+	if (h->h_inlen > h->h_off && relay_preload(&h->h_tx->tx_relay, h->h_in +
 	    h->h_off, h->h_inlen - h->h_off) == -1) {
 		tunnel_end(h, RELAY_ERROR);
 		return;
 	}
 	h->h_off = h->h_inlen;
-	if ((e = relay_io(&h->h_relay, -1, 0)) != RELAY_OPEN)
+	if ((e = relay_io(&h->h_tx->tx_relay, -1, 0)) != RELAY_OPEN)
 		tunnel_end(h, e);
 }
 
@@ -2217,7 +2217,7 @@ proxy_read(struct hconn *h)
 					memcpy(&h->h_peer.a_ss, &pp.pp_src,
 					    sizeof(pp.pp_src));
 					h->h_peer.a_len = sizeof(pp.pp_src);
-					h->h_iplen = 0;
+					h->h_iplen = h->h_clientlen = 0;
 					memcpy(&h->h_local.a_ss, &pp.pp_dst,
 					    sizeof(pp.pp_dst));
 					h->h_local.a_len = sizeof(pp.pp_dst);
@@ -2391,7 +2391,7 @@ hconn_event(struct evloop *ev, int fd, int what, void *arg)
 		h->h_last = evloop_now(ev);
 		if (h->h_iotun)
 			tunnel_io(h);
-		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		else if ((e = relay_io(&h->h_tx->tx_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		break;
 	case HC_LINGER:
@@ -2429,7 +2429,7 @@ bconn_event(struct evloop *ev, int fd, int what, void *arg)
 		h->h_last = evloop_now(ev);
 		if (h->h_iotun)
 			tunnel_io(h);
-		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		else if ((e = relay_io(&h->h_tx->tx_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		return;
 	}
