@@ -317,8 +317,19 @@ alog_time(struct alog_w *w)
 		    "%Y-%m-%dT%H:%M:%S", &tm);
 		w->aw_tsec = ts.tv_sec;
 	}
-	snprintf(w->aw_time, sizeof(w->aw_time), "%s.%03dZ", w->aw_tsecbuf,
-	    (int)(ts.tv_nsec / 1000000) % 1000);
+	{
+		size_t	 n = strlen(w->aw_tsecbuf);
+		int	 ms = (int)(ts.tv_nsec / 1000000) % 1000;
+
+		/* a line each exchange: no printf for three digits */
+		memcpy(w->aw_time, w->aw_tsecbuf, n);
+		w->aw_time[n] = '.';
+		w->aw_time[n + 1] = (char)('0' + ms / 100);
+		w->aw_time[n + 2] = (char)('0' + ms / 10 % 10);
+		w->aw_time[n + 3] = (char)('0' + ms % 10);
+		w->aw_time[n + 4] = 'Z';
+		w->aw_time[n + 5] = '\0';
+	}
 	return (w->aw_time);
 }
 

@@ -180,6 +180,7 @@ struct flow {
 struct htx {
 	void		*tx_link;		/* the slab's while free */
 	int		 tx_on;
+	struct relay	 tx_relay;		/* after a 101: the tunnel */
 	size_t		 tx_headlen;
 	int		 tx_idem;
 	int		 tx_head;		/* HEAD: no body in the response */
@@ -235,6 +236,8 @@ struct hconn {
 	struct addr	 h_peer;		/* the client (PROXY: as told) */
 	char		 h_ip[INET6_ADDRSTRLEN];	/* h_peer's, as X-Forwarded-For */
 	size_t		 h_iplen;		/* 0: not made yet */
+	char		 h_client[56];		/* h_peer as the log has it */
+	size_t		 h_clientlen;		/* 0: not made yet */
 	struct addr	 h_local;
 	char		*h_in;			/* pooled; NULL when empty */
 	size_t		 h_inlen, h_off;	/* bytes in, where the next starts */
@@ -247,7 +250,6 @@ struct hconn {
 	struct bconn	*h_keep;		/* -P: its own backend connection */
 	struct evtimer	 h_timer;
 	struct evdefer	 h_defer;
-	struct relay	 h_relay;		/* a tunnel */
 	/*
 	 * The exchange: from the worker's slab when a head comes, back to
 	 * it when the connection waits for the next with nothing read, as

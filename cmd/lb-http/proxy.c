@@ -550,12 +550,10 @@ flow_fini(struct hw *w, struct flow *f)
 {
 	if (f->fl_pipe[0] == -1)
 		return;
-	if (f->fl_pending == 0) {
+	if (f->fl_pending == 0)
 		relay_pipe_put(&w->w_relay, f->fl_pipe);
-	} else {
-		close(f->fl_pipe[0]);
-		close(f->fl_pipe[1]);
-	}
+	else
+		relay_pipe_drop(&w->w_relay, f->fl_pipe);
 	f->fl_pipe[0] = f->fl_pipe[1] = -1;
 	f->fl_pending = 0;
 }
@@ -1317,10 +1315,14 @@ up_body(struct hconn *h)
 		tx->tx_sent = up->fl_bytes;
 		/* All buffered bytes went: the buffer is for the body now. */
 		in_compact(h);
-		/* Spliced when a pipe is to be had; else copied. */
-		if (up->fl_mode == FL_CLEN && up->fl_left >= SPLICE_MIN &&
-		    h->h_inlen == 0 && io_plain(&h->h_io) &&
-		    io_plain(&b->b_io) && (up->fl_pipe[0] != -1 ||
+		/*
+		 * Spliced when a pipe is to be had; else copied.  Once
+		 * spliced, spliced to the end: the pipe may still hold
+		 * bytes when what is left is too little to start with.
+		 */
+		if (up->fl_pipe[0] != -1 || (up->fl_mode == FL_CLEN &&
+		    up->fl_left >= SPLICE_MIN && h->h_inlen == 0 &&
+		    io_plain(&h->h_io) && io_plain(&b->b_io) &&
 		    relay_pipe_get(&w->w_relay, up->fl_pipe) == 0)) {
 			uint64_t before = up->fl_bytes;
 			r = splice_body(w, up, &h->h_io, &h->h_rd, &h->h_drain,
@@ -1684,10 +1686,14 @@ dn_run(struct hconn *h)
 				continue;
 			}
 		}
-		if (tx->tx_dnstate == DN_BODY && dn->fl_mode == FL_CLEN &&
-		    dn->fl_left >= SPLICE_MIN && tx->tx_binoff ==
-		    tx->tx_binlen && io_plain(&h->h_io) &&
-		    io_plain(&b->b_io) && tx->tx_c.ct_fill == NULL) {
+		/*
+		 * Once spliced, to the end (the pipe may hold the last); a
+		 * body the cache stores is read, never spliced.
+		 */
+		if (tx->tx_dnstate == DN_BODY && (dn->fl_pipe[0] != -1 ||
+		    (dn->fl_mode == FL_CLEN && dn->fl_left >= SPLICE_MIN &&
+		    tx->tx_binoff == tx->tx_binlen && io_plain(&h->h_io) &&
+		    io_plain(&b->b_io) && tx->tx_c.ct_fill == NULL))) {
 			if (dn->fl_pipe[0] == -1 &&
 			    relay_pipe_get(&w->w_relay, dn->fl_pipe) == -1)
 				goto copy;
@@ -1785,8 +1791,8 @@ tunnel_end(struct hconn *h, int e)
 	(void)e;
 	tx->tx_end = END_TUNNEL;
 	if (!h->h_iotun) {
-		tx->tx_dn.fl_bytes += relay_bytes(&h->h_relay, RELAY_DOWN);
-		tx->tx_bodyin += relay_bytes(&h->h_relay, RELAY_UP);
+		tx->tx_dn.fl_bytes += relay_bytes(&h->h_tx->tx_relay, RELAY_DOWN);
+		tx->tx_bodyin += relay_bytes(&h->h_tx->tx_relay, RELAY_UP);
 	}
 	lh_log(h, END_TUNNEL);
 	evloop_forget(w->w_ev, h->h_io.io_fd);
@@ -1795,7 +1801,7 @@ tunnel_end(struct hconn *h, int e)
 		io_close(&h->h_io, 0);
 		io_close(&b->b_io, 0);
 	} else
-		relay_close(&h->h_relay);
+		relay_close(&h->h_tx->tx_relay);
 	h->h_io.io_fd = -1;
 	b->b_io.io_fd = -1;
 	dial_release(&tx->tx_dial);
@@ -1899,7 +1905,7 @@ tunnel_start(struct hconn *h)
 		tunnel_io(h);
 		return;
 	}
-	relay_start(&h->h_relay, &h->h_w->w_relay, h->h_io.io_fd,
+	relay_start(&h->h_tx->tx_relay, &h->h_w->w_relay, h->h_io.io_fd,
 	    b->b_io.io_fd);
 	/* Bytes already read on either side go first. */
 	if (tx->tx_binlen > tx->tx_binoff &&
@@ -1909,13 +1915,13 @@ tunnel_start(struct hconn *h)
 		tunnel_end(h, RELAY_CLIENT_RESET);
 		return;
 	}
-	if (h->h_inlen > h->h_off && relay_preload(&h->h_relay, h->h_in +
+	if (h->h_inlen > h->h_off && relay_preload(&h->h_tx->tx_relay, h->h_in +
 	    h->h_off, h->h_inlen - h->h_off) == -1) {
 		tunnel_end(h, RELAY_ERROR);
 		return;
 	}
 	h->h_off = h->h_inlen;
-	if ((e = relay_io(&h->h_relay, -1, 0)) != RELAY_OPEN)
+	if ((e = relay_io(&h->h_tx->tx_relay, -1, 0)) != RELAY_OPEN)
 		tunnel_end(h, e);
 }
 
@@ -2241,7 +2247,7 @@ proxy_read(struct hconn *h)
 					memcpy(&h->h_peer.a_ss, &pp.pp_src,
 					    sizeof(pp.pp_src));
 					h->h_peer.a_len = sizeof(pp.pp_src);
-					h->h_iplen = 0;
+					h->h_iplen = h->h_clientlen = 0;
 					memcpy(&h->h_local.a_ss, &pp.pp_dst,
 					    sizeof(pp.pp_dst));
 					h->h_local.a_len = sizeof(pp.pp_dst);
@@ -2415,7 +2421,7 @@ hconn_event(struct evloop *ev, int fd, int what, void *arg)
 		h->h_last = evloop_now(ev);
 		if (h->h_iotun)
 			tunnel_io(h);
-		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		else if ((e = relay_io(&h->h_tx->tx_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		break;
 	case HC_LINGER:
@@ -2453,7 +2459,7 @@ bconn_event(struct evloop *ev, int fd, int what, void *arg)
 		h->h_last = evloop_now(ev);
 		if (h->h_iotun)
 			tunnel_io(h);
-		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		else if ((e = relay_io(&h->h_tx->tx_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		return;
 	}
