@@ -305,6 +305,25 @@ cstat_is() { [ "$(cstat "$1")" = "$2" ]; }
 	stop_lbh
 }
 
+@test "lb-http -M: over TLS too; an https object is not the http one" {
+	start_csrv
+	d=$BATS_TEST_TMPDIR
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -keyout "$d/c.key" -out "$d/c.crt" -subj /CN=localhost -days 2 \
+	    -nodes 2>/dev/null
+	start_lbh -M 1m -w 2 -L 127.0.0.1:0 -c "$d/c.crt,$d/c.key" \
+	    -l 127.0.0.1:0 "$CS"
+	tls=$(sed -n 1p "$LHLOG")
+	plain=$(sed -n 2p "$LHLOG")
+	u="/t?cc=max-age=60&size=100000"
+	for i in 1 2 3; do
+		[ "$(curl -sSk -m 10 "https://$tls$u" | wc -c)" = 100000 ]
+	done
+	[ "$(curl -sS -m 10 "http://$plain$u" | wc -c)" = 100000 ]
+	[ "$(reached "GET $u ")" = 2 ]
+	stop_lbh
+}
+
 @test "lb-http -M: lb-ctl purge drops one URL, or a prefix, from the shell" {
 	start_csrv
 	start_lbh -M 1m -w 2 -l 127.0.0.1:0 "$CS"
