@@ -24,6 +24,26 @@ host_char(char c)
 }
 
 /*
+ * Where a rule's table begins: after the first '=' whose next word (up
+ * to a ',' or the end) holds no '='.  A path may hold '=' ("/a=b=t" is
+ * "/a=b" and "t"), and options may too ("/x=t,sni=name" is "/x" and
+ * "t,sni=name"): neither the first nor the last '=' alone tells them
+ * apart.
+ */
+static const char *
+rule_eq(const char *spec)
+{
+	const char	*eq, *end;
+
+	for (eq = strchr(spec, '='); eq != NULL; eq = strchr(eq + 1, '=')) {
+		end = eq + 1 + strcspn(eq + 1, ",");
+		if (memchr(eq + 1, '=', (size_t)(end - eq - 1)) == NULL)
+			return (eq);
+	}
+	return (NULL);
+}
+
+/*
  * "HOST/PATH=TABLE[,strip]", "HOST=TABLE", "/PATH=TABLE": fills r, its
  * strings malloc'd.  The table is attached here (made if missing).
  */
@@ -38,7 +58,7 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 
 	memset(r, 0, sizeof(*r));
 	esc_msg(m, sizeof(m), spec);
-	if ((eq = strrchr(spec, '=')) == NULL || eq == spec) {
+	if ((eq = rule_eq(spec)) == NULL || eq == spec) {
 		snprintf(err, errlen, "bad rule '%s': HOST/PATH=TABLE", m);
 		return (-1);
 	}
