@@ -18,6 +18,7 @@
 #include "evloop.h"
 #include "http1.h"
 #include "io.h"
+#include "l7.h"
 #include "pool.h"
 #include "relay.h"
 #include "slab.h"
@@ -45,6 +46,7 @@ struct rule {
 	int		 ru_tls;		/* HTTPS to the backends */
 	int		 ru_noverify;
 	char		*ru_sni;		/* NULL: the backend's host */
+	struct ruleopt	*ru_opt;		/* l7.h; NULL: none */
 };
 
 /* A set of rules, swapped whole when the -R file is read again. */
@@ -118,6 +120,7 @@ struct lh_conf {
 	struct trust	*trust;
 	size_t		 ntrust;
 	size_t		 pipe_pool;
+	struct l7conf	 l7;			/* -k, -K, -a's key */
 };
 extern struct lh_conf	 cf;
 
@@ -132,6 +135,7 @@ struct wtab {
 	struct pool	 wt_pool;
 	long		 wt_uses;		/* exchanges and pooled conns on it */
 	int		 wt_retired;
+	struct sticky_map *wt_sticky;		/* the cookies of its backends */
 };
 
 /* A connection to a backend, busy with one exchange or idle in a pool. */
@@ -198,6 +202,7 @@ struct htx {
 	char		*tx_bin;		/* the response's buffer */
 	size_t		 tx_binlen, tx_binoff, tx_bscanned;
 	size_t		 tx_logm, tx_logh, tx_logp;
+	struct l7tx	 tx_l7;			/* sticky, rewrites, answers */
 	/* from here on, not zeroed for each exchange */
 	struct http1_req tx_req;
 	struct dial	 tx_dial;
@@ -207,6 +212,7 @@ struct htx {
 	char		 tx_add[LH_ADD_MAX];	/* fields we add */
 	char		 tx_radd[512];		/* and to the response */
 	char		 tx_logf[LH_LOGF_MAX];	/* method, host, path */
+	struct l7buf	 tx_l7b;
 };
 
 enum dn_state { DN_WAIT, DN_BODY, DN_DONE, DN_TUNNEL };
@@ -313,12 +319,14 @@ int	 hw_init(struct worker *wk);
 void	 hw_accept(struct worker *wk, int li, int fd, const struct addr *peer);
 void	 hw_cut(struct worker *wk);
 void	 hw_fini(struct worker *wk);
+void	 tx_answered(struct hconn *h, int status);
+int	 add_edits(int resp, char *buf, size_t len, size_t *n);
 
 /* logline.c: the access log's lines */
 /* The fields of a log line, for -o. */
 enum { LF_TIME, LF_CLIENT, LF_METHOD, LF_HOST, LF_PATH, LF_STATUS,
     LF_BYTES_IN, LF_BYTES_OUT, LF_ROUTE, LF_BACKEND, LF_TTFB_MS, LF_MS,
-    LF_END, LF_TLS, LF_CIPHER, LF_SNI, LF_N };
+    LF_END, LF_TLS, LF_CIPHER, LF_SNI, LF_STICKY, LF_N };
 extern const struct cols_field lh_fields[LF_N];
 
 void	 lh_log_header(void);

@@ -26,7 +26,7 @@ const struct cols_field lh_fields[LF_N] = { { "time", COLS_TEXT },
     { "bytes_out", COLS_NUM }, { "route", COLS_TEXT },
     { "backend", COLS_TEXT }, { "ttfb_ms", COLS_NUM }, { "ms", COLS_NUM },
     { "end", COLS_TEXT }, { "tls", COLS_TEXT }, { "cipher", COLS_TEXT },
-    { "sni", COLS_TEXT } };
+    { "sni", COLS_TEXT }, { "sticky", COLS_TEXT } };
 
 /* The header line: what each field of the TSV lines is. */
 void
@@ -130,6 +130,9 @@ lh_log(struct hconn *h, int end)
 		cols_null(&v[LF_CIPHER]);
 		cols_null(&v[LF_SNI]);
 	}
+	/* new, kept, moved, invalid: what -k did for the request */
+	sn = sticky_log_str(tx->tx_l7.lt_log);
+	text_or_null(&v[LF_STICKY], sn, sn != NULL ? strlen(sn) : 0);
 	if ((n = cols_line(&cf.cols, v, cf.json, p, LINE_MAX_LEN)) > 0)
 		alog_commit(w->w_log, (size_t)n);
 	if (w->w_flush.et_idx == 0)

@@ -95,6 +95,7 @@ wtab_free(struct wtab *wt)
 	}
 	dial_queue_fini(&wt->wt_q);
 	pool_fini(&wt->wt_pool);
+	sticky_wtab_free(wt);
 	balance_free(wt->wt_bal);
 	tableset_drop(cf.ts, wt->wt_t);
 	free(wt);
@@ -512,6 +513,22 @@ tx_respond(struct hconn *h, int status, const char *text, int end, int close)
 	tx_run(h);
 }
 
+/* Answer with the head and body rewrite.c put in tx_dn's iovecs. */
+void
+tx_answered(struct hconn *h, int status)
+{
+	struct htx	*tx = &h->h_tx;
+
+	tx->tx_status = status;
+	tx->tx_dn.fl_mode = FL_NONE;
+	tx->tx_dn.fl_done = 1;
+	tx->tx_dnstate = DN_BODY;
+	tx->tx_bclose = 1;
+	if (tx->tx_ttfb == 0)
+		tx->tx_ttfb = evloop_now(h->h_w->w_ev);
+	tx_run(h);
+}
+
 /* ---- the exchange ---- */
 
 static void
@@ -601,7 +618,7 @@ edited(int resp, const struct http1_header *hd)
 }
 
 /* Append the edits' lines for resp into buf at *n; -1 when full. */
-static int
+int
 add_edits(int resp, char *buf, size_t len, size_t *n)
 {
 	size_t	 i;
@@ -666,12 +683,14 @@ build_request(struct hconn *h)
 	path += tx->tx_strip;
 	pathlen -= tx->tx_strip;
 	if (rq->rq_minor != 1 || path != rq->rq_target ||
-	    pathlen != rq->rq_targetlen) {
-		/* method SP origin-form SP HTTP/1.1 */
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s %s%.*s "
+	    pathlen != rq->rq_targetlen || tx->tx_l7.lt_prefixlen > 0) {
+		/* method SP origin-form SP HTTP/1.1; prefix= first */
+		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s %.*s%s%.*s "
 		    "HTTP/1.1\r\n", (int)rq->rq_methodlen, rq->rq_method,
-		    pathlen == 0 || path[0] != '/' ? (path[0] == '*' &&
-		    pathlen == 1 ? "" : "/") : "", (int)pathlen, path) == -1)
+		    (int)tx->tx_l7.lt_prefixlen, tx->tx_l7b.lb_prefix,
+		    tx->tx_l7.lt_prefixlen > 0 ? "" : pathlen == 0 ||
+		    path[0] != '/' ? (path[0] == '*' && pathlen == 1 ? "" :
+		    "/") : "", (int)pathlen, path) == -1)
 			return (-1);
 		iovb_add(b, tx->tx_add, n);
 	} else {
@@ -689,6 +708,13 @@ build_request(struct hconn *h)
 			hop = 0;	/* forwarded as it came */
 		if (hop || edited(0, hd))
 			continue;
+		if (tx->tx_l7.lt_hostlen > 0 && http1_is(hd, "host"))
+			continue;	/* host=: ours below */
+		if (tx->tx_l7.lt_sticky && http1_is(hd, "cookie")) {
+			if (sticky_request_cookie(h, hd, b) == -1)
+				return (-1);
+			continue;
+		}
 		if (http1_is(hd, "x-forwarded-for")) {
 			if (trust)
 				xff = 1;
@@ -755,10 +781,14 @@ build_request(struct hconn *h)
 			return (-1);
 	}
 	/* HTTP/1.0 may come without a Host; the backend gets one. */
-	if (rq->rq_host == NULL && addf(tx->tx_add, sizeof(tx->tx_add), &n,
-	    "Host: \r\n") == -1)
+	if (tx->tx_l7.lt_hostlen > 0) {
+		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
+		    (int)tx->tx_l7.lt_hostlen, tx->tx_l7b.lb_host) == -1)
+			return (-1);
+	} else if (rq->rq_host == NULL && addf(tx->tx_add, sizeof(tx->tx_add),
+	    &n, "Host: \r\n") == -1)
 		return (-1);
-	if (rq->rq_host != NULL && http1_find(rq, "host", 0) == -1 &&
+	else if (rq->rq_host != NULL && http1_find(rq, "host", 0) == -1 &&
 	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
 	    (int)rq->rq_hostlen, rq->rq_host) == -1)
 		return (-1);
@@ -1085,6 +1115,11 @@ tx_begin(struct hconn *h, int headlen)
 		wtab_follow(w);
 	ru = rules_match(rs, rq->rq_host, rq->rq_hostlen, rq->rq_path,
 	    rq->rq_pathlen);
+	/* A rule may answer itself: a redirect, a fixed response. */
+	if ((r = l7_answer(h, ru)) == 1)
+		return;
+	if (r == 2)
+		ru = NULL;
 	if (ru != NULL) {
 		/* What the exchange needs of it: the rules may change. */
 		tab = ru->ru_tab;
@@ -1113,15 +1148,9 @@ tx_begin(struct hconn *h, int headlen)
 	}
 	tx->tx_wt = w->w_tab[tab];
 	tx->tx_wt->wt_uses++;
-	/* The hash algorithms key on the client's address. */
-	if (h->h_peer.a_ss.ss_family == AF_INET) {
-		key = &((const struct sockaddr_in *)&h->h_peer.a_ss)->sin_addr;
-		keylen = 4;
-	} else if (h->h_peer.a_ss.ss_family == AF_INET6) {
-		key = &((const struct sockaddr_in6 *)&h->h_peer.a_ss)->
-		    sin6_addr;
-		keylen = 16;
-	}
+	/* Rewrites; the hash key and the sticky cookie's pin. */
+	rewrite_begin(h, ru);
+	sticky_begin(h, ru, &key, &keylen);
 	tx->tx_dial.d_arg = h;
 	tx->tx_dial.d_reuse = reuse_hook;
 	dial_start(&tx->tx_dial, &tx->tx_wt->wt_q, key, keylen, tx_dialed);
@@ -1377,6 +1406,8 @@ build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 		if (iovb_add(b, hd->hh_line, hd->hh_linelen) == -1)
 			return (-1);
 	}
+	if (!interim && sticky_response(h, b) == -1)
+		return (-1);
 	if (!interim) {
 		if (tx->tx_close)
 			addf(tx->tx_radd, sizeof(tx->tx_radd), &n,
@@ -1879,6 +1910,7 @@ tx_finish(struct hconn *h)
 		tx->tx_end = END_CLOSE;
 	count(h);
 	lh_log(h, tx->tx_end);
+	l7_finish(h);
 	tx->tx_on = 0;
 	evtimer_cancel(w->w_ev, &h->h_timer);
 	reusable = !tx->tx_bclose && tx->tx_dn.fl_done && tx->tx_up.fl_done &&

@@ -109,7 +109,8 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 	/* TABLE[,opt...] */
 	if ((opt = strchr(tab, ',')) != NULL)
 		tab[opt - tab] = '\0';
-	if (table_name_check(tab, e, sizeof(e)) == -1) {
+	/* No table: the rule answers itself (rewrite.c checks it does). */
+	if (*tab != '\0' && table_name_check(tab, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "bad rule '%s': %s", m, e);
 		goto fail;
 	}
@@ -129,17 +130,31 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 				snprintf(err, errlen, "%s", strerror(errno));
 				goto fail;
 			}
+		} else if ((k = ruleopt_parse(r, o, e, sizeof(e))) != 0) {
+			if (k == -1) {
+				snprintf(err, errlen, "bad rule '%s': %s", m, e);
+				goto fail;
+			}
 		} else {
 			snprintf(err, errlen, "bad rule '%s': unknown option "
-			    "'%.40s' (strip, tls, noverify, sni=NAME)", m, o);
+			    "'%.40s' (strip, tls, noverify, sni=NAME, prefix=, "
+			    "host=, redirect=, return=, file=, type=, "
+			    "nosticky, hash-KEY)", m, o);
 			goto fail;
 		}
 	}
-	if ((k = tableset_add(cf.ts, tab, e, sizeof(e))) == -1) {
-		snprintf(err, errlen, "rule '%s': %s", m, e);
+	if (ruleopt_check(r, *tab != '\0', e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "bad rule '%s': %s", m, e);
 		goto fail;
 	}
-	r->ru_tab = (size_t)k;
+	r->ru_tab = RULE_NO_TABLE;
+	if (*tab != '\0') {
+		if ((k = tableset_add(cf.ts, tab, e, sizeof(e))) == -1) {
+			snprintf(err, errlen, "rule '%s': %s", m, e);
+			goto fail;
+		}
+		r->ru_tab = (size_t)k;
+	}
 	free(tab);
 	return (0);
  fail:
@@ -148,6 +163,7 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 	free(r->ru_host);
 	free(r->ru_path);
 	free(r->ru_sni);
+	ruleopt_free(r->ru_opt);
 	memset(r, 0, sizeof(*r));
 	return (-1);
 }
@@ -164,6 +180,7 @@ rules_free(struct rules *rs)
 		free(rs->rs_v[i].ru_host);
 		free(rs->rs_v[i].ru_path);
 		free(rs->rs_v[i].ru_sni);
+		ruleopt_free(rs->rs_v[i].ru_opt);
 	}
 	free(rs->rs_v);
 	free(rs);
