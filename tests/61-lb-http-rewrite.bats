@@ -7,8 +7,8 @@ load helpers/lib
 load helpers/http
 bats_require_minimum_version 1.5.0
 
-# start_ng: an nginx that says what it got: "URI host=HOST xfh=XFH",
-# on a unix socket, in the table $T as "ng".
+# start_ng [TABLE]: an nginx that says what it got: "URI host=HOST
+# xfh=XFH", on a unix socket, in TABLE (default $T) as "ng".
 start_ng() {
 	NG="$BATS_TEST_TMPDIR/ng"
 	mkdir -p "$NG/tmp"
@@ -30,7 +30,7 @@ start_ng() {
 	EOF
 	bg nginx -p "$NG" -c "$NG/nginx.conf" -e "$NG/error.log" -g "daemon off; pid $NG/pid;"
 	wait_for 10 test -S "$NG/sock"
-	lb-ctl -t "$T" add "unix:$NG/sock" name=ng
+	lb-ctl -t "${1:-$T}" add "unix:$NG/sock" name=ng
 }
 
 # head_of PATH [CURL-ARGS...]: the response's head, CRs taken off, in HEAD;
@@ -246,4 +246,68 @@ has() { printf '%s\n' "$HEAD" | grep -qxF "$1"; }
 	[ "$(get /a=b/c)" = "/a=b/c host=h.internal xfh=$LH" ]
 	[ "$(code /a)" = 404 ]
 	[ ! -e /dev/shm/lb.h.internal ]
+}
+
+# man_example TEXT: the example commands of lb-http(1) holding TEXT, made
+# this test's own: its backends, tables and files, port 0, no "&".
+man_example() {
+	local d=$BATS_TEST_TMPDIR
+	sed -n 's/^\$ //p' "$BATS_TEST_DIRNAME/../man/lb-http.1" | grep -F -- "$1" |
+	    sed -e 's/\\e/\\/g' -e 's/-l :8080/-l 127.0.0.1:0/' \
+	    -e 's/-l :80 /-l 127.0.0.1:0 /' -e 's/-L :443/-L 127.0.0.1:0/' \
+	    -e "s/=api,/=$T.api,/g" -e "s|/=web,|/=$T,|g" -e "s/-t web\b/-t $T/g" \
+	    -e "s|/var/www/|$d/|g" -e "s|/etc/lb/|$d/|g" -e "s| site.pem| $d/site.pem|" \
+	    -e "s| web.list| $d/web.list|" -e 's/ &$//' -e 's/^lb-http //'
+}
+
+@test "lb-http(1): the EXAMPLES of rewrites, answers, sticky sessions and hash keys run" {
+	d=$BATS_TEST_TMPDIR
+	cd "$d"
+	start_ng "$T.api"
+	eval "start_lbh -w 1 $(man_example "prefix=/v2")"
+	[ "$(get /api/users?id=3)" = "/v2/users?id=3 host=api.internal xfh=$LH" ]
+	stop_lbh
+	# HTTPS and its redirect, a health check
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -keyout "$d/k" -out "$d/c" -subj "/CN=localhost" -days 1 -nodes 2>/dev/null
+	cat "$d/c" "$d/k" > "$d/site.pem"; chmod 600 "$d/site.pem"
+	start_hsrv a; start_hsrv b
+	lb-ctl -t "$T" add "${HS[a]}" name=a
+	eval "start_lbh -w 1 $(man_example "redirect=301:https://")"
+	tls=$(sed -n 2p "$LHLOG")
+	head_of /shop?x=1
+	has "HTTP/1.1 301 Moved Permanently"
+	has "Location: https://127.0.0.1/shop?x=1"
+	[ "$(get /healthz)" = ok ]
+	[ "$(curl -sS -m 10 -k "https://$tls/shop")" = a ]
+	stop_lbh
+	# maintenance of one site
+	echo '<p>back soon</p>' > "$d/maint.html"
+	eval "start_lbh -w 1 $(man_example "maint.html")"
+	[ "$(code / -H 'Host: www.example.com')" = 503 ]
+	[ "$(get / -H 'Host: www.example.com')" = "<p>back soon</p>" ]
+	[ "$(get / -H 'Host: other.example.com')" = a ]
+	stop_lbh
+	# sticky sessions over two "hosts": a key file, a list, two processes
+	lb-ctl -t "$T" del a
+	printf '%s name=a\n%s name=b\n' "${HS[a]}" "${HS[b]}" > "$d/web.list"
+	eval "$(man_example "openssl rand")"
+	[ "$(stat -c %a "$d/cookie.key")" = 600 ]
+	eval "$(man_example "lb-ctl -t web sync")"
+	eval "start_lbh -w 1 $(man_example "-k SRV")"
+	first=$LH
+	eval "start_lbh -w 1 $(man_example "-k SRV")"
+	curl -sS -m 10 -c "$d/jar" "http://$first/" > "$d/pinned"
+	for i in 1 2 3 4 5; do
+		[ "$(curl -sS -m 10 -b "$d/jar" "http://$LH/")" = "$(cat "$d/pinned")" ]
+		[ "$(curl -sS -m 10 -b "$d/jar" "http://$first/")" = "$(cat "$d/pinned")" ]
+	done
+	# users by a field, two processes agreeing
+	eval "start_lbh -w 1 $(man_example "maglev,hdr=X-User")"
+	one=$LH
+	eval "start_lbh -w 1 $(man_example "maglev,hdr=X-User")"
+	for u in 1 2 3 4 5 6 7 8; do
+		[ "$(get / -H "X-User: u$u")" = "$(LH=$one get / -H "X-User: u$u")" ]
+	done
+	lb-ctl -t "$T.api" destroy
 }
