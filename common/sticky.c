@@ -174,8 +174,20 @@ sticky_map_build(struct sticky_map *m, const struct sticky_keys *k,
 		m->sm_bucket = nb;
 		m->sm_nbucket = nbucket;
 	}
+	if (s->sn_n > m->sm_slotcap) {
+		int32_t	*ns;
+
+		if ((ns = reallocarray(m->sm_slot, s->sn_n, sizeof(*ns))) ==
+		    NULL)
+			return (-1);
+		m->sm_slot = ns;
+		m->sm_slotcap = s->sn_n;
+	}
 	for (b = 0; b < nbucket; b++)
 		m->sm_bucket[b] = -1;
+	for (i = 0; i < s->sn_n; i++)
+		m->sm_slot[i] = -1;
+	m->sm_nslot = s->sn_n;
 	for (i = 0; i < s->sn_n && n < want; i++) {
 		if (s->sn_be[i].be_uid == 0 ||
 		    s->sn_be[i].be_flags & TABLE_BE_CORRUPT)
@@ -189,6 +201,8 @@ sticky_map_build(struct sticky_map *m, const struct sticky_keys *k,
 			b = bucket_of(v, nbucket);
 			m->sm_ent[n].se_next = m->sm_bucket[b];
 			m->sm_bucket[b] = (int32_t)n;
+			if (key == 0)
+				m->sm_slot[i] = (int32_t)n;
 			n++;
 		}
 	}
@@ -220,6 +234,17 @@ sticky_map_find(const struct sticky_map *m, const char *v, size_t vlen,
 	return (0);
 }
 
+const char *
+sticky_map_value(const struct sticky_map *m, uint32_t slot, uint64_t uid)
+{
+	const struct sticky_ent *e;
+
+	if (!m->sm_valid || slot >= m->sm_nslot || m->sm_slot[slot] < 0)
+		return (NULL);
+	e = &m->sm_ent[m->sm_slot[slot]];
+	return (e->se_uid == uid ? e->se_value : NULL);
+}
+
 void
 sticky_map_free(struct sticky_map *m)
 {
@@ -227,5 +252,6 @@ sticky_map_free(struct sticky_map *m)
 		return;
 	free(m->sm_ent);
 	free(m->sm_bucket);
+	free(m->sm_slot);
 	memset(m, 0, sizeof(*m));
 }

@@ -59,6 +59,8 @@ struct sticky_map {
 	uint32_t	 sm_n, sm_cap;
 	int32_t		*sm_bucket;
 	uint32_t	 sm_nbucket;		/* a power of 2 */
+	int32_t		*sm_slot;		/* a slot's entry of key 0, or -1 */
+	uint32_t	 sm_nslot, sm_slotcap;
 };
 
 /*
@@ -77,6 +79,14 @@ int	sticky_map_build(struct sticky_map *m, const struct sticky_keys *k,
  */
 int	sticky_map_find(const struct sticky_map *m, const char *v, size_t vlen,
 	    uint32_t *slot, uint64_t *uid, int *key);
+
+/*
+ * The value of the backend in slot, incarnation uid, under the key that
+ * signs (STICKY_VALUE_LEN characters, no NUL), or NULL when m does not
+ * hold it (the table moved on): what sticky_value() would compute.
+ */
+const char *sticky_map_value(const struct sticky_map *m, uint32_t slot,
+	    uint64_t uid);
 
 void	sticky_map_free(struct sticky_map *m);
 

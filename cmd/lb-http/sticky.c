@@ -159,6 +159,7 @@ sticky_response(struct hconn *h, struct iovb *b)
 	struct htx	*tx = &h->h_tx;
 	struct l7tx	*lt = &tx->tx_l7;
 	const struct balance_pick *p = &tx->tx_dial.d_pick;
+	const char	*mv;
 	char		 v[STICKY_VALUE_LEN + 1];
 	int		 n;
 
@@ -171,7 +172,13 @@ sticky_response(struct hconn *h, struct iovb *b)
 	} else
 		lt->lt_log = tx->tx_dial.d_pin_uid != 0 ? L7_CK_MOVED :
 		    lt->lt_came ? L7_CK_INVALID : L7_CK_NEW;
-	sticky_value(&cf.l7.lc_keys, 0, p->bp_name, v);
+	/* The map has it, unless the table moved since: then compute it. */
+	if (tx->tx_wt->wt_sticky != NULL && (mv = sticky_map_value(
+	    tx->tx_wt->wt_sticky, p->bp_slot, p->bp_uid)) != NULL) {
+		memcpy(v, mv, STICKY_VALUE_LEN);
+		v[STICKY_VALUE_LEN] = '\0';
+	} else
+		sticky_value(&cf.l7.lc_keys, 0, p->bp_name, v);
 	n = snprintf(tx->tx_l7b.lb_setck, sizeof(tx->tx_l7b.lb_setck),
 	    "Set-Cookie: %s=%s; Path=%.*s; HttpOnly; SameSite=Lax%s\r\n",
 	    cf.l7.lc_cookie, v, (int)lt->lt_pathlen, tx->tx_l7b.lb_path,

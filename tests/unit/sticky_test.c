@@ -239,6 +239,12 @@ t_map(const char *dir)
 			    &uid, &key) == 1 && key == kk &&
 			    strcmp(s.sn_be[slot].be_name, n) == 0 &&
 			    s.sn_be[slot].be_uid == uid);
+			/* by slot: the value of the key that signs */
+			if (kk == 0)
+				CHECK(sticky_map_value(&m, slot, uid) != NULL &&
+				    memcmp(sticky_map_value(&m, slot, uid), v,
+				    STICKY_VALUE_LEN) == 0);
+			CHECK(sticky_map_value(&m, slot, uid + 1) == NULL);
 			/* one bit off, one byte short: names nothing */
 			v[5] ^= 1;
 			CHECK(sticky_map_find(&m, v, STICKY_VALUE_LEN, &slot,
@@ -257,6 +263,8 @@ t_map(const char *dir)
 	sticky_value(&k, 0, "b7", v);
 	CHECK(sticky_map_find(&m, v, STICKY_VALUE_LEN, &slot, &uid,
 	    &key) == 0);
+	CHECK(sticky_map_value(&m, 7, uid) == NULL);
+	CHECK(sticky_map_value(&m, 1000, uid) == NULL);
 	sticky_value(&k, 0, "b8", v);
 	CHECK(sticky_map_find(&m, v, STICKY_VALUE_LEN, &slot, &uid,
 	    &key) == 1);
