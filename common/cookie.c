@@ -85,30 +85,41 @@ cookie_get(const char *v, size_t len, const char *name, size_t namelen,
 }
 
 int
+cookie_cut_next(const char *v, size_t len, const char *name, size_t namelen,
+    size_t *off, struct cookie_run *r, int *cut)
+{
+	struct cookie_pair p;
+	int		 open = 0;
+
+	while (cookie_next(v, len, off, &p)) {
+		if (named(&p, name, namelen)) {
+			(*cut)++;
+			if (open)
+				return (1);
+			continue;
+		}
+		if (!open) {
+			r->cr_start = p.cp_start;
+			open = 1;
+		}
+		r->cr_end = p.cp_end;
+	}
+	return (open);
+}
+
+int
 cookie_cut(const char *v, size_t len, const char *name, size_t namelen,
     struct cookie_run *runs, int max, int *cut)
 {
-	struct cookie_pair p;
+	struct cookie_run r;
 	size_t		 off = 0;
-	int		 n = 0, open = 0;
+	int		 n = 0;
 
 	*cut = 0;
-	while (cookie_next(v, len, &off, &p)) {
-		if (named(&p, name, namelen)) {
-			(*cut)++;
-			open = 0;
-			continue;
-		}
-		if (open) {
-			runs[n - 1].cr_end = p.cp_end;
-			continue;
-		}
+	while (cookie_cut_next(v, len, name, namelen, &off, &r, cut)) {
 		if (n == max)
 			return (-1);
-		runs[n].cr_start = p.cp_start;
-		runs[n].cr_end = p.cp_end;
-		n++;
-		open = 1;
+		runs[n++] = r;
 	}
 	return (n);
 }

@@ -38,11 +38,19 @@ struct cookie_run {
 };
 
 /*
- * What is left of v once every pair named name is cut out: the maximal
- * stretches of the other pairs, in order, into runs[0..max).  Joined
- * with "; " they make the field without those pairs.  Returns how many
- * stretches (0: nothing is left), or -1 when more than max are needed.
- * *cut says how many pairs were cut.
+ * The next stretch of v (len bytes) from *off (0 at first) that is left
+ * once every pair named name is cut out: a maximal run of the other
+ * pairs, as they came.  Joined with "; ", the stretches make the field
+ * without those pairs.  Returns 1 with r filled and *off moved past it,
+ * 0 when nothing is left; each pair cut on the way adds 1 to *cut.
+ */
+int	cookie_cut_next(const char *v, size_t len, const char *name,
+	    size_t namelen, size_t *off, struct cookie_run *r, int *cut);
+
+/*
+ * The same, every stretch at once, in order, into runs[0..max).
+ * Returns how many stretches (0: nothing is left), or -1 when more than
+ * max are needed.  *cut says how many pairs were cut.
  */
 int	cookie_cut(const char *v, size_t len, const char *name, size_t namelen,
 	    struct cookie_run *runs, int max, int *cut);

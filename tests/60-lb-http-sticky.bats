@@ -115,6 +115,50 @@ sticky_col() { lhlog | sed -n "${1}p" | awk -F'\t' '{print $NF}'; }
 	[ -n "$SET" ] && [ "$SET" != "$c2" ]
 }
 
+@test "lb-http -k: hostile Cookie fields: malformed, huge, many, split; each request answered, our cookie never passed on" {
+	start_hsrv one; start_hsrv two
+	fill "$T" one two
+	start_lbh -w 1 -k LB -t "$T" -l 127.0.0.1:0
+	ask /; [ "$BODY" = one ]; c=$SET
+	# malformed: each names nothing, the client is pinned anew (the
+	# cookie of a backend is always the same value: only that it is set
+	# says the one sent was not honoured)
+	long=$(head -c 6000 /dev/zero | tr '\0' A)
+	for bad in "LB" "=LB" ";;;;" "LB=;LB" 'LB="' "LB=$c$c" "LB = " \
+	    "LB=${c:0:21}" "LB=$long" "$c" "lb=$c" " =$c"; do
+		# -H, not -b: curl leaves out a cookie as long as $long
+		ask / -H "Cookie: $bad"
+		[ -n "$SET" ] || { echo "bad: $bad"; false; }
+	done
+	# blanks and quotes around a valid value are as RFC 6265 reads them
+	ask / -b "  LB = $c ;"; [ "$BODY" = one ]; [ -z "$SET" ]
+	ask / -b "LB=\"$c\""; [ "$BODY" = one ]; [ -z "$SET" ]
+	# ours 40 times between the others: the backend gets the others alone
+	many="" want=""
+	for i in $(seq 40); do
+		many="${many}LB=x$i; k$i=v$i;"
+		want="${want:+$want; }k$i=v$i"
+	done
+	ask /echo -b "${many}LB=$c"
+	[ -z "$SET" ]
+	[[ "$BODY" == *$'\r\nCookie: '"$want"$'\r\n'* ]]
+	[[ "$BODY" != *"LB="* ]]
+	# two Cookie fields: a forged one, then ours; neither reaches the backend
+	ask /echo -H "Cookie: LB=forged; a=1" -H "Cookie: LB=$c"
+	[ -z "$SET" ]
+	[[ "$BODY" == *$'\r\nCookie: a=1\r\n'* ]]
+	[[ "$BODY" != *"LB="* ]]
+	# more stretches than a head can be forwarded in: 431, not a leak
+	many=""
+	for i in $(seq 200); do many="${many}LB=x;k$i=v;"; done
+	[ "$(code /echo -H "Cookie: $many")" = 431 ]
+	# past the head's limit: 431 too
+	[ "$(code / -H "Cookie: LB=$long$long$long")" = 431 ]
+	# and the balancer still answers, the pin still holds
+	ask / -b "LB=$c"; [ "$BODY" = one ]; [ -z "$SET" ]
+	kill -0 "$LHPID"
+}
+
 @test "lb-http -K: processes and hosts given one key file honour each other's cookies; another key does not" {
 	start_hsrv one; start_hsrv two; start_hsrv three
 	keyfile "$BATS_TEST_TMPDIR/key"; keyfile "$BATS_TEST_TMPDIR/other"

@@ -6,8 +6,6 @@
 #include "cookie.h"
 #include "lb-http.h"
 
-#define CUT_RUNS	8		/* stretches of a Cookie field kept */
-
 static const char *const log_words[] = { NULL, "new", "kept", "moved",
     "invalid" };
 
@@ -121,30 +119,31 @@ sticky_begin(struct hconn *h, const struct rule *ru, const void **key,
 /*
  * A Cookie field on its way to the backend: without our pairs, as
  * HAProxy's "indirect" does (the backend has no use for them), in
- * stretches of the field as it came.  Returns 0, or -1 when b is full.
+ * stretches of the field as it came, however many there are.  Returns
+ * 0, or -1 when b is full (the head is then too large to forward).
  */
 int
 sticky_request_cookie(struct hconn *h, const struct http1_header *hd,
     struct iovb *b)
 {
-	struct cookie_run r[CUT_RUNS];
-	int		 n, cut, i;
+	struct cookie_run r;
+	const char	*v;
+	size_t		 vl, off = 0;
+	int		 cut = 0, n = 0;
 
 	(void)h;
-	n = cookie_cut(hd->hh_value, hd->hh_valuelen, cf.l7.lc_cookie,
-	    cf.l7.lc_cookielen, r, CUT_RUNS, &cut);
-	if (n == -1 || cut == 0)
+	if (!cookie_get(hd->hh_value, hd->hh_valuelen, cf.l7.lc_cookie,
+	    cf.l7.lc_cookielen, &v, &vl))
 		return (iovb_add(b, hd->hh_line, hd->hh_linelen));
-	if (n == 0)
-		return (0);
-	if (iovb_add(b, "Cookie: ", 8) == -1)
-		return (-1);
-	for (i = 0; i < n; i++)
-		if ((i > 0 && iovb_add(b, "; ", 2) == -1) ||
-		    iovb_add(b, hd->hh_value + r[i].cr_start, r[i].cr_end -
-		    r[i].cr_start) == -1)
+	while (cookie_cut_next(hd->hh_value, hd->hh_valuelen, cf.l7.lc_cookie,
+	    cf.l7.lc_cookielen, &off, &r, &cut)) {
+		if ((n++ == 0 ? iovb_add(b, "Cookie: ", 8) :
+		    iovb_add(b, "; ", 2)) == -1 || iovb_add(b, hd->hh_value +
+		    r.cr_start, r.cr_end - r.cr_start) == -1)
 			return (-1);
-	return (iovb_add(b, "\r\n", 2));
+	}
+	/* Ours alone: no field at all. */
+	return (n > 0 ? iovb_add(b, "\r\n", 2) : 0);
 }
 
 /*

@@ -87,6 +87,24 @@ t_cookie(void)
 	    n == 3);
 	CHECK(strcmp(cut("a; LB=1; b; LB=2; c; LB=3; d; LB=4; e; LB=5; f; "
 	    "LB=6; g; LB=7; h; LB=8; i", "LB", &n), "(too many)") == 0);
+	/* one stretch at a time: as many as there are */
+	{
+		const char *many = "a; LB=1; b; LB=2; c; LB=3; d; LB=4; e; "
+		    "LB=5; f; LB=6; g; LB=7; h; LB=8; i;LB=9";
+		const char *g = unit_place(many, strlen(many));
+		struct cookie_run r;
+		size_t	 off = 0;
+		char	 got[64];
+		int	 k = 0, c = 0;
+
+		while (k < 20 && cookie_cut_next(g, strlen(many), "LB", 2,
+		    &off, &r, &c))
+			got[k++] = r.cr_end - r.cr_start == 1 ?
+			    g[r.cr_start] : '?';
+		got[k] = '\0';
+		CHECK(strcmp(got, "abcdefghi") == 0 && c == 9 &&
+		    off == strlen(many));
+	}
 	CHECK(cookie_name_ok("SERVERID") && cookie_name_ok("lb.s-1"));
 	CHECK(!cookie_name_ok("") && !cookie_name_ok("a b") &&
 	    !cookie_name_ok("a=b") && !cookie_name_ok("a;b"));
