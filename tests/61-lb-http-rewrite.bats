@@ -240,6 +240,41 @@ has() { printf '%s\n' "$HEAD" | grep -qxF "$1"; }
 	[ "$(get /h)" = two ]
 }
 
+@test "lb-http: CR or LF in a rule's Location, type, host or prefix is refused in one line; a request's never reach a head" {
+	for bad in $'/x=,redirect=/a\r\nSet-Cookie: x=1' $'/x=,redirect=301:https://\nb' \
+	    $'/x=,redirect=https://a\r/b' $'/x=,return=200,type=text/html\r\nX: y' \
+	    $'/x=,return=200,type=text/html\rX: y' $'/x=,return=200,type=a/b\tc' \
+	    $'/x=t,host=a\r\nb' $'/x=t,prefix=/a\nb' $'/x\r\n=t'; do
+		run -2 --separate-stderr timeout 10 lb-http -r "$bad" -l 127.0.0.1:0
+		[ "${#lines[@]}" -eq 0 ]
+		[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || { echo "$stderr"; false; }
+		[[ "$stderr" == "lb-http: bad rule '"*'\x0'[ad]* ]] || [[ "$stderr" == *'\x09'* ]]
+	done
+	# -R: a CR at the end of a line (a file from Windows) is a blank there
+	printf '/f=,redirect=/fixed\r\n' > "$BATS_TEST_TMPDIR/rules"
+	# what a request brings: bytes that would break a head are a 400,
+	# the rest goes into a Location as it came, escaped as it came
+	start_lbh -w 1 -r "/r=,redirect=https://" -R "$BATS_TEST_TMPDIR/rules" -l 127.0.0.1:0
+	for req in $'GET /r/a\rb HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    $'GET /r/a\nb HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    $'GET /r/a\x80 HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    $'GET /r/a HTTP/1.1\r\nHost: x\ry\r\n\r\n' \
+	    $'GET /r/a HTTP/1.1\r\nHost: x y\r\n\r\n' \
+	    $'GET /r/a HTTP/1.1\r\nHost: x/y\r\n\r\n'; do
+		run -0 bash -c 'printf "%s" "$1" | curl -sS -m 10 telnet://$2 | head -1' _ "$req" "$LH"
+		[ "$output" = $'HTTP/1.1 400 Bad Request\r' ] || { echo "$req: $output"; false; }
+	done
+	run -0 bash -c 'printf "GET /r/a%%0d%%0aSet-Cookie:x=1?q=%%0a HTTP/1.1\r\nHost: h%%0d%%0a\r\nConnection: close\r\n\r\n" | curl -sS -m 10 telnet://$1' _ "$LH"
+	[[ "$output" == *$'\r\nLocation: https://h%0d%0a/r/a%0d%0aSet-Cookie:x=1?q=%0a\r\n'* ]]
+	[[ "$output" != *$'\nSet-Cookie'* ]]
+	# the head's four lines and the empty one: no line more
+	[ "$(printf '%s\n' "$output" | grep -c $'\r$')" -eq 5 ]
+	# a fixed target is the rule's, whatever the request holds
+	run -0 bash -c 'printf "GET /f/%%0d%%0a HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n" | curl -sS -m 10 telnet://$1' _ "$LH"
+	[[ "$output" == *$'\r\nLocation: /fixed\r\n'* ]]
+	kill -0 "$LHPID"
+}
+
 @test "lb-http: a rule splits at the '=' before its table: a path may hold one, options too" {
 	start_ng
 	start_lbh -w 1 -r "/a=b=$T,host=h.internal" -l 127.0.0.1:0

@@ -38,6 +38,16 @@ visible(const char *s)
 	return (1);
 }
 
+/* Visible ASCII and the blank: a field's value that needs no escape. */
+static int
+printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s >= 0x7f)
+			return (0);
+	return (1);
+}
+
 static int
 name_char(char c)
 {
@@ -314,8 +324,9 @@ ruleopt_parse(struct rule *r, const char *opt, char *err, size_t errlen)
 		if ((o->ro_file = strdup(opt + 5)) == NULL)
 			goto nomem;
 	} else if (strncmp(opt, "type=", 5) == 0) {
+		/* Written into the head as it is: no control byte. */
 		if (opt[5] == '\0' || strchr(opt + 5, '/') == NULL ||
-		    strlen(opt + 5) > 100) {
+		    strlen(opt + 5) > 100 || !printable(opt + 5)) {
 			snprintf(err, errlen, "bad type '%s': a media type "
 			    "(text/html;charset=utf-8)", m);
 			return (-1);
