@@ -291,7 +291,13 @@ sticky_col() { lhlog | sed -n "${1}p" | awk -F'\t' '{print $NF}'; }
 	fill "$T" www
 	fill "$T.api" api
 	fill "$T.app" app1 app2
-	start_lbh -w 1 -k LB -r "/api=$T.api,nosticky,strip" -r "/app/=$T.app" -t "$T" -l 127.0.0.1:0
+	start_lbh -w 1 -k LB -r "/api=$T.api,nosticky,strip" -r "/app/=$T.app" \
+	    -r "/m/x;v=1=$T.app" -r "/n;v=$T.app" -t "$T" -l 127.0.0.1:0
+	# a ';' would end the Path: the cookie is on the segments before it
+	ask "/m/x;v=1/a"
+	[ "$SETS" = "Set-Cookie: LB=$SET; Path=/m/; HttpOnly; SameSite=Lax" ]
+	ask "/n;v"
+	[ "$SETS" = "Set-Cookie: LB=$SET; Path=/; HttpOnly; SameSite=Lax" ]
 	# off: no cookie set, the client's passes untouched
 	ask /api/echo -b "LB=abc"
 	[ -z "$SETS" ]

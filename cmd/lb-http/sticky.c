@@ -96,6 +96,8 @@ sticky_begin(struct hconn *h, const struct rule *ru, const void **key,
 	struct htx	*tx = &h->h_tx;
 	const struct ruleopt *o = ru != NULL ? ru->ru_opt : NULL;
 	const struct hkey *k = &cf.l7.lc_hkey;
+	const char	*semi;
+	size_t		 pl;
 	int		 fell;
 
 	if (o != NULL && o->ro_hkey.hk_kind != HKEY_NONE)
@@ -104,14 +106,25 @@ sticky_begin(struct hconn *h, const struct rule *ru, const void **key,
 	if (cf.l7.lc_cookie == NULL || (o != NULL && o->ro_nosticky))
 		return;
 	tx->tx_l7.lt_sticky = 1;
-	/* The cookie is the route's: the rule's path, or the root. */
-	if (ru == NULL || ru->ru_pathlen == 0 ||
-	    ru->ru_pathlen > L7_PREFIX_MAX) {
+	/*
+	 * The cookie is the route's: the rule's path, or the root.  A ';'
+	 * would end the Path attribute (RFC 6265 4.1.1) and begin another:
+	 * a path that holds one has its cookie on the segments before it.
+	 */
+	pl = ru != NULL ? ru->ru_pathlen : 0;
+	if (pl > 0 && (semi = memchr(ru->ru_path, ';', pl)) != NULL) {
+		for (pl = (size_t)(semi - ru->ru_path); pl > 0 &&
+		    ru->ru_path[pl - 1] != '/'; pl--)
+			;
+		if (pl == 1)
+			pl = 0;
+	}
+	if (pl == 0 || pl > L7_PREFIX_MAX) {
 		tx->tx_l7b.lb_path[0] = '/';
 		tx->tx_l7.lt_pathlen = 1;
 	} else {
-		memcpy(tx->tx_l7b.lb_path, ru->ru_path, ru->ru_pathlen);
-		tx->tx_l7.lt_pathlen = ru->ru_pathlen;
+		memcpy(tx->tx_l7b.lb_path, ru->ru_path, pl);
+		tx->tx_l7.lt_pathlen = pl;
 	}
 	pin_of(h);
 }
