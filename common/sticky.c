@@ -34,7 +34,8 @@ sticky_key_file(struct sticky_keys *k, const char *path, char *err,
 		    STICKY_KEYS_MAX);
 		return (-1);
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* Not to wait on a FIFO's writer: it is refused below anyway. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (-1);
 	}

@@ -205,6 +205,13 @@ sticky_col() { lhlog | sed -n "${1}p" | awk -F'\t' '{print $NF}'; }
 	[[ "$stderr" == "lb-http: -K $k: a cookie key of 16 to 1024 bytes"* ]]
 	run -1 --separate-stderr lb-http -k LB -K "$k.none" -l 127.0.0.1:0 127.0.0.1:1
 	[ "$stderr" = "lb-http: -K $k.none: No such file or directory" ]
+	# a FIFO (or a directory) is no key, and no writer is waited for
+	# (KILL: a process stuck in open(2) stays through TERM)
+	mkfifo -m 600 "$k.fifo"
+	run -1 --separate-stderr timeout -s KILL 10 lb-http -k LB -K "$k.fifo" -l 127.0.0.1:0 127.0.0.1:1
+	[ "$stderr" = "lb-http: -K $k.fifo: not a regular file" ]
+	run -1 --separate-stderr timeout -s KILL 10 lb-http -k LB -K "$BATS_TEST_TMPDIR" -l 127.0.0.1:0 127.0.0.1:1
+	[ "$stderr" = "lb-http: -K $BATS_TEST_TMPDIR: not a regular file" ]
 	run -2 --separate-stderr lb-http -K "$k" -l 127.0.0.1:0 127.0.0.1:1
 	[ "$stderr" = "lb-http: -K keys the cookies of -k: give -k too" ]
 	run -2 --separate-stderr lb-http -k 'a b' -l 127.0.0.1:0 127.0.0.1:1
