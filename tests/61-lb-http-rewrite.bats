@@ -273,6 +273,15 @@ has() { printf '%s\n' "$HEAD" | grep -qxF "$1"; }
 	run -0 bash -c 'printf "GET /f/%%0d%%0a HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n" | curl -sS -m 10 telnet://$1' _ "$LH"
 	[[ "$output" == *$'\r\nLocation: /fixed\r\n'* ]]
 	kill -0 "$LHPID"
+	# the absolute form: its path and query; OPTIONS *: the root
+	start_lbh -w 1 -r "/=,redirect=https://" -l 127.0.0.1:0
+	for req in "GET http://a.example/p?q HTTP/1.1|https://a.example/p?q" \
+	    "GET http://a.example?q HTTP/1.1|https://a.example/?q" \
+	    "OPTIONS * HTTP/1.1|https://a.example/"; do
+		run -0 bash -c 'printf "%s\r\nHost: a.example\r\nConnection: close\r\n\r\n" "$1" | curl -sS -m 10 telnet://$2' _ "${req%|*}" "$LH"
+		[[ "$output" == *$'\r\nLocation: '"${req#*|}"$'\r\n'* ]] || { echo "$req: $output"; false; }
+	done
+	kill -0 "$LHPID"
 }
 
 @test "lb-http: a rule splits at the '=' before its table: a path may hold one, options too" {

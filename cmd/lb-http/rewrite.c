@@ -641,12 +641,13 @@ l7_answer(struct hconn *h, const struct rule *ru)
 		/* the path and query as they came: not copied */
 		path = rq->rq_path;
 		pl = rq->rq_pathlen;
-		if (path == NULL || pl == 0 || path[0] != '/') {
-			path = "/";
-			pl = 1;
-		}
 		iovb_add(b, head, n);
-		iovb_add(b, path, pl);
+		/* "http://host?q" (absolute-form): "/?q"; "*": "/" */
+		if (path == NULL || pl == 0 || path[0] != '/')
+			iovb_add(b, "/", 1);
+		if (path != NULL && pl > 0 && (path[0] == '/' ||
+		    path[0] == '?'))
+			iovb_add(b, path, pl);
 		mark = n;
 		if (headf(head, hl, &n, "\r\n") == -1)
 			goto fail;
