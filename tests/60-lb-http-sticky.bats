@@ -236,7 +236,7 @@ sticky_col() { lhlog | sed -n "${1}p" | awk -F'\t' '{print $NF}'; }
 	[ "$(sticky_col 1)" = kept ]
 }
 
-@test "lb-http -k: drain (and weight 0) keeps pinned clients and takes no new ones" {
+@test "lb-http -k: drain (the operator's, a check's, weight 0) keeps pinned clients and takes no new ones" {
 	start_hsrv one; start_hsrv two
 	fill "$T" one two
 	start_lbh -w 1 -k LB -t "$T" -l 127.0.0.1:0
@@ -253,6 +253,14 @@ sticky_col() { lhlog | sed -n "${1}p" | awk -F'\t' '{print $NF}'; }
 	lb-ctl -t "$T" set one weight=0
 	ask / -b "LB=$c"; [ "$BODY" = one ]; [ -z "$SET" ]
 	ask /; [ "$BODY" = two ]
+	# lb-check's drain (an agent's word) is the same as the operator's
+	lb-ctl -t "$T" set one weight=1
+	run -0 lb-check -1 -t "$T" exec sh -c 'test "$LB_BACKEND" = one && echo drain; echo up'
+	[ "$(stat_col "$T" one health)" = drain ]
+	for i in 1 2 3; do
+		ask / -b "LB=$c"; [ "$BODY" = one ]; [ -z "$SET" ]
+		ask /; [ "$BODY" = two ]; [ -n "$SET" ]
+	done
 }
 
 @test "lb-http -k: maint, down, removed or full moves a pinned client, with a fresh cookie" {
