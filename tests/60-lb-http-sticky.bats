@@ -291,9 +291,19 @@ sticky_col() { lhlog | sed -n "${1}p" | awk -F'\t' '{print $NF}'; }
 	ask / -b "LB=$c"; [ "$BODY" = two ]; [ -n "$SET" ]
 	run -0 lb-check -1 -t "$T" tcp
 	ask / -b "LB=$c"; [ "$BODY" = one ]; [ -z "$SET" ]
-	# gone from the table
+	# gone from the table, while a pinned request is in flight there:
+	# that one finishes, the next moves
+	curl -sS -m 10 -b "LB=$c" "http://$LH/slow/1000" > "$BATS_TEST_TMPDIR/slow" &
+	slow=$!
+	wait_for 5 col_is "$T" one active 1
 	lb-ctl -t "$T" del one
 	ask / -b "LB=$c"; [ "$BODY" = two ]; [ -n "$SET" ]
+	wait "$slow"
+	[ "$(cat "$BATS_TEST_TMPDIR/slow")" = slow ]
+	# and a new backend in its slot is not what the cookie names
+	lb-ctl -t "$T" add 127.0.0.1:1 name=three
+	ask / -b "LB=$c"; [ "$BODY" = two ]; [ -n "$SET" ]
+	lb-ctl -t "$T" del three
 	# a backend that stopped listening: the connect fails, the next one answers
 	lb-ctl -t "$T" add "${HS[one]}" name=one
 	ask / -b "LB=$c"; [ "$BODY" = one ]
