@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #define ALOG_BUFSZ	65536
 #define ALOG_REPORT_MS	1000		/* drops said at most once a second */
 #define ALOG_EXIT_MS	2000		/* at exit, the most to wait for a reader */
+#define ALOG_FLUSH_MS	100		/* alog_later(): lines out within this */
 
 /*
  * A buffer is the worker's while aw_busy[i] is 0; the worker hands it
@@ -29,6 +31,12 @@ struct alog_w {
 	_Atomic int	 aw_busy[2];
 	int		 aw_cur;
 	_Atomic uint64_t aw_dropped;
+	/* the worker's own: its flush timer, its clock's last second */
+	struct evloop	*aw_ev;
+	struct evtimer	 aw_flush;
+	time_t		 aw_tsec;
+	char		 aw_tsecbuf[24];
+	char		 aw_time[48];
 };
 
 struct alog {
@@ -39,6 +47,7 @@ struct alog {
 	int		 l_n;
 	struct alog_w	*l_w;
 	pthread_t	 l_thread;
+	int		 l_started;		/* under l_mu: the thread runs */
 	pthread_mutex_t	 l_mu;
 	pthread_cond_t	 l_cv;
 	int		 l_work;		/* a buffer was handed over */
@@ -187,10 +196,6 @@ alog_new(int fd, int nworkers, size_t bufsz)
 	}
 	pthread_mutex_init(&l->l_mu, NULL);
 	pthread_cond_init(&l->l_cv, NULL);
-	if ((e = pthread_create(&l->l_thread, NULL, writer, l)) != 0) {
-		errno = e;
-		goto fail;
-	}
 	return (l);
  fail:
 	e = errno;
@@ -223,6 +228,22 @@ handoff(struct alog_w *w)
 	atomic_store_explicit(&w->aw_busy[w->aw_cur], 1, memory_order_release);
 	w->aw_cur = o;
 	pthread_mutex_lock(&l->l_mu);
+	/*
+	 * The writer starts with the first line: a proxy that logs nothing
+	 * (-q) stays one thread, which keeps the kernel's fast path for
+	 * descriptors.  Without a thread the lines stay where they are.
+	 */
+	if (!l->l_started && !l->l_dead) {
+		int e = pthread_create(&l->l_thread, NULL, writer, l);
+
+		if (e == 0)
+			l->l_started = 1;
+		else {
+			atomic_store(&l->l_dead, 1);
+			log_warnx("access log: no writer: %s: no more lines",
+			    strerror(e));
+		}
+	}
 	l->l_work = 1;
 	pthread_cond_signal(&l->l_cv);
 	pthread_mutex_unlock(&l->l_mu);
@@ -256,6 +277,60 @@ alog_flush(struct alog_w *w)
 	if (handoff(w) == -1)
 		return (1);
 	return (0);
+}
+
+static void
+on_flush(struct evloop *ev, void *arg)
+{
+	struct alog_w	*w = arg;
+
+	if (alog_flush(w))
+		evtimer_set(ev, &w->aw_flush, ALOG_FLUSH_MS, on_flush, w);
+}
+
+void
+alog_later(struct alog_w *w, struct evloop *ev)
+{
+	w->aw_ev = ev;
+	if (w->aw_flush.et_idx == 0)
+		evtimer_set(ev, &w->aw_flush, ALOG_FLUSH_MS, on_flush, w);
+}
+
+void
+alog_done(struct alog_w *w)
+{
+	if (w->aw_ev != NULL)
+		evtimer_cancel(w->aw_ev, &w->aw_flush);
+	(void)alog_flush(w);
+}
+
+const char *
+alog_time(struct alog_w *w)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != w->aw_tsec || w->aw_tsecbuf[0] == '\0') {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(w->aw_tsecbuf, sizeof(w->aw_tsecbuf),
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+		w->aw_tsec = ts.tv_sec;
+	}
+	{
+		size_t	 n = strlen(w->aw_tsecbuf);
+		int	 ms = (int)(ts.tv_nsec / 1000000) % 1000;
+
+		/* a line each exchange: no printf for three digits */
+		memcpy(w->aw_time, w->aw_tsecbuf, n);
+		w->aw_time[n] = '.';
+		w->aw_time[n + 1] = (char)('0' + ms / 100);
+		w->aw_time[n + 2] = (char)('0' + ms / 10 % 10);
+		w->aw_time[n + 3] = (char)('0' + ms % 10);
+		w->aw_time[n + 4] = 'Z';
+		w->aw_time[n + 5] = '\0';
+	}
+	return (w->aw_time);
 }
 
 void
@@ -300,6 +375,8 @@ alog_free(struct alog *l)
 	l->l_stop = 1;
 	l->l_work = 1;
 	pthread_cond_signal(&l->l_cv);
+	if (!l->l_started)
+		atomic_store(&l->l_done, 1);
 	pthread_mutex_unlock(&l->l_mu);
 	for (;;) {
 		done = atomic_load(&l->l_done);
@@ -314,7 +391,8 @@ alog_free(struct alog *l)
 		    "lines are lost");
 		return;
 	}
-	pthread_join(l->l_thread, NULL);
+	if (l->l_started)
+		pthread_join(l->l_thread, NULL);
 	for (i = 0; i < l->l_n; i++)
 		for (k = 0; k < 2; k++)
 			free(l->l_w[i].aw_buf[k]);

@@ -514,7 +514,7 @@ ruleopt_free(struct ruleopt *o)
 static size_t
 req_host(struct hconn *h, char *buf, size_t len)
 {
-	const struct http1_req *rq = &h->h_tx.tx_req;
+	const struct http1_req *rq = &h->h_tx->tx_req;
 	struct sockaddr_storage ss;
 	socklen_t	 sl = sizeof(ss);
 	const char	*q;
@@ -593,7 +593,7 @@ headf(char *buf, size_t len, size_t *n, const char *fmt, ...)
 int
 l7_answer(struct hconn *h, const struct rule *ru)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct http1_req *rq = &tx->tx_req;
 	struct iovb	*b = &tx->tx_dn.fl_out;
 	const struct ruleopt *o;
@@ -691,7 +691,7 @@ l7_answer(struct hconn *h, const struct rule *ru)
 void
 rewrite_begin(struct hconn *h, const struct rule *ru)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	const struct ruleopt *o;
 
 	if (ru == NULL || (o = ru->ru_opt) == NULL)
@@ -711,7 +711,7 @@ rewrite_begin(struct hconn *h, const struct rule *ru)
 void
 l7_finish(struct hconn *h)
 {
-	struct l7tx	*lt = &h->h_tx.tx_l7;
+	struct l7tx	*lt = &h->h_tx->tx_l7;
 
 	body_drop(lt->lt_body);
 	lt->lt_body = NULL;

@@ -39,7 +39,7 @@ sticky_setup(char *err, size_t errlen)
 static void
 pin_of(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	const struct http1_req *rq = &tx->tx_req;
 	const struct http1_header *hd;
 	const struct table_snap *s;
@@ -93,7 +93,7 @@ void
 sticky_begin(struct hconn *h, const struct rule *ru, const void **key,
     size_t *keylen)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	const struct ruleopt *o = ru != NULL ? ru->ru_opt : NULL;
 	const struct hkey *k = &cf.l7.lc_hkey;
 	const char	*semi;
@@ -168,7 +168,7 @@ sticky_request_cookie(struct hconn *h, const struct http1_header *hd,
 int
 sticky_response(struct hconn *h, struct iovb *b)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct l7tx	*lt = &tx->tx_l7;
 	const struct balance_pick *p = &tx->tx_dial.d_pick;
 	const char	*mv;
