@@ -1085,6 +1085,43 @@ tx_backend_ready(struct hconn *h)
 }
 
 /*
+ * Whether a path (up to its query) has a "." or ".." segment, as sent or
+ * with its dots percent-encoded.  Rules match the path as sent, and a
+ * backend that resolves "/app/../admin" would serve what no rule sent it
+ * to: such a request is refused, not guessed at (clients remove dot
+ * segments before they send, RFC 3986 section 5.2.4).
+ */
+static int
+dot_segments(const char *p, size_t len)
+{
+	size_t	 i, dots, other;
+
+	for (i = 0; i < len && p[i] != '?'; ) {
+		if (p[i] != '/') {
+			i++;
+			continue;
+		}
+		dots = other = 0;
+		for (i++; i < len && p[i] != '/' && p[i] != '?'; ) {
+			if (p[i] == '.') {
+				dots++;
+				i++;
+			} else if (p[i] == '%' && i + 2 < len && p[i + 1] ==
+			    '2' && (p[i + 2] == 'e' || p[i + 2] == 'E')) {
+				dots++;
+				i += 3;
+			} else {
+				other++;
+				i++;
+			}
+		}
+		if (other == 0 && (dots == 1 || dots == 2))
+			return (1);
+	}
+	return (0);
+}
+
+/*
  * A head is in h_in at h_off: parse it, check it, route it, and dial.
  */
 static void
@@ -1138,6 +1175,11 @@ tx_begin(struct hconn *h, int headlen)
 	tx->tx_close = (rq->rq_flags & HTTP1_CLOSE) != 0;
 	if (rq->rq_targetlen > cf.z_target) {
 		tx_respond(h, 414, "the request target is too long",
+		    END_BAD_REQUEST, 1);
+		return;
+	}
+	if (dot_segments(rq->rq_path, rq->rq_pathlen)) {
+		tx_respond(h, 400, "a path with . or .. segments",
 		    END_BAD_REQUEST, 1);
 		return;
 	}
