@@ -495,6 +495,19 @@ host_of(const char *addr, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* By name (its hash first), for the hash algorithms: not by slot. */
+static int
+by_name(const void *x, const void *y, void *arg)
+{
+	const struct balance *b = arg;
+	const struct balance_be *p = &b->b_be[*(const uint32_t *)x];
+	const struct balance_be *q = &b->b_be[*(const uint32_t *)y];
+
+	if (p->bb_hash != q->bb_hash)
+		return (p->bb_hash < q->bb_hash ? -1 : 1);
+	return (strcmp(p->bb_name, q->bb_name));
+}
+
 /* Rebuild the candidates from a new snapshot when the table moved. */
 static int
 refresh(struct balance *b)
@@ -570,6 +583,14 @@ refresh(struct balance *b)
 		n++;
 	}
 	b->b_n = n;
+	/*
+	 * Slots differ between hosts whose tables were filled from one
+	 * list (and after removals): names do not.
+	 */
+	if (b->b_ops->bo_key) {
+		qsort_r(b->b_grp[0], b->b_ng[0], sizeof(uint32_t), by_name, b);
+		qsort_r(b->b_grp[1], b->b_ng[1], sizeof(uint32_t), by_name, b);
+	}
 	b->b_gen = b->b_snap.sn_gen;
 	b->b_valid = 1;
 	weigh(b, table_now_ms());
@@ -705,6 +726,83 @@ balance_pick_hash(struct balance *b, uint64_t hash,
 	}
 	b->b_why = full ? BALANCE_FULL : BALANCE_NONE;
 	return (-1);
+}
+
+/* The candidate of uid in the current set (in slot order), or NULL. */
+static struct balance_be *
+cand_of_slot(struct balance *b, uint32_t slot, uint64_t uid)
+{
+	uint32_t	 lo = 0, hi = b->b_n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (b->b_be[mid].bb_slot < slot)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->b_n && b->b_be[lo].bb_slot == slot &&
+	    b->b_be[lo].bb_uid == uid)
+		return (&b->b_be[lo]);
+	return (NULL);
+}
+
+int
+balance_pick_pinned(struct balance *b, uint32_t slot, uint64_t uid,
+    struct balance_tried *tried, struct balance_pick *out)
+{
+	const struct table_backend *tb;
+	struct balance_be *be;
+	struct addr	 a;
+
+	b->b_why = BALANCE_NONE;
+	if (uid == 0 || refresh(b) == -1 || slot >= b->b_snap.sn_n)
+		return (-1);
+	tb = &b->b_snap.sn_be[slot];
+	if (tb->be_uid != uid || tb->be_flags & TABLE_BE_CORRUPT ||
+	    (tb->be_admin != TABLE_ADMIN_ENABLED &&
+	    tb->be_admin != TABLE_ADMIN_DRAIN) ||
+	    (tb->be_health != TABLE_HEALTH_UP &&
+	    tb->be_health != TABLE_HEALTH_UNKNOWN &&
+	    tb->be_health != TABLE_HEALTH_DRAIN))
+		return (-1);
+	/* Skipped here after failed connects: as good as down. */
+	be = cand_of_slot(b, slot, uid);
+	if (be != NULL && b->b_ejfails > 0 && be->bb_until != 0 &&
+	    mono_ms() < be->bb_until)
+		return (-1);
+	if (table_backend_addr(tb, &a) == -1)
+		return (-1);
+	if (tb->be_maxconn > 0 && table_active(b->b_t, &b->b_snap, slot) >=
+	    (int64_t)tb->be_maxconn) {
+		b->b_why = BALANCE_FULL;
+		return (-1);
+	}
+	if (table_conn_begin(b->b_t, slot, uid) == -1)
+		return (-1);
+	if (tb->be_maxconn > 0 && table_active(b->b_t, &b->b_snap, slot) >
+	    (int64_t)tb->be_maxconn) {
+		table_conn_end(b->b_t, slot);
+		b->b_why = BALANCE_FULL;
+		return (-1);
+	}
+	out->bp_cand = be != NULL ? (uint32_t)(be - b->b_be) : UINT32_MAX;
+	out->bp_slot = slot;
+	out->bp_uid = uid;
+	out->bp_addr = a;
+	strlcpy(out->bp_name, tb->be_name, sizeof(out->bp_name));
+	host_of(tb->be_addr, out->bp_host, sizeof(out->bp_host));
+	if (tried != NULL)
+		tried_add(tried, uid);
+	return (0);
+}
+
+const struct table_snap *
+balance_snapshot(struct balance *b)
+{
+	if (refresh(b) == -1)
+		return (NULL);
+	return (&b->b_snap);
 }
 
 int

@@ -76,10 +76,33 @@ int	balance_why(const struct balance *b);
 /*
  * The hash of a client's key (0 for none), and a pick by it: what
  * balance_pick() does in two steps, for a caller that keeps the hash.
+ * The hash algorithms order backends by their names, not their slots,
+ * so that every process and host whose table holds the same names and
+ * weights sends a key to the same backend.
  */
 uint64_t balance_hash(const void *key, size_t keylen);
 int	balance_pick_hash(struct balance *b, uint64_t hash,
 	    struct balance_tried *tried, struct balance_pick *out);
+
+/*
+ * Pick the backend in slot for a session pinned to it (a sticky
+ * cookie): it is taken while the slot still holds incarnation uid, the
+ * operator has it enabled or draining, its health is up, unknown or
+ * drain, it is below its maxconn and balance_eject() does not skip it.
+ * Its weight does not count: a weight of 0 drains it, as in HAProxy.
+ * tried is not looked at (the caller chose), only added to.  Counted
+ * and copied as by balance_pick(); -1 with BALANCE_NONE or BALANCE_FULL
+ * from balance_why() otherwise, when the caller picks anew.
+ */
+int	balance_pick_pinned(struct balance *b, uint32_t slot, uint64_t uid,
+	    struct balance_tried *tried, struct balance_pick *out);
+
+/*
+ * The balancer's copy of its table, brought up to date first when the
+ * table moved: every slot, free ones with be_uid 0.  NULL when no copy
+ * could be taken yet.  Valid until the next call on b.
+ */
+const struct table_snap *balance_snapshot(struct balance *b);
 
 /*
  * Passive health, local to this balancer: after fails connect failures

@@ -219,6 +219,17 @@ enqueue(struct dial *d)
 		evtimer_set(q->dq_ev, &q->dq_poll, QUEUE_POLL_MS, on_poll, q);
 }
 
+/* The pinned backend, once: 1 when it was picked. */
+static int
+pin_pick(struct dial *d)
+{
+	if (d->d_pin_uid == 0 || d->d_pin_tried)
+		return (0);
+	d->d_pin_tried = 1;
+	return (balance_pick_pinned(d->d_q->dq_bal, d->d_pin_slot,
+	    d->d_pin_uid, &d->d_tried, &d->d_pick) == 0);
+}
+
 /* Pick and connect, the next backend on a refusal, up to the retries. */
 static void
 dial_try(struct dial *d)
@@ -232,8 +243,8 @@ dial_try(struct dial *d)
 			finish(d, DIAL_CONNECT_FAIL);
 			return;
 		}
-		if (balance_pick_hash(q->dq_bal, d->d_hash, &d->d_tried,
-		    &d->d_pick) == -1) {
+		if (!pin_pick(d) && balance_pick_hash(q->dq_bal, d->d_hash,
+		    &d->d_tried, &d->d_pick) == -1) {
 			if (d->d_attempts > 0)
 				finish(d, DIAL_CONNECT_FAIL);
 			else if (balance_why(q->dq_bal) != BALANCE_FULL)
@@ -301,6 +312,7 @@ dial_start(struct dial *d, struct dial_queue *q, const void *key,
 	d->d_attempts = 0;
 	d->d_seen = d->d_known = 0;
 	d->d_reused = 0;
+	d->d_pin_tried = 0;
 	d->d_hash = balance_hash(key, keylen);
 	d->d_tried.bt_n = 0;
 	d->d_pick.bp_name[0] = '\0';
@@ -324,6 +336,9 @@ dial_again(struct dial *d, int failed)
 		else
 			dial_release(d);
 	}
+	/* Not the backend's fault: a pinned session stays with it. */
+	if (!failed && d->d_pin_uid != 0 && d->d_pick.bp_uid == d->d_pin_uid)
+		d->d_pin_tried = 0;
 	d->d_state = D_IDLE;
 	dial_try(d);
 }

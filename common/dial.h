@@ -65,6 +65,16 @@ struct dial {
 	 * socket of its own (d_fd -1).
 	 */
 	int		(*d_reuse)(struct dial *d);
+	/*
+	 * Optional: the backend a session is pinned to (a sticky cookie),
+	 * by slot and incarnation; 0: none.  The first pick takes it when
+	 * balance_pick_pinned() does, else the balancer picks as for any
+	 * dial; after a failed connect to it, the next pick is the
+	 * balancer's too.  Set by the owner before dial_start().
+	 */
+	uint64_t	 d_pin_uid;
+	uint32_t	 d_pin_slot;
+	int		 d_pin_tried;
 	void		*d_arg;			/* the owner's */
 	int		 d_reused;
 	int		 d_state;

@@ -76,10 +76,11 @@ layer7() {
 	    sed -e "s/127.0.0.1:9001/$B1/g" -e "s/127.0.0.1:9002/$B2/g" \
 	    -e "s/-t auth\\b/-t $T.auth/g" -e "s/=auth\\b/=$T.auth/g" \
 	    -e "s/-t settings\\b/-t $T.settings/g" \
-	    -e "s/=settings\\b/=$T.settings/g"
+	    -e "s/=settings\\b/=$T.settings/g" \
+	    -e "s/-t shop\\b/-t $T.shop/g"
 }
 
-@test "README: the Layer 7 examples run and route" {
+@test "README: the Layer 7 examples run, route, pin, redirect and answer" {
 	start_backend auth http; B1=${BE[auth]}
 	start_backend settings http; B2=${BE[settings]}
 	[ -n "$(layer7)" ]
@@ -91,6 +92,15 @@ layer7() {
 	[ "${lines[1]}" = settings ]
 	[ "${lines[2]}" = 404 ]
 	# a line each, in the order each worker wrote them
-	[ "$(printf '%s\n' "${lines[@]:3}" | sort | tr '\n' '|')" = "GET	/auth/login	200	/auth	$B1	keep-alive|GET	/other	404	-	-	no-route|GET	/settings/theme	200	/settings	$B2	keep-alive|" ]
+	[ "$(printf '%s\n' "${lines[@]:3:3}" | sort | tr '\n' '|')" = "GET	/auth/login	200	/auth	$B1	keep-alive|GET	/other	404	-	-	no-route|GET	/settings/theme	200	/settings	$B2	keep-alive|" ]
 	[ ! -e "/dev/shm/lb.$T.auth" ]
+	# sticky: four times the backend the cookie named, in the jar
+	[[ "${lines[6]}" =~ ^(auth|settings)$ ]]
+	for i in 7 8 9; do [ "${lines[$i]}" = "${lines[6]}" ]; done
+	grep -q $'\tSRV\t' jar
+	[[ "${lines[10]}" =~ ^"301 http://127.0.0.1:"[0-9]+/new$ ]]
+	[ "${lines[11]}" = ok ]
+	[ "${#lines[@]}" -eq 12 ]
+	[ "$(stat -c %a cookie.key)" = 600 ]
+	[ ! -e "/dev/shm/lb.$T.shop" ]
 }

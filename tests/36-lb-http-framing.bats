@@ -101,6 +101,18 @@ H='Host: a\r\n'
 	refused 405 "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"
 }
 
+@test "framing: a path with . or .. segments, plain or %2e, is a 400; dots inside names pass" {
+	refused 400 "GET /app/../admin HTTP/1.1\r\n${H}\r\n"
+	refused 400 "GET /app/%2e%2E/admin HTTP/1.1\r\n${H}\r\n"
+	refused 400 "GET /app/.%2e HTTP/1.1\r\n${H}\r\n"
+	refused 400 "GET /./x?q=1 HTTP/1.1\r\n${H}\r\n"
+	refused 400 "GET http://a/b/.. HTTP/1.1\r\n${H}\r\n"
+	# not segments: names with dots, and dots in the query
+	run -0 hcli.py -t 5 "$LH" "GET /a/.well-known/x...y?p=/../ HTTP/1.1\r\n${H}Connection: close\r\n\r\n"
+	[[ "${lines[0]}" == "HTTP/1.1 200 "* ]]
+	[ "$(requests_of one)" = 1 ]
+}
+
 @test "framing: a head that is too slow to come is a 408; an idle connection closes quietly" {
 	# a byte every 0.5s: the head's 2s run out
 	run -0 timeout 20 python3 -c '

@@ -2066,10 +2066,14 @@ fetch_request(struct cfetch *f, const struct hconn *h)
 		return (-1);						\
 	p += n;								\
 } while (0)
-	ADD("GET %s%.*s HTTP/1.1\r\n", pathlen == 0 || path[0] != '/' ? "/" :
-	    "", (int)pathlen, path);
+	/* the path and Host as build_request() sends them: prefix=, host= */
+	ADD("GET %.*s%s%.*s HTTP/1.1\r\n", (int)tx->tx_l7.lt_prefixlen,
+	    tx->tx_l7b.lb_prefix, tx->tx_l7.lt_prefixlen > 0 ? "" :
+	    pathlen == 0 || path[0] != '/' ? "/" : "", (int)pathlen, path);
 	for (i = 0; i < rq->rq_nhdr; i++) {
 		hd = &rq->rq_hdr[i];
+		if (tx->tx_l7.lt_hostlen > 0 && http1_is(hd, "host"))
+			continue;
 		if (http1_hop(rq->rq_hdr, rq->rq_nhdr, hd) || edited(0, hd) ||
 		    (hd->hh_namelen >= 3 && strncasecmp(hd->hh_name, "if-",
 		    3) == 0) || http1_is(hd, "range") ||
@@ -2087,9 +2091,12 @@ fetch_request(struct cfetch *f, const struct hconn *h)
 	if (rq->rq_host != NULL)
 		ADD("X-Forwarded-Host: %.*s\r\n", (int)rq->rq_hostlen,
 		    rq->rq_host);
-	else
+	if (tx->tx_l7.lt_hostlen > 0)
+		ADD("Host: %.*s\r\n", (int)tx->tx_l7.lt_hostlen,
+		    tx->tx_l7b.lb_host);
+	else if (rq->rq_host == NULL)
 		ADD("Host: \r\n");
-	if (rq->rq_host != NULL && http1_find(rq, "host", 0) == -1)
+	else if (http1_find(rq, "host", 0) == -1)
 		ADD("Host: %.*s\r\n", (int)rq->rq_hostlen, rq->rq_host);
 	if (cf.forwarded) {
 		client_ip(h, ip, sizeof(ip), 1);

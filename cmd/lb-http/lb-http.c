@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bset.h"
+#include "cookie.h"
 #include "dur.h"
 #include "esc.h"
 #include "lb-http.h"
@@ -40,10 +41,10 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-http [-1FHhjpqVv] [-A cafile] [-a rr|lc|p2c|source|maglev] "
-	    "[-C name=value,...]\n"
-	    "               [-c cert[,key]] [-e edit] [-f file] [-g grace] "
-	    "[-i timeout]\n"
+	    "usage: lb-http [-1FHhjpqVv] [-A cafile] [-a algorithm[,key]]\n"
+	    "               [-C name=value,...] [-c cert[,key]] [-e edit] "
+	    "[-f file]\n"
+	    "               [-g grace] [-i timeout] [-K keyfile] [-k cookie]\n"
 	    "               [-L [addr]:port] [-M size] [-m mode] [-n queue] "
 	    "[-o field,...]\n"
 	    "               [-P v1|v2] [-Q timeout] [-R file] [-r rule] "
@@ -63,7 +64,7 @@ usage(int status)
 		    "line:\n"
 		    "  time client method host path status bytes_in bytes_out "
 		    "route backend\n"
-		    "  ttfb_ms ms end (and tls cipher sni with -L)\n"
+		    "  ttfb_ms ms end (and tls cipher sni with -L, sticky with -k)\n"
 		    "  -1              print the addresses listened on, then "
 		    "'table NAME'\n"
 		    "  -r rule         host/path=table[,option...], as "
@@ -74,6 +75,10 @@ usage(int status)
 		    "'req set X-Env: prod'\n"
 		    "  -M size         cache responses in memory, as -M 64m "
 		    "(RFC 9111)\n"
+		    "  -k, -K          sticky sessions: the cookie's name; "
+		    "the key that signs it\n"
+		    "  -a algo,key     a hash and its key, as maglev,hdr=X-User "
+		    "(or cookie=, path)\n"
 		    "  -T, -z          timeouts and limits, as "
 		    "-T server=30s -z head=16k\n"
 		    "  -H, -j, -o, -q  no header; JSON lines; these fields; "
@@ -257,6 +262,27 @@ tls_arg(char *arg)
 	    esc_arg(kv));
 }
 
+/* -a ALGO[,KEY]: the algorithm, and what the hash algorithms hash. */
+static void
+algo_arg(const char *arg)
+{
+	char	 a[32], e[200];
+	size_t	 n = strcspn(arg, ",");
+
+	if (n >= sizeof(a) || (memcpy(a, arg, n), a[n] = '\0',
+	    cf.algo = balance_algo_parse(a)) == -1)
+		errx(2, "bad algorithm '%s': rr, lc, p2c, source or maglev, "
+		    "the last two with a key (maglev,hdr=X-User)",
+		    esc_arg(arg));
+	if (arg[n] == '\0')
+		return;
+	if (cf.algo != BALANCE_SOURCE && cf.algo != BALANCE_MAGLEV)
+		errx(2, "bad algorithm '%s': a key goes with source or maglev",
+		    esc_arg(arg));
+	if (hkey_parse(arg + n + 1, &cf.l7.lc_hkey, e, sizeof(e)) == -1)
+		errx(2, "bad hash key '%s': %s", esc_arg(arg + n + 1), e);
+}
+
 static void
 add_listen(char *spec, int tls)
 {
@@ -280,7 +306,7 @@ parse_args(int argc, char *argv[])
 	struct edit	 ed;
 	struct trust	 tr;
 	const char	*e, *ocols = NULL;
-	char		 ebuf[400], defcols[200];
+	char		 ebuf[400], dcols[200];
 	int		 ch, anytls = 0;
 	long		 ncpu;
 	size_t		 k;
@@ -313,7 +339,7 @@ parse_args(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "--help") == 0)
 		usage(0);
 	while ((ch = getopt(argc, argv,
-	    "1A:a:C:c:e:Ff:g:Hhi:jL:l:M:m:n:o:P:pQ:qR:r:S:T:t:u:Vvw:X:x:z:")) !=
+	    "1A:a:C:c:e:Ff:g:Hhi:jK:k:L:l:M:m:n:o:P:pQ:qR:r:S:T:t:u:Vvw:X:x:z:")) !=
 	    -1) {
 		switch (ch) {
 		case '1':
@@ -332,10 +358,7 @@ parse_args(int argc, char *argv[])
 			cf.certs[cf.ncerts++] = optarg;
 			break;
 		case 'a':
-			if ((cf.algo = balance_algo_parse(optarg)) == -1)
-				errx(2, "bad algorithm '%s': rr, lc, p2c, "
-				    "source or maglev",
-				    esc_arg(optarg));
+			algo_arg(optarg);
 			break;
 		case 'e':
 			if (edit_parse(optarg, &ed, ebuf, sizeof(ebuf)) == -1)
@@ -362,6 +385,21 @@ parse_args(int argc, char *argv[])
 			break;
 		case 'j':
 			cf.json = 1;
+			break;
+		case 'K':
+			if (cf.l7.lc_nkeyfile == STICKY_KEYS_MAX)
+				errx(2, "-K: %d key files at most",
+				    STICKY_KEYS_MAX);
+			cf.l7.lc_keyfile[cf.l7.lc_nkeyfile++] = optarg;
+			break;
+		case 'k':
+			if (!cookie_name_ok(optarg))
+				errx(2, "bad cookie name '%s': a token of %d "
+				    "bytes at most (letters, digits, "
+				    "!#$%%&'*+-.^_`|~)",
+				    esc_arg(optarg), COOKIE_NAME_MAX);
+			cf.l7.lc_cookie = optarg;
+			cf.l7.lc_cookielen = strlen(optarg);
 			break;
 		case 'L':
 			add_listen(optarg, 1);
@@ -459,18 +497,24 @@ parse_args(int argc, char *argv[])
 	}
 	if (cf.z_target > cf.z_head)
 		cf.z_target = cf.z_head;
+	if (cf.l7.lc_nkeyfile > 0 && cf.l7.lc_cookie == NULL)
+		errx(2, "-K keys the cookies of -k: give -k too");
 	for (k = 0; k < cf.nlisten; k++)
 		anytls |= cf.listen_tls[k];
-	/* The default fields: those of TLS with -L, the cache's with -M. */
-	snprintf(defcols, sizeof(defcols), "time,client,method,host,path,"
-	    "status,bytes_in,bytes_out,route,backend,ttfb_ms,ms,end%s%s",
-	    anytls ? ",tls,cipher,sni" : "", cf.cache_size > 0 ? ",cache" : "");
+	/*
+	 * The default fields: TLS's with a TLS listener, sticky with -k,
+	 * the cache's with -M.
+	 */
+	snprintf(dcols, sizeof(dcols), "time,client,method,host,path,status,"
+	    "bytes_in,bytes_out,route,backend,ttfb_ms,ms,end%s%s%s", anytls ?
+	    ",tls,cipher,sni" : "", cf.l7.lc_cookie != NULL ? ",sticky" : "",
+	    cf.cache_size > 0 ? ",cache" : "");
 	if (cf.cache_size > 0 && cf.cache_obj == 0)
 		cf.cache_obj = CACHE_OBJ;
 	if (cf.cache_obj > cf.cache_size / 8 && cf.cache_size > 0)
 		cf.cache_obj = cf.cache_size / 8;
 	if (cols_parse(&cf.cols, lh_fields, LF_N, ocols != NULL ? ocols :
-	    defcols, ebuf, sizeof(ebuf)) == -1)
+	    dcols, ebuf, sizeof(ebuf)) == -1)
 		errx(2, "-o: %s", ebuf);
 }
 
@@ -667,6 +711,9 @@ main(int argc, char *argv[])
 		errx(1, "listen %s", ebuf);
 	tables();
 	tlsctx_io_init();
+	/* Before -u: the key files are read once, as TLS keys are. */
+	if (sticky_setup(ebuf, sizeof(ebuf)) == -1)
+		errx(1, "-K %s", ebuf);
 	if (cf.ncerts > 0 && (cf.tls = tlssrv_new(&cf.tlsconf, cf.certs,
 	    cf.ncerts, ebuf, sizeof(ebuf))) == NULL)
 		errx(1, "%s", ebuf);

@@ -20,6 +20,7 @@
 #include "evloop.h"
 #include "http1.h"
 #include "io.h"
+#include "l7.h"
 #include "pool.h"
 #include "relay.h"
 #include "slab.h"
@@ -48,6 +49,7 @@ struct rule {
 	int		 ru_noverify;
 	int		 ru_nocache;		/* -M does not cache it */
 	char		*ru_sni;		/* NULL: the backend's host */
+	struct ruleopt	*ru_opt;		/* l7.h; NULL: none */
 };
 
 /* A set of rules, swapped whole when the -R file is read again. */
@@ -123,6 +125,7 @@ struct lh_conf {
 	size_t		 pipe_pool;
 	size_t		 cache_size, cache_obj;	/* -M, -z object= */
 	uint64_t	 t_collapse;		/* -T collapse= */
+	struct l7conf	 l7;			/* -k, -K, -a's key */
 };
 extern struct lh_conf	 cf;
 
@@ -137,6 +140,7 @@ struct wtab {
 	struct pool	 wt_pool;
 	long		 wt_uses;		/* exchanges and pooled conns on it */
 	int		 wt_retired;
+	struct sticky_map *wt_sticky;		/* the cookies of its backends */
 };
 
 /* A connection to a backend, busy with one exchange or idle in a pool. */
@@ -205,6 +209,9 @@ struct htx {
 	char		*tx_bin;		/* the response's buffer */
 	size_t		 tx_binlen, tx_binoff, tx_bscanned;
 	size_t		 tx_logm, tx_logh, tx_logp;
+	struct l7tx	 tx_l7;			/* sticky, rewrites, answers */
+	const void	*tx_hkey;		/* what the balancer hashes */
+	size_t		 tx_hkeylen;
 	struct cache_tx	 tx_c;			/* the cache's part */
 	/* from here on, not zeroed for each exchange */
 	struct http1_req tx_req;
@@ -215,6 +222,7 @@ struct htx {
 	char		 tx_add[LH_ADD_MAX];	/* fields we add */
 	char		 tx_radd[512];		/* and to the response */
 	char		 tx_logf[LH_LOGF_MAX];	/* method, host, path */
+	struct l7buf	 tx_l7b;
 };
 
 enum dn_state { DN_WAIT, DN_BODY, DN_DONE, DN_TUNNEL };
@@ -336,12 +344,14 @@ int	 hw_init(struct worker *wk);
 void	 hw_accept(struct worker *wk, int li, int fd, const struct addr *peer);
 void	 hw_cut(struct worker *wk);
 void	 hw_fini(struct worker *wk);
+void	 tx_answered(struct hconn *h, int status);
+int	 add_edits(int resp, char *buf, size_t len, size_t *n);
 
 /* logline.c: the access log's lines */
 /* The fields of a log line, for -o. */
 enum { LF_TIME, LF_CLIENT, LF_METHOD, LF_HOST, LF_PATH, LF_STATUS,
     LF_BYTES_IN, LF_BYTES_OUT, LF_ROUTE, LF_BACKEND, LF_TTFB_MS, LF_MS,
-    LF_END, LF_TLS, LF_CIPHER, LF_SNI, LF_CACHE, LF_N };
+    LF_END, LF_TLS, LF_CIPHER, LF_SNI, LF_STICKY, LF_CACHE, LF_N };
 extern const struct cols_field lh_fields[LF_N];
 
 void	 lh_log_header(void);

@@ -25,7 +25,7 @@ const struct cols_field lh_fields[LF_N] = { { "time", COLS_TEXT },
     { "bytes_out", COLS_NUM }, { "route", COLS_TEXT },
     { "backend", COLS_TEXT }, { "ttfb_ms", COLS_NUM }, { "ms", COLS_NUM },
     { "end", COLS_TEXT }, { "tls", COLS_TEXT }, { "cipher", COLS_TEXT },
-    { "sni", COLS_TEXT }, { "cache", COLS_TEXT } };
+    { "sni", COLS_TEXT }, { "sticky", COLS_TEXT }, { "cache", COLS_TEXT } };
 
 /* The header line: what each field of the TSV lines is. */
 void
@@ -112,6 +112,9 @@ lh_log(struct hconn *h, int end)
 		cols_null(&v[LF_CIPHER]);
 		cols_null(&v[LF_SNI]);
 	}
+	/* new, kept, moved, invalid: what -k did for the request */
+	sn = sticky_log_str(tx->tx_l7.lt_log);
+	text_or_null(&v[LF_STICKY], sn, sn != NULL ? strlen(sn) : 0);
 	if (cols_has(&cf.cols, LF_CACHE)) {
 		const char *cw = cache_word(h);
 

@@ -94,6 +94,7 @@ wtab_free(struct wtab *wt)
 	}
 	dial_queue_fini(&wt->wt_q);
 	pool_fini(&wt->wt_pool);
+	sticky_wtab_free(wt);
 	balance_free(wt->wt_bal);
 	tableset_drop(cf.ts, wt->wt_t);
 	free(wt);
@@ -535,6 +536,22 @@ tx_respond(struct hconn *h, int status, const char *text, int end, int close)
 	tx_run(h);
 }
 
+/* Answer with the head and body rewrite.c put in tx_dn's iovecs. */
+void
+tx_answered(struct hconn *h, int status)
+{
+	struct htx	*tx = h->h_tx;
+
+	tx->tx_status = status;
+	tx->tx_dn.fl_mode = FL_NONE;
+	tx->tx_dn.fl_done = 1;
+	tx->tx_dnstate = DN_BODY;
+	tx->tx_bclose = 1;
+	if (tx->tx_ttfb == 0)
+		tx->tx_ttfb = evloop_now(h->h_w->w_ev);
+	tx_run(h);
+}
+
 /* ---- the exchange ---- */
 
 static void
@@ -712,12 +729,14 @@ build_request(struct hconn *h)
 	path += tx->tx_strip;
 	pathlen -= tx->tx_strip;
 	if (rq->rq_minor != 1 || path != rq->rq_target ||
-	    pathlen != rq->rq_targetlen) {
-		/* method SP origin-form SP HTTP/1.1 */
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s %s%.*s "
+	    pathlen != rq->rq_targetlen || tx->tx_l7.lt_prefixlen > 0) {
+		/* method SP origin-form SP HTTP/1.1; prefix= first */
+		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s %.*s%s%.*s "
 		    "HTTP/1.1\r\n", (int)rq->rq_methodlen, rq->rq_method,
-		    pathlen == 0 || path[0] != '/' ? (path[0] == '*' &&
-		    pathlen == 1 ? "" : "/") : "", (int)pathlen, path) == -1)
+		    (int)tx->tx_l7.lt_prefixlen, tx->tx_l7b.lb_prefix,
+		    tx->tx_l7.lt_prefixlen > 0 ? "" : pathlen == 0 ||
+		    path[0] != '/' ? (path[0] == '*' && pathlen == 1 ? "" :
+		    "/") : "", (int)pathlen, path) == -1)
 			return (-1);
 		iovb_add(b, tx->tx_add, n);
 	} else {
@@ -737,6 +756,14 @@ build_request(struct hconn *h)
 		if (hop || (cf.nedits > 0 && edited(0, hd)) ||
 		    cache_drop_field(h, hd))
 			continue;
+		if (tx->tx_l7.lt_hostlen > 0 && hd->hh_id == HTTP1_F_HOST)
+			continue;	/* host=: ours below */
+		if (tx->tx_l7.lt_sticky && hd->hh_id == HTTP1_F_OTHER &&
+		    http1_is(hd, "cookie")) {
+			if (sticky_request_cookie(h, hd, b) == -1)
+				return (-1);
+			continue;
+		}
 		switch (hd->hh_id) {
 		case HTTP1_F_X_FORWARDED_FOR:
 			if (trust)
@@ -807,10 +834,14 @@ build_request(struct hconn *h)
 			return (-1);
 	}
 	/* HTTP/1.0 may come without a Host; the backend gets one. */
-	if (rq->rq_host == NULL && addf(tx->tx_add, sizeof(tx->tx_add), &n,
-	    "Host: \r\n") == -1)
+	if (tx->tx_l7.lt_hostlen > 0) {
+		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
+		    (int)tx->tx_l7.lt_hostlen, tx->tx_l7b.lb_host) == -1)
+			return (-1);
+	} else if (rq->rq_host == NULL && addf(tx->tx_add, sizeof(tx->tx_add),
+	    &n, "Host: \r\n") == -1)
 		return (-1);
-	if (rq->rq_host != NULL && (rq->rq_flags & HTTP1_ABSOLUTE) &&
+	else if (rq->rq_host != NULL && (rq->rq_flags & HTTP1_ABSOLUTE) &&
 	    http1_find(rq, "host", 0) == -1 &&
 	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
 	    (int)rq->rq_hostlen, rq->rq_host) == -1)
@@ -1057,6 +1088,43 @@ tx_backend_ready(struct hconn *h)
 }
 
 /*
+ * Whether a path (up to its query) has a "." or ".." segment, as sent or
+ * with its dots percent-encoded.  Rules match the path as sent, and a
+ * backend that resolves "/app/../admin" would serve what no rule sent it
+ * to: such a request is refused, not guessed at (clients remove dot
+ * segments before they send, RFC 3986 section 5.2.4).
+ */
+static int
+dot_segments(const char *p, size_t len)
+{
+	size_t	 i, dots, other;
+
+	for (i = 0; i < len && p[i] != '?'; ) {
+		if (p[i] != '/') {
+			i++;
+			continue;
+		}
+		dots = other = 0;
+		for (i++; i < len && p[i] != '/' && p[i] != '?'; ) {
+			if (p[i] == '.') {
+				dots++;
+				i++;
+			} else if (p[i] == '%' && i + 2 < len && p[i + 1] ==
+			    '2' && (p[i + 2] == 'e' || p[i + 2] == 'E')) {
+				dots++;
+				i += 3;
+			} else {
+				other++;
+				i++;
+			}
+		}
+		if (other == 0 && (dots == 1 || dots == 2))
+			return (1);
+	}
+	return (0);
+}
+
+/*
  * A head is in h_in at h_off: parse it, check it, route it, and dial.
  */
 static void
@@ -1112,6 +1180,11 @@ tx_begin(struct hconn *h, int headlen)
 		    END_BAD_REQUEST, 1);
 		return;
 	}
+	if (dot_segments(rq->rq_path, rq->rq_pathlen)) {
+		tx_respond(h, 400, "a path with . or .. segments",
+		    END_BAD_REQUEST, 1);
+		return;
+	}
 	if (rq->rq_methodlen == 7 && memcmp(rq->rq_method, "CONNECT", 7) ==
 	    0) {
 		tx_respond(h, 405, "CONNECT is not served here",
@@ -1143,6 +1216,11 @@ tx_begin(struct hconn *h, int headlen)
 		wtab_follow(w);
 	ru = rules_match(rs, rq->rq_host, rq->rq_hostlen, rq->rq_path,
 	    rq->rq_pathlen);
+	/* A rule may answer itself: a redirect, a fixed response. */
+	if ((r = l7_answer(h, ru)) == 1)
+		return;
+	if (r == 2)
+		ru = NULL;
 	if (ru != NULL) {
 		/* What the exchange needs of it: the rules may change. */
 		tab = ru->ru_tab;
@@ -1170,6 +1248,9 @@ tx_begin(struct hconn *h, int headlen)
 	}
 	tx->tx_wt = w->w_tab[tab];
 	tx->tx_wt->wt_uses++;
+	/* Rewrites; the hash key and the sticky cookie's pin. */
+	rewrite_begin(h, ru);
+	sticky_begin(h, ru, &tx->tx_hkey, &tx->tx_hkeylen);
 	/* The cache may answer, or make it wait for another's fetch. */
 	if (cf.cache_size > 0 && cache_begin(h, tab, ru != NULL &&
 	    ru->ru_nocache) == 1)
@@ -1182,21 +1263,11 @@ void
 tx_to_backend(struct hconn *h)
 {
 	struct htx	*tx = h->h_tx;
-	const void	*key = NULL;
-	size_t		 keylen = 0;
 
-	/* The hash algorithms key on the client's address. */
-	if (h->h_peer.a_ss.ss_family == AF_INET) {
-		key = &((const struct sockaddr_in *)&h->h_peer.a_ss)->sin_addr;
-		keylen = 4;
-	} else if (h->h_peer.a_ss.ss_family == AF_INET6) {
-		key = &((const struct sockaddr_in6 *)&h->h_peer.a_ss)->
-		    sin6_addr;
-		keylen = 16;
-	}
 	tx->tx_dial.d_arg = h;
 	tx->tx_dial.d_reuse = reuse_hook;
-	dial_start(&tx->tx_dial, &tx->tx_wt->wt_q, key, keylen, tx_dialed);
+	dial_start(&tx->tx_dial, &tx->tx_wt->wt_q, tx->tx_hkey,
+	    tx->tx_hkeylen, tx_dialed);
 }
 
 /* ---- moving bytes ---- */
@@ -1451,6 +1522,8 @@ build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 		if (iovb_add(b, hd->hh_line, hd->hh_linelen) == -1)
 			return (-1);
 	}
+	if (!interim && sticky_response(h, b) == -1)
+		return (-1);
 	if (!interim) {
 		if (tx->tx_close)
 			addb(tx->tx_radd, sizeof(tx->tx_radd), &n,
@@ -1980,6 +2053,7 @@ tx_finish(struct hconn *h)
 		tx->tx_end = END_CLOSE;
 	count(h);
 	lh_log(h, tx->tx_end);
+	l7_finish(h);
 	if (cf.cache_size > 0)
 		cache_end(h);
 	tx->tx_on = 0;

@@ -24,6 +24,26 @@ host_char(char c)
 }
 
 /*
+ * Where a rule's table begins: after the first '=' whose next word (up
+ * to a ',' or the end) holds no '='.  A path may hold '=' ("/a=b=t" is
+ * "/a=b" and "t"), and options may too ("/x=t,sni=name" is "/x" and
+ * "t,sni=name"): neither the first nor the last '=' alone tells them
+ * apart.
+ */
+static const char *
+rule_eq(const char *spec)
+{
+	const char	*eq, *end;
+
+	for (eq = strchr(spec, '='); eq != NULL; eq = strchr(eq + 1, '=')) {
+		end = eq + 1 + strcspn(eq + 1, ",");
+		if (memchr(eq + 1, '=', (size_t)(end - eq - 1)) == NULL)
+			return (eq);
+	}
+	return (NULL);
+}
+
+/*
  * "HOST/PATH=TABLE[,strip]", "HOST=TABLE", "/PATH=TABLE": fills r, its
  * strings malloc'd.  The table is attached here (made if missing).
  */
@@ -38,7 +58,7 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 
 	memset(r, 0, sizeof(*r));
 	esc_msg(m, sizeof(m), spec);
-	if ((eq = strrchr(spec, '=')) == NULL || eq == spec) {
+	if ((eq = rule_eq(spec)) == NULL || eq == spec) {
 		snprintf(err, errlen, "bad rule '%s': HOST/PATH=TABLE", m);
 		return (-1);
 	}
@@ -89,7 +109,8 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 	/* TABLE[,opt...] */
 	if ((opt = strchr(tab, ',')) != NULL)
 		tab[opt - tab] = '\0';
-	if (table_name_check(tab, e, sizeof(e)) == -1) {
+	/* No table: the rule answers itself (rewrite.c checks it does). */
+	if (*tab != '\0' && table_name_check(tab, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "bad rule '%s': %s", m, e);
 		goto fail;
 	}
@@ -111,17 +132,31 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 				snprintf(err, errlen, "%s", strerror(errno));
 				goto fail;
 			}
+		} else if ((k = ruleopt_parse(r, o, e, sizeof(e))) != 0) {
+			if (k == -1) {
+				snprintf(err, errlen, "bad rule '%s': %s", m, e);
+				goto fail;
+			}
 		} else {
 			snprintf(err, errlen, "bad rule '%s': unknown option "
-			    "'%.40s' (strip, tls, noverify, nocache, sni=NAME)", m, o);
+			    "'%.40s' (strip, tls, noverify, nocache, sni=NAME, "
+			    "prefix=, host=, redirect=, return=, file=, type=, "
+			    "nosticky, hash-KEY)", m, o);
 			goto fail;
 		}
 	}
-	if ((k = tableset_add(cf.ts, tab, e, sizeof(e))) == -1) {
-		snprintf(err, errlen, "rule '%s': %s", m, e);
+	if (ruleopt_check(r, *tab != '\0', e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "bad rule '%s': %s", m, e);
 		goto fail;
 	}
-	r->ru_tab = (size_t)k;
+	r->ru_tab = RULE_NO_TABLE;
+	if (*tab != '\0') {
+		if ((k = tableset_add(cf.ts, tab, e, sizeof(e))) == -1) {
+			snprintf(err, errlen, "rule '%s': %s", m, e);
+			goto fail;
+		}
+		r->ru_tab = (size_t)k;
+	}
 	free(tab);
 	return (0);
  fail:
@@ -130,6 +165,7 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 	free(r->ru_host);
 	free(r->ru_path);
 	free(r->ru_sni);
+	ruleopt_free(r->ru_opt);
 	memset(r, 0, sizeof(*r));
 	return (-1);
 }
@@ -146,6 +182,7 @@ rules_free(struct rules *rs)
 		free(rs->rs_v[i].ru_host);
 		free(rs->rs_v[i].ru_path);
 		free(rs->rs_v[i].ru_sni);
+		ruleopt_free(rs->rs_v[i].ru_opt);
 	}
 	free(rs->rs_v);
 	free(rs);

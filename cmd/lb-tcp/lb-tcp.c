@@ -20,6 +20,7 @@
 #include "dur.h"
 #include "esc.h"
 #include "evloop.h"
+#include "hkey.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "relay.h"
@@ -443,24 +444,6 @@ dial_done(struct dial *d, int result)
 		conn_finish(c, end_of_dial(result));
 }
 
-/* The key of the hash algorithms: the client's address, port left out. */
-static const void *
-conn_key(const struct conn *c, size_t *len)
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&c->c_client.a_ss;
-
-	if (sa->sa_family == AF_INET) {
-		*len = 4;
-		return (&((const struct sockaddr_in *)sa)->sin_addr);
-	}
-	if (sa->sa_family == AF_INET6) {
-		*len = 16;
-		return (&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	}
-	*len = 0;
-	return (NULL);
-}
-
 /* Routed (or not): pick a backend and connect. */
 static void
 conn_dial(struct conn *c, size_t tab)
@@ -477,7 +460,8 @@ conn_dial(struct conn *c, size_t tab)
 		c->c_wt->wt_uses++;
 	}
 	c->c_state = CONN_DIAL;
-	key = conn_key(c, &keylen);
+	/* The hash algorithms key on the client's address, as lb-http's. */
+	key = hkey_addr(&c->c_client, &keylen);
 	c->c_dial.d_arg = c;
 	dial_start(&c->c_dial, &c->c_wt->wt_q, key, keylen, dial_done);
 }

@@ -14,7 +14,7 @@ mkdir -p "$out"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 CPPFLAGS="-D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd -Icommon"
 pass=0 fail=0
-for t in proxyproto sni http1 table hcache; do
+for t in proxyproto sni http1 table hcache cookie; do
 	# what each target links: its module, and what that module needs
 	case $t in
 	table)	src="common/table.c common/addr.c common/balance.c common/log.c common/dur.c

@@ -447,6 +447,110 @@ t_garbage(void)
 	table_close(t);
 }
 
+/* Pin to the slot of name: 0 or -1, the pick ended at once. */
+static int
+pin1(struct balance *b, struct table *t, const char *name, int *why)
+{
+	struct balance_pick p;
+	struct table_snap s;
+	int		 i, r;
+	uint64_t	 uid;
+
+	memset(&s, 0, sizeof(s));
+	if (table_snapshot(t, &s, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	for (i = 0; i < (int)s.sn_n; i++)
+		if (s.sn_be[i].be_uid != 0 && strcmp(s.sn_be[i].be_name,
+		    name) == 0)
+			break;
+	uid = i < (int)s.sn_n ? s.sn_be[i].be_uid : 12345;
+	table_snap_free(&s);
+	if ((r = balance_pick_pinned(b, (uint32_t)i, uid, NULL, &p)) == 0) {
+		CHECK(strcmp(p.bp_name, name) == 0);
+		balance_done(b, &p);
+	}
+	*why = balance_why(b);
+	return (r);
+}
+
+/*
+ * A session pinned to a backend stays while it is enabled or draining
+ * (and at weight 0), and moves when it is in maint, down, full or gone.
+ */
+static void
+t_pinned(void)
+{
+	const char *const ab[] = { "127.0.0.1:1 name=a maxconn=1",
+	    "127.0.0.1:2 name=b weight=0" };
+	struct table	*t = mk(ab, 2);
+	struct balance	*b = balance_new(t, BALANCE_RR, 0);
+	struct balance_pick hold;
+	const struct table_snap *sn;
+	int		 why;
+
+	CHECK(pin1(b, t, "a", &why) == 0);
+	CHECK(pin1(b, t, "b", &why) == 0);	/* weight 0: pinned still */
+	change(t, "a", "drain");
+	CHECK(pin1(b, t, "a", &why) == 0);
+	/* drain: no new session goes there */
+	CHECK(pick1(b, NULL, 0) == '-');
+	change(t, "a", "enabled");
+	CHECK(balance_pick(b, NULL, 0, NULL, &hold) == 0 &&
+	    hold.bp_name[0] == 'a');
+	CHECK(pin1(b, t, "a", &why) == -1 && why == BALANCE_FULL);
+	balance_done(b, &hold);
+	change(t, "a", "maint");
+	CHECK(pin1(b, t, "a", &why) == -1 && why == BALANCE_NONE);
+	change(t, "a", "enabled");
+	change(t, "a", "down");
+	CHECK(pin1(b, t, "a", &why) == -1);
+	change(t, "a", "up");
+	CHECK(pin1(b, t, "a", &why) == 0);
+	change(t, "a", "del");
+	CHECK(pin1(b, t, "a", &why) == -1);
+	CHECK((sn = balance_snapshot(b)) != NULL && sn->sn_count == 1);
+	balance_free(b);
+	table_close(t);
+}
+
+/*
+ * The hash algorithms map a key by the backends' names, not their
+ * slots: two tables filled in another order agree on every key.
+ */
+static void
+t_order(void)
+{
+	const char *const fwd[] = { "127.0.0.1:1 name=a", "127.0.0.1:2 name=b",
+	    "127.0.0.1:3 name=c weight=2", "127.0.0.1:4 name=d" };
+	const char *const rev[] = { "127.0.0.1:4 name=d",
+	    "127.0.0.1:3 name=c weight=2", "127.0.0.1:2 name=b",
+	    "127.0.0.1:1 name=a" };
+	static char	 m[2][2][2000];
+	struct table	*t;
+	struct balance	*b;
+	uint32_t	 key;
+	int		 o, algo, diff;
+
+	for (o = 0; o < 2; o++) {
+		t = mk(o ? rev : fwd, 4);
+		for (algo = 0; algo < 2; algo++) {
+			b = balance_new(t, algo ? BALANCE_MAGLEV :
+			    BALANCE_SOURCE, 0);
+			for (key = 0; key < 2000; key++)
+				m[o][algo][key] = pick1(b, &key, sizeof(key));
+			balance_free(b);
+		}
+		table_close(t);
+	}
+	for (algo = 0; algo < 2; algo++) {
+		diff = 0;
+		for (key = 0; key < 2000; key++)
+			diff += m[0][algo][key] != m[1][algo][key];
+		ok(diff == 0, "%s: %d of 2000 keys differ with the slots in "
+		    "another order", algo ? "maglev" : "source", diff);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -465,6 +569,8 @@ main(int argc, char *argv[])
 	t_maxconn();
 	t_source();
 	t_maglev();
+	t_pinned();
+	t_order();
 	t_slowstart();
 	t_clock();
 	t_garbage();
