@@ -398,3 +398,19 @@ man_cache_example() {
 	[[ "$output" == *"$T"$'\t1\t'[0-9]*$'\t'[0-9]*$'\t'[0-9]* ]]
 	stop_lbh
 }
+
+@test "lb-http -M: with prefix= (and host=) the backend gets the rewritten path, a revalidation too; sticky cookies still work" {
+	start_csrv
+	lb-ctl -t "$T" add "$CS"
+	start_lbh -M 1m -w 1 -k LB -r "/api=$T,prefix=/v2,host=be.internal" -l 127.0.0.1:0
+	u="/api/r?cc=max-age=60&etag=p&age=100"
+	[ "$(get "$u")" = "csrv /v2/r?cc=max-age=60&etag=p&age=100 n=1" ]
+	[ "$(get "$u")" = "csrv /v2/r?cc=max-age=60&etag=p&age=100 n=1" ]
+	[ "$(reached "GET /v2/r?cc=max-age=60&etag=p&age=100 inm=\"p\"")" = 1 ]
+	[ "$(reached "GET /api/")" = 0 ]
+	# a miss gets its pin; the cache serves the object to anyone
+	run -0 curl -sS -m 10 -D - -o /dev/null "http://$LH/api/s?cc=max-age=60"
+	[[ "$output" == *"Set-Cookie: LB="* ]]
+	[ "$(get "/api/s?cc=max-age=60")" = "csrv /v2/s?cc=max-age=60 n=1" ]
+	stop_lbh
+}
