@@ -38,7 +38,17 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 
 	memset(r, 0, sizeof(*r));
 	esc_msg(m, sizeof(m), spec);
-	if ((eq = strrchr(spec, '=')) == NULL || eq == spec) {
+	/*
+	 * The table follows the last '=' before the options, which start
+	 * at the first ',' after an '=': a path may hold an '=', and so
+	 * may an option (sni=NAME).
+	 */
+	if ((eq = strchr(spec, '=')) != NULL && (opt = strchr(eq, ',')) !=
+	    NULL)
+		eq = memrchr(spec, '=', (size_t)(opt - spec));
+	else
+		eq = strrchr(spec, '=');
+	if (eq == NULL || eq == spec) {
 		snprintf(err, errlen, "bad rule '%s': HOST/PATH=TABLE", m);
 		return (-1);
 	}
@@ -109,11 +119,20 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 				snprintf(err, errlen, "%s", strerror(errno));
 				goto fail;
 			}
+		} else if (strncmp(o, "sni=", 4) == 0) {
+			snprintf(err, errlen, "bad rule '%s': sni= takes a "
+			    "host name (letters, digits, '.', '-')", m);
+			goto fail;
 		} else {
 			snprintf(err, errlen, "bad rule '%s': unknown option "
 			    "'%.40s' (strip, tls, noverify, sni=NAME)", m, o);
 			goto fail;
 		}
+	}
+	if (!r->ru_tls && (r->ru_noverify || r->ru_sni != NULL)) {
+		snprintf(err, errlen, "bad rule '%s': noverify and sni= are "
+		    "for HTTPS to the backends: add tls", m);
+		goto fail;
 	}
 	if ((k = tableset_add(cf.ts, tab, e, sizeof(e))) == -1) {
 		snprintf(err, errlen, "rule '%s': %s", m, e);
