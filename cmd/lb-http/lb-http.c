@@ -221,12 +221,15 @@ mode_arg(const char *s)
 }
 
 /* -C min=1.3,ciphers=...,suites=...,tickets=no,sni=strict,client-ca=F */
+static int	 tls_given;		/* -C was */
+
 static void
 tls_arg(char *arg)
 {
 	struct tlssrv_conf *c = &cf.tlsconf;
 	char	*kv, *save = NULL, *v, m[200];
 
+	tls_given = 1;
 	for (kv = strtok_r(arg, ",", &save); kv != NULL;
 	    kv = strtok_r(NULL, ",", &save)) {
 		if ((v = strchr(kv, '=')) == NULL)
@@ -735,6 +738,12 @@ main(int argc, char *argv[])
 		    "cert[,key]");
 	if (k == cf.nlisten && cf.ncerts > 0)
 		errx(2, "-c gives certificates to TLS listeners: give -L too");
+	if (k == cf.nlisten && tls_given)
+		errx(2, "-C sets up TLS listeners: give -L too");
+	if (cf.tlsconf.tc_client_optional && cf.tlsconf.tc_client_ca == NULL)
+		errx(2, "-C client=optional: of which CA? give client-ca=FILE");
+	if (tlssrv_conf_check(&cf.tlsconf, ebuf, sizeof(ebuf)) == -1)
+		errx(2, "-C: %s", ebuf);
 	if (cf.table_spec != NULL && table_name_check(cf.table_spec, ebuf,
 	    sizeof(ebuf)) == -1)
 		errx(2, "%s", ebuf);
@@ -771,10 +780,14 @@ main(int argc, char *argv[])
 	    cf.ncerts, ebuf, sizeof(ebuf))) == NULL)
 		errx(1, "%s", ebuf);
 	if ((cf.bctx = tlsctx_backend(cf.cafile, 0, ebuf,
-	    sizeof(ebuf))) == NULL ||
-	    (cf.bctx_noverify = tlsctx_backend(NULL, 1, ebuf,
+	    sizeof(ebuf))) == NULL)
+		errx(1, "%s%s", cf.cafile != NULL ? "-A " : "TLS to backends: ",
+		    ebuf);
+	if ((cf.bctx_noverify = tlsctx_backend(NULL, 1, ebuf,
 	    sizeof(ebuf))) == NULL)
 		errx(1, "TLS to backends: %s", ebuf);
+	SSL_CTX_sess_set_new_cb(cf.bctx, btls_new_session);
+	SSL_CTX_sess_set_new_cb(cf.bctx_noverify, btls_new_session);
 	if (cf.user != NULL)
 		drop_to(cf.user);
 	if ((cf.log = alog_new(STDOUT_FILENO, cf.nworkers, 0)) == NULL)
