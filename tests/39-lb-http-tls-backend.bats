@@ -212,3 +212,45 @@ while True:
 	[ "$(get /tls)" = "backend.test TLSv1.3 r" ]
 	lb-ctl -t "$T.ng" destroy
 }
+
+# tls_example TEXT: the example commands of lb-http(1) holding TEXT, made
+# this test's own: the test's certificates, its table, port 0, no "&"
+tls_example() {
+	sed -n 's/^\$ //p' "$BATS_TEST_DIRNAME/../man/lb-http.1" | grep -F -- "$1" |
+	    sed -e 's/\\e/\\/g' -e 's/:8443/127.0.0.1:0/g' -e 's/-l :8081/-l 127.0.0.1:0/' \
+	    -e "s|www\.pem|$PKI/rsa.pem|g" -e "s|api\.crt,api\.key|$PKI/ec.crt,$PKI/ec.key|g" \
+	    -e "s|/etc/lb/certs|$BATS_TEST_TMPDIR/certs|g" -e "s|internal-ca\.pem|$PKI/ca.crt|g" \
+	    -e 's/web\.internal/backend.test/g' -e "s|lb\.out|$BATS_TEST_TMPDIR/lb.out|g" \
+	    -e "s/-t web\b/-t $T/g" -e "s/=web,/=$T.tls,/g" -e 's/ &$//' -e 's/^lb-http //'
+}
+
+@test "lb-http(1): the TLS EXAMPLES run" {
+	start_hsrv web
+	lb-ctl -t "$T" add "${HS[web]}" name=web
+	s_server good be
+	lb-ctl -t "$T.tls" add "${SS[good]}" name=good
+	mkdir "$BATS_TEST_TMPDIR/certs"
+	cp -p "$PKI/rsa.pem" "$PKI/soon.pem" "$BATS_TEST_TMPDIR/certs"
+	# two sites by SNI, the first the default
+	eval "start_lbh -w 1 $(tls_example "-c api.crt,api.key")"
+	[ "$(subject_of "$LH" -servername ec.test)" = ec.test ]
+	[ "$(subject_of "$LH" -servername www.rsa.test)" = rsa.test ]
+	stop_lbh
+	# a directory, HTTP beside, as nobody
+	eval "start_lbh -w 1 $(tls_example "-u nobody")"
+	[ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$LHPID/status")" = "$(id -u nobody)" ]
+	[ "$(subject_of "$LH" -servername soon.test)" = soon.test ]
+	[ "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "http://$(sed -n 2p "$LHLOG")/")" = 200 ]
+	stop_lbh
+	# the certificates to renew: soon.pem alone
+	eval "bg $(tls_example "-t web > lb.out" | sed 's/^/lb-http /')"
+	wait_for 5 grep -q '^table ' "$BATS_TEST_TMPDIR/lb.out"
+	run -0 eval "$(tls_example 'awk -F')"
+	[[ "$output" == "renew $BATS_TEST_TMPDIR/certs/soon.pem 20"* ]]
+	[ "${#lines[@]}" = 1 ]
+	# HTTPS to the backends, verified for backend.test
+	eval "start_lbh -w 1 $(tls_example "-A internal-ca.pem")"
+	run -0 https /
+	[[ "$output" == *"Ciphers supported"* ]]
+	lb-ctl -t "$T.tls" destroy
+}
