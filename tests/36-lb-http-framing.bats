@@ -38,6 +38,8 @@ refused() {
 	echo "$output" | head -3
 	[[ "${lines[0]}" == "HTTP/1.1 $want "* ]]
 	[[ "$output" == *"Connection: close"* ]]
+	# refused for what it is, not for being plain HTTP on a TLS port
+	[[ "$output" != *"this port speaks TLS"* ]]
 	[ "$(requests_of one)" = 0 ]
 }
 
