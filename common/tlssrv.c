@@ -737,7 +737,8 @@ dir_pairs(const char *dir, size_t arg, struct pair **pv, size_t *pn,
 			goto nomem;
 		n++;
 	}
-	qsort(v, n, sizeof(*v), cmpstr);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmpstr);
 	for (i = 0; i < n; i++) {
 		snprintf(c, sizeof(c), "%s/%s", dir, v[i]);
 		dot = strrchr(v[i], '.');
