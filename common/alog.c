@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #define ALOG_BUFSZ	65536
 #define ALOG_REPORT_MS	1000		/* drops said at most once a second */
 #define ALOG_EXIT_MS	2000		/* at exit, the most to wait for a reader */
+#define ALOG_FLUSH_MS	100		/* alog_later(): lines out within this */
 
 /*
  * A buffer is the worker's while aw_busy[i] is 0; the worker hands it
@@ -29,6 +31,12 @@ struct alog_w {
 	_Atomic int	 aw_busy[2];
 	int		 aw_cur;
 	_Atomic uint64_t aw_dropped;
+	/* the worker's own: its flush timer, its clock's last second */
+	struct evloop	*aw_ev;
+	struct evtimer	 aw_flush;
+	time_t		 aw_tsec;
+	char		 aw_tsecbuf[24];
+	char		 aw_time[48];
 };
 
 struct alog {
@@ -256,6 +264,49 @@ alog_flush(struct alog_w *w)
 	if (handoff(w) == -1)
 		return (1);
 	return (0);
+}
+
+static void
+on_flush(struct evloop *ev, void *arg)
+{
+	struct alog_w	*w = arg;
+
+	if (alog_flush(w))
+		evtimer_set(ev, &w->aw_flush, ALOG_FLUSH_MS, on_flush, w);
+}
+
+void
+alog_later(struct alog_w *w, struct evloop *ev)
+{
+	w->aw_ev = ev;
+	if (w->aw_flush.et_idx == 0)
+		evtimer_set(ev, &w->aw_flush, ALOG_FLUSH_MS, on_flush, w);
+}
+
+void
+alog_done(struct alog_w *w)
+{
+	if (w->aw_ev != NULL)
+		evtimer_cancel(w->aw_ev, &w->aw_flush);
+	(void)alog_flush(w);
+}
+
+const char *
+alog_time(struct alog_w *w)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != w->aw_tsec || w->aw_tsecbuf[0] == '\0') {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(w->aw_tsecbuf, sizeof(w->aw_tsecbuf),
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+		w->aw_tsec = ts.tv_sec;
+	}
+	snprintf(w->aw_time, sizeof(w->aw_time), "%s.%03dZ", w->aw_tsecbuf,
+	    (int)(ts.tv_nsec / 1000000) % 1000);
+	return (w->aw_time);
 }
 
 void

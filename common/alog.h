@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evloop.h"
+
 /*
  * A proxy's workers each fill a buffer of lines of their own; a thread
  * of the log's own writes full buffers (or, every flush, what there is)
@@ -45,6 +47,22 @@ void	 alog_commit(struct alog_w *w, size_t len);
  * later), else 0.
  */
 int	 alog_flush(struct alog_w *w);
+
+/*
+ * After alog_commit(), from the worker's loop ev: the lines go to the
+ * writer within 100 ms, by a timer of the worker's side that flushes
+ * until nothing waits.  alog_done() stops it and flushes what is left,
+ * when the worker ends.
+ */
+void	 alog_later(struct alog_w *w, struct evloop *ev);
+void	 alog_done(struct alog_w *w);
+
+/*
+ * The time now, UTC, as a log writes it: "2026-12-01T10:20:30.456Z"
+ * (ISO 8601, milliseconds).  The string is the worker side's own, good
+ * until its next call; the seconds are formatted once a second.
+ */
+const char *alog_time(struct alog_w *w);
 
 /*
  * Once a second, from a thread that never waits on the output (the

@@ -1,11 +1,13 @@
 /* balance: pick a backend from a table: rr, lc, p2c, source, maglev. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "balance.h"
+#include "dur.h"
 #include "log.h"
 
 #define RAMP_MIN	50		/* slow start begins at 5% (per mille) */
@@ -68,6 +70,38 @@ struct balance {
 
 static const char *const algo_names[] = { "rr", "lc", "p2c", "source",
     "maglev" };
+
+int
+balance_eject_parse(const char *s, uint32_t *fails, uint64_t *ms,
+    char *why, size_t whylen)
+{
+	const char	*e, *slash;
+	char		 n[16];
+
+	if (strcmp(s, "0") == 0) {
+		*fails = 0;
+		*ms = 0;
+		return (0);
+	}
+	if ((slash = strchr(s, '/')) == NULL ||
+	    (size_t)(slash - s) >= sizeof(n))
+		goto bad;
+	memcpy(n, s, (size_t)(slash - s));
+	n[slash - s] = '\0';
+	*fails = (uint32_t)strtonum(n, 1, 1000, &e);
+	if (e != NULL || dur_parse(slash + 1, ms) == -1 || *ms == 0)
+		goto bad;
+	return (0);
+ bad:
+	snprintf(why, whylen, "FAILS (1 to 1000)/TIME, like 3/10s, or 0");
+	return (-1);
+}
+
+void
+balance_queue(struct balance *b, int delta)
+{
+	table_queue_add(b->b_t, delta);
+}
 
 int
 balance_algo_parse(const char *s)

@@ -55,6 +55,9 @@ const char *balance_algo_str(int algo);
 struct balance *balance_new(struct table *t, int algo, uint64_t slowstart_ms);
 void	balance_free(struct balance *b);
 
+/* Work of ours waiting for a backend of b's table, up or down by delta. */
+void	balance_queue(struct balance *b, int delta);
+
 /*
  * Choose a backend for a connection whose client key (its address bytes,
  * for the hash algorithms; may be NULL with keylen 0) is given, skipping
@@ -88,6 +91,13 @@ int	balance_pick_hash(struct balance *b, uint64_t hash,
  * default).
  */
 void	balance_eject(struct balance *b, uint32_t fails, uint64_t ms);
+
+/*
+ * "FAILS/TIME" (as 3/10s: FAILS 1 to 1000, a TIME above 0) or "0" (off)
+ * into fails and ms.  Returns 0, or -1 with what was expected in why.
+ */
+int	balance_eject_parse(const char *s, uint32_t *fails, uint64_t *ms,
+	    char *why, size_t whylen);
 
 /* The connection of p ended: take it off the table's live count. */
 void	balance_done(struct balance *b, const struct balance_pick *p);

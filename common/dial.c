@@ -46,6 +46,7 @@ q_del(struct dial *d)
 		q->dq_tail = d->d_prev;
 	d->d_next = d->d_prev = NULL;
 	q->dq_n--;
+	balance_queue(q->dq_bal, -1);
 }
 
 /* Run the queue in order, stopping at the first that must wait on. */
@@ -213,6 +214,7 @@ enqueue(struct dial *d)
 		q->dq_head = d;
 	}
 	q->dq_n++;
+	balance_queue(q->dq_bal, 1);
 	if (q->dq_poll.et_idx == 0)
 		evtimer_set(q->dq_ev, &q->dq_poll, QUEUE_POLL_MS, on_poll, q);
 }

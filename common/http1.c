@@ -28,6 +28,7 @@ static const struct {
 	    "Transfer-Encoding" },
 	[HTTP1_E_HOST] = { 400, "missing, repeated or bad Host" },
 	[HTTP1_E_STATUS] = { 502, "bad status line" },
+	[HTTP1_E_CODING] = { 501, "a transfer coding not implemented" },
 };
 
 int
@@ -282,6 +283,7 @@ framing(const struct http1_header *hdr, size_t n, int minor, int64_t *clen,
 	const char	*p, *end, *e;
 	size_t		 i, elen;
 	int		 te = 0, chunked_last = 0, chunked_before = 0;
+	int		 unknown = 0;
 	int		 close = 0, keep = 0, upgrade = 0, upfield = 0;
 
 	for (i = 0; i < n; i++) {
@@ -296,6 +298,13 @@ framing(const struct http1_header *hdr, size_t n, int minor, int64_t *clen,
 				if (chunked_last)
 					chunked_before = 1;
 				chunked_last = elem_is(e, elen, "chunked");
+				/* RFC 9112 7: the codings of the registry */
+				if (!chunked_last && !elem_is(e, elen, "gzip") &&
+				    !elem_is(e, elen, "x-gzip") &&
+				    !elem_is(e, elen, "deflate") &&
+				    !elem_is(e, elen, "compress") &&
+				    !elem_is(e, elen, "x-compress"))
+					unknown = 1;
 				te = 1;
 			}
 			if (h->hh_valuelen == 0)
@@ -315,7 +324,11 @@ framing(const struct http1_header *hdr, size_t n, int minor, int64_t *clen,
 			upfield = 1;
 	}
 	if (te) {
-		if (minor == 0 || !chunked_last || chunked_before)
+		if (minor == 0)
+			return (HTTP1_E_TE);
+		if (unknown)
+			return (HTTP1_E_CODING);
+		if (!chunked_last || chunked_before)
 			return (HTTP1_E_TE);
 		if (*clen != -1)
 			return (HTTP1_E_CLEN_TE);

@@ -40,6 +40,7 @@ enum http1_error {
 	HTTP1_E_CLEN_TE,	/* both Content-Length and Transfer-Encoding */
 	HTTP1_E_HOST,		/* no Host in 1.1, two, a bad one, or not the target's */
 	HTTP1_E_STATUS,		/* a response's status line */
+	HTTP1_E_CODING,		/* a transfer coding none knows: 501 */
 	HTTP1_E_NERRORS
 };
 

@@ -11,7 +11,8 @@
 /*
  * A non-blocking listener on a (tcp, tcp6 or unix).  Inet listeners set
  * SO_REUSEADDR and SO_REUSEPORT, so that each worker, and a second
- * instance started before the first stops, binds its own, and
+ * instance started before the first stops, binds its own, TCP_NODELAY,
+ * which the sockets it accepts inherit, and
  * IP_FREEBIND, so that an address the host does not hold yet (a VRRP
  * virtual address) binds and serves once it arrives.  A unix socket
  * path that nobody answers on is removed first; one in use is refused.

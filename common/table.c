@@ -32,7 +32,7 @@
 
 struct table_reg {
 	_Atomic int32_t	 r_pid;			/* 0: free */
-	uint32_t	 r_pad;
+	_Atomic int32_t	 r_queued;		/* work of ours waiting */
 	uint64_t	 r_start;		/* start time, clock ticks after boot */
 	char		 r_prog[16];
 };
@@ -95,6 +95,7 @@ struct table {
 	pid_t		 t_regpid;
 	uint64_t	 t_regstart;
 	_Atomic int32_t	*t_mirror;		/* NULL until registered */
+	_Atomic int32_t	 t_queued;		/* the truth of r_queued */
 	pthread_rwlock_t t_rw;
 	int		 t_locked;
 	uint64_t	 t_wgen;		/* generation at table_begin() */
@@ -998,6 +999,8 @@ claim_locked(struct table *t)
 			atomic_store_explicit(&row[j], atomic_load_explicit(
 			    &t->t_mirror[j], memory_order_relaxed),
 			    memory_order_relaxed);
+		atomic_store_explicit(&r->r_queued, atomic_load_explicit(
+		    &t->t_queued, memory_order_relaxed), memory_order_relaxed);
 		atomic_store(&r->r_pid, (int32_t)t->t_regpid);
 		t->t_reg = i;
 		gen_bump_locked(t);
@@ -1030,6 +1033,10 @@ reg_intact(const struct table *t)
 	uint32_t	 j;
 
 	if (!reg_ours(t))
+		return (0);
+	if (atomic_load_explicit(&t->t_hdr->th_reg[t->t_reg].r_queued,
+	    memory_order_relaxed) != atomic_load_explicit(&t->t_queued,
+	    memory_order_relaxed))
 		return (0);
 	row = contrib_row(t, t->t_reg);
 	for (j = 0; j < t->t_cap; j++)
@@ -1064,6 +1071,9 @@ repair_locked(struct table *t)
 			atomic_store_explicit(&row[j], atomic_load_explicit(
 			    &t->t_mirror[j], memory_order_relaxed),
 			    memory_order_relaxed);
+		atomic_store_explicit(&t->t_hdr->th_reg[t->t_reg].r_queued,
+		    atomic_load_explicit(&t->t_queued, memory_order_relaxed),
+		    memory_order_relaxed);
 		gen_bump_locked(t);
 		goto done;
 	}
@@ -1279,6 +1289,24 @@ table_active(const struct table *t, const struct table_snap *s, uint32_t i)
 			continue;
 		a += count_clamp(atomic_load_explicit(&contrib_row(t, r)[i],
 		    memory_order_relaxed));
+	}
+	return (a);
+}
+
+int64_t
+table_queued(const struct table *t, const struct table_snap *s)
+{
+	uint64_t	 m;
+	int64_t		 a = 0;
+	int		 r;
+
+	for (m = s->sn_live; m != 0; m &= m - 1) {
+		r = __builtin_ctzll(m);
+		if (atomic_load_explicit(&t->t_hdr->th_reg[r].r_pid,
+		    memory_order_relaxed) != s->sn_livepid[r])
+			continue;
+		a += count_clamp(atomic_load_explicit(
+		    &t->t_hdr->th_reg[r].r_queued, memory_order_relaxed));
 	}
 	return (a);
 }
@@ -1553,7 +1581,6 @@ slot_zero(struct table *t, uint32_t i)
 	atomic_store_explicit(&c->c_requests, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->c_fail, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->c_consec_fail, 0, memory_order_relaxed);
-	atomic_store_explicit(&c->c_queued, 0, memory_order_relaxed);
 	for (k = 0; k < 6; k++)
 		atomic_store_explicit(&c->c_status[k], 0, memory_order_relaxed);
 	ck = (struct table_check *)(t->t_base + t->t_off_ck) + i;
@@ -1668,6 +1695,23 @@ table_conn_begin(struct table *t, uint32_t i, uint64_t uid)
  done:
 	pthread_rwlock_unlock(&t->t_rw);
 	return (ret);
+}
+
+void
+table_queue_add(struct table *t, int delta)
+{
+	if (!t->t_writable)
+		return;
+	pthread_rwlock_rdlock(&t->t_rw);
+	/* Only what we counted: our own count never goes below zero. */
+	if (atomic_fetch_add_explicit(&t->t_queued, delta,
+	    memory_order_relaxed) + delta < 0)
+		atomic_fetch_sub_explicit(&t->t_queued, delta,
+		    memory_order_relaxed);
+	else if (t->t_mirror != NULL && t->t_reg != -1)
+		atomic_fetch_add_explicit(&t->t_hdr->th_reg[t->t_reg].r_queued,
+		    delta, memory_order_relaxed);
+	pthread_rwlock_unlock(&t->t_rw);
 }
 
 void

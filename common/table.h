@@ -78,7 +78,7 @@ struct table_counters {
 	_Atomic uint64_t c_requests;
 	_Atomic uint64_t c_fail;		/* failed connects */
 	_Atomic uint64_t c_consec_fail;		/* the current run of them */
-	_Atomic uint64_t c_queued;		/* waiting for a free slot */
+	uint64_t	 c_unused;		/* was a queue count, never written */
 	_Atomic uint64_t c_status[6];		/* 1xx..5xx, other */
 	uint64_t	 c_reserved[3];
 } __attribute__((aligned(64)));
@@ -199,6 +199,20 @@ const struct table_check *table_check(const struct table *t, uint32_t i);
  */
 int64_t	table_active(const struct table *t, const struct table_snap *s,
 	    uint32_t i);
+
+/*
+ * Work waiting for a backend of the table to have room (connections of
+ * lb-tcp, requests of lb-http, queued while every backend is at its
+ * maxconn): the sum of what the live registrants of s say, each clamped
+ * to 0..TABLE_COUNT_MAX.
+ */
+int64_t	table_queued(const struct table *t, const struct table_snap *s);
+
+/*
+ * A registered process's own count of work waiting for the table, up or
+ * down by delta (never below zero); repaired as its counts are.
+ */
+void	table_queue_add(struct table *t, int delta);
 
 /*
  * Connections of slot i that every entry in use holds, live or dead

@@ -240,7 +240,7 @@ unlock_table() { exec 8>&-; wait "$LOCKER"; }
 	lb-ctl -t "$T" add 127.0.0.1:1 name=stay weight=2
 	lb-ctl -t "$T" add 127.0.0.1:2 name=gone
 	lbt bump "$T" stay total 42
-	gen=$(lb-stat -H | awk -v t="$T" '$1 == t {print $9}')
+	gen=$(lb-stat -H -o table,generation | awk -v t="$T" '$1 == t {print $2}')
 	run -0 lb-ctl -t "$T" sync <<-EOF
 		# the new list
 		127.0.0.1:1 name=stay weight=9   # updated
@@ -251,7 +251,7 @@ unlock_table() { exec 8>&-; wait "$LOCKER"; }
 	[ "${lines[1]}" = "127.0.0.1:3 name=new weight=1 maxconn=0 state=drain" ]
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(stat_col "$T" stay total)" = 42 ]
-	gen2=$(lb-stat -H | awk -v t="$T" '$1 == t {print $9}')
+	gen2=$(lb-stat -H -o table,generation | awk -v t="$T" '$1 == t {print $2}')
 	[ "$gen2" -eq $((gen + 1)) ]
 }
 

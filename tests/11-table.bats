@@ -265,7 +265,7 @@ with open(sys.argv[1], "r+b") as fp:
 	kill -CONT "$HOLD_PID"
 	wait_for 5 col_is "$T" a active 20
 	run -0 lb-stat -H
-	[[ "$output" == *"$T"$'\t'256$'\t'1$'\t'0$'\t'0$'\t'20$'\t'20$'\t'1$'\t'* ]]
+	[[ "$output" == *"$T"$'\t'256$'\t'1$'\t'0$'\t'0$'\t'20$'\t'0$'\t'20$'\t'1$'\t'* ]]
 	[ "$(lbt raw "$T" a)" = 20 ]
 	# it still gives back what it holds, all of it, when its stdin closes
 	pid=$HOLD_PID

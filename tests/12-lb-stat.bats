@@ -3,7 +3,7 @@
 
 load helpers/lib
 
-HEADER="# table	backend	addr	admin	health	weight	share	maxconn	backup	active	queued	total	fail	fail_run	bytes_in	bytes_out	requests	status_1xx	status_2xx	status_3xx	status_4xx	status_5xx	status_other	check	check_ms	changed"
+HEADER="# table	backend	addr	admin	health	weight	share	maxconn	backup	active	total	fail	fail_run	bytes_in	bytes_out	requests	status_1xx	status_2xx	status_3xx	status_4xx	status_5xx	status_other	check	check_ms	changed"
 ISO='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
 
 two_backends() {
@@ -15,8 +15,8 @@ two_backends() {
 	two_backends
 	run -0 lb-stat -t "$T"
 	[ "${lines[0]}" = "$HEADER" ]
-	[[ "${lines[1]}" =~ ^"$T	a	127.0.0.1:1	enabled	unknown	3	100	10	0	0	0	0	0	0	0	0	0	0	0	0	0	0	0	-	-	"$ISO$ ]]
-	[[ "${lines[2]}" =~ ^"$T	b	[::1]:2	drain	unknown	1	100	0	1	0	0	0	0	0	0	0	0	0	0	0	0	0	0	-	-	"$ISO$ ]]
+	[[ "${lines[1]}" =~ ^"$T	a	127.0.0.1:1	enabled	unknown	3	100	10	0	0	0	0	0	0	0	0	0	0	0	0	0	0	-	-	"$ISO$ ]]
+	[[ "${lines[2]}" =~ ^"$T	b	[::1]:2	drain	unknown	1	100	0	1	0	0	0	0	0	0	0	0	0	0	0	0	0	-	-	"$ISO$ ]]
 	run -0 lb-stat -t "$T" -H
 	[ "${#lines[@]}" -eq 2 ]
 	[[ "${lines[0]}" == "$T	a	"* ]]
@@ -32,13 +32,11 @@ two_backends() {
 	lbt bump "$T" a 5xx 2
 	lbt bump "$T" a fail 3
 	lbt bump "$T" a consec 2
-	lbt bump "$T" a queued 4
 	lbt health "$T" a up
 	lbt check "$T" a 12 L7OK
 	[ "$(stat_col "$T" a total)" = 12 ]
 	[ "$(stat_col "$T" a fail)" = 3 ]
 	[ "$(stat_col "$T" a fail_run)" = 2 ]
-	[ "$(stat_col "$T" a queued)" = 4 ]
 	[ "$(stat_col "$T" a bytes_in)" = 1000 ]
 	[ "$(stat_col "$T" a bytes_out)" = 2000 ]
 	[ "$(stat_col "$T" a requests)" = 7 ]
@@ -98,13 +96,13 @@ two_backends() {
 @test "lb-stat: a bad -o field exits 2, naming it and listing the valid ones" {
 	two_backends
 	run -2 --separate-stderr lb-stat -t "$T" -o backend,nope
-	[ "$stderr" = "lb-stat: -o: unknown field 'nope': the fields are table, backend, addr, admin, health, weight, share, maxconn, backup, active, queued, total, fail, fail_run, bytes_in, bytes_out, requests, status_1xx, status_2xx, status_3xx, status_4xx, status_5xx, status_other, check, check_ms, changed" ]
+	[ "$stderr" = "lb-stat: -o: unknown field 'nope': the fields are table, backend, addr, admin, health, weight, share, maxconn, backup, active, total, fail, fail_run, bytes_in, bytes_out, requests, status_1xx, status_2xx, status_3xx, status_4xx, status_5xx, status_other, check, check_ms, changed" ]
 	[ -z "$output" ]
 	# HAProxy's names are told the word for them
 	run -2 --separate-stderr lb-stat -t "$T" -o svname,scur
 	[ "$stderr" = "lb-stat: -o: 'svname' is HAProxy's name for what lb calls backend" ]
 	run -2 --separate-stderr lb-stat -o table,nope
-	[[ "$stderr" == "lb-stat: -o: unknown field 'nope': the fields are table, slots, backends, up, down, active, total, procs, generation" ]]
+	[[ "$stderr" == "lb-stat: -o: unknown field 'nope': the fields are table, slots, backends, up, down, active, queued, total, procs, generation" ]]
 	run -2 --separate-stderr lb-stat -t "$T" -o backend,backend
 	[ "$stderr" = "lb-stat: -o: field 'backend' named twice" ]
 	run -2 --separate-stderr lb-stat -t "$T" -o $'x\e[2J'
@@ -122,7 +120,7 @@ rows = [json.loads(l) for l in sys.stdin]
 a, b = rows
 assert a["backend"] == "a" and a["weight"] == 3 and a["maxconn"] == 10, a
 assert a["check"] == "L4CON: \"refused\"", a["check"]
-assert a["check_ms"] == 5 and a["queued"] == 0 and a["fail_run"] == 0
+assert a["check_ms"] == 5 and a["fail_run"] == 0 and "queued" not in a
 assert b["check"] is None and b["check_ms"] is None
 assert b["admin"] == "drain" and b["backup"] == 1
 assert a["changed"].endswith("Z")
@@ -148,7 +146,11 @@ print("ok")' < <(lb-stat -t "$T" -j)
 @test "lb-stat: -p is valid Prometheus text, with table and backend labels" {
 	two_backends
 	lbt bump "$T" a 4xx 9
-	lbt bump "$T" a queued 2
+	# one process says two connections of its wait for the table
+	mkfifo "$BATS_TEST_TMPDIR/q"
+	bg sh -c "exec lbt queue '$T' 2 < '$BATS_TEST_TMPDIR/q' > '$BATS_TEST_TMPDIR/queued'"
+	exec 7> "$BATS_TEST_TMPDIR/q"
+	wait_for 5 grep -q queued "$BATS_TEST_TMPDIR/queued"
 	lbt check "$T" a 250 L7OK:200
 	lbt check "$T" b 3 L4CON:refused
 	run -0 bash -c "lb-stat -t '$T' -p | promcheck.py"
@@ -157,14 +159,19 @@ print("ok")' < <(lb-stat -t "$T" -j)
 	l='table="'"$T"'",backend="a"'
 	[[ "$output" == *"lb_backend_responses_total{$l,status=\"4xx\"} 9"* ]]
 	[[ "$output" == *"lb_backend_check_seconds{$l} 0.25"* ]]
-	[[ "$output" == *"lb_backend_queued{$l} 2"* ]]
+	[[ "$output" == *"lb_table_queued{table=\"$T\"} 2"* ]]
+	[ "$(table_queued "$T")" = 2 ]
+	# gone with its process
+	exec 7>&-
+	wait "$BG_PID"
+	[ "$(table_queued "$T")" = 0 ]
 	[[ "$output" == *"lb_backend_check_passed{$l,check=\"L7OK\"} 1"* ]]
 	[[ "$output" == *'lb_backend_check_passed{table="'"$T"'",backend="b",check="L4CON"} 0'* ]]
 	[[ "$output" == *'# TYPE lb_backend_total counter'* ]]
 	[[ "$output" == *'lb_backend_share_ratio{table="'"$T"'",backend="b"} 1'* ]]
 	[[ "$output" == *"lb_table_slots{table=\"$T\"} 256"* ]]
 	[[ "$output" == *"lb_table_backends{table=\"$T\"} 2"* ]]
-	[[ "$output" == *"lb_table_processes{table=\"$T\"} 0"* ]]
+	[[ "$output" == *"lb_table_processes{table=\"$T\"} 1"* ]]	# the one queueing
 	# the state's change as a timestamp, in seconds since the epoch
 	ts=$(printf '%s\n' "$output" | sed -n "s/^lb_backend_state_changed_timestamp_seconds{$l} //p")
 	now=$(date +%s)
@@ -235,11 +242,11 @@ print("ok")' < <(lb-stat -t "$T" -j)
 	lb-stat -j
 	EOF
 	run -0 in_private_shm bash "$BATS_TEST_TMPDIR/l.sh"
-	[ "${lines[0]}" = "# table	slots	backends	up	down	active	total	procs	generation" ]
-	[[ "${lines[1]}" =~ ^"web	256	2	1	0	0	0	0	"[0-9]+$ ]]
-	[[ "${lines[2]}" =~ ^"web.x	16	0	0	0	0	0	0	"[0-9]+$ ]]
+	[ "${lines[0]}" = "# table	slots	backends	up	down	active	queued	total	procs	generation" ]
+	[[ "${lines[1]}" =~ ^"web	256	2	1	0	0	0	0	0	"[0-9]+$ ]]
+	[[ "${lines[2]}" =~ ^"web.x	16	0	0	0	0	0	0	0	"[0-9]+$ ]]
 	[ "${lines[3]}" = "${lines[1]}" ]
-	[[ "${lines[5]}" =~ ^'{"table":"web","slots":256,"backends":2,"up":1,"down":0,"active":0,"total":0,"procs":0,"generation":'[0-9]+'}'$ ]]
+	[[ "${lines[5]}" =~ ^'{"table":"web","slots":256,"backends":2,"up":1,"down":0,"active":0,"queued":0,"total":0,"procs":0,"generation":'[0-9]+'}'$ ]]
 }
 
 @test "lb-stat -P: the processes attached to a table, pid and program" {

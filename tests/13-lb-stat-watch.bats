@@ -29,12 +29,12 @@ has() { grep -Eq -- "$2" "$1"; }
 	run -0 awk -F'\t' '
 	    function near(x, want) { return x >= want - want / 100 - 0.5 &&
 		x <= want + want / 100 + 0.5 }
-	    !/^#/ { for (i = 10; i <= 15; i++) { s[$4, i] += $i * $2;
+	    !/^#/ { for (i = 9; i <= 14; i++) { s[$4, i] += $i * $2;
 		if ($i < 0) bad = 1 } }
 	    END { if (bad) { print "negative"; exit }
-		print near(s["a", 10], 40) near(s["a", 11], 20) near(s["b", 12], 4000) \
-		    near(s["b", 13], 9000) near(s["a", 14], 4) near(s["a", 15], 6) \
-		    near(s["b", 10], 0) near(s["a", 12], 0) }' "$out"
+		print near(s["a", 9], 40) near(s["a", 10], 20) near(s["b", 11], 4000) \
+		    near(s["b", 12], 9000) near(s["a", 13], 4) near(s["a", 14], 6) \
+		    near(s["b", 9], 0) near(s["a", 11], 0) }' "$out"
 	[ "$output" = 11111111 ]
 }
 
@@ -48,7 +48,7 @@ rows = [json.loads(l) for l in sys.stdin]
 assert [r["backend"] for r in rows] == ["a", "b", "a", "b"], rows
 for r in rows:
     assert r["total_rate"] == 0 and r["interval"] > 0 and r["weight"] == 1, r
-    assert r["queued"] == 0 and r["table"], r
+    assert r["active"] == 0 and r["table"], r
     assert r["time"].endswith("Z") and r["health"] == "unknown", r
 print("ok")' < <(lb-stat -t "$T" -w 100ms -n 2 -j)
 	[ "$output" = ok ]
@@ -65,8 +65,8 @@ print("ok")' < <(lb-stat -t "$T" -w 100ms -n 2 -j)
 	lb-ctl -t "$T" add 127.0.0.1:2 name=b
 	lbt bump "$T" b total 5
 	wait "$BG_PID"
-	run -0 awk -F'\t' '!/^#/ && $4 == "b" { s += $10 * $2;
-	    for (i = 10; i <= 15; i++) if ($i < 0) bad = 1 }
+	run -0 awk -F'\t' '!/^#/ && $4 == "b" { s += $9 * $2;
+	    for (i = 9; i <= 14; i++) if ($i < 0) bad = 1 }
 	    END { printf "%s %.0f\n", bad ? "negative" : "ok", s }' "$out"
 	[[ "$output" == "ok 0" || "$output" == "ok 5" ]]
 }
@@ -113,7 +113,7 @@ print("ok")' < <(lb-stat -t "$T" -w 100ms -n 2 -j)
 	n=$(wc -l < "$out")
 	wait_for 5 bash -c "[ \$(wc -l < '$out') -gt $((n + 1)) ]"
 	kill "$BG_PID"
-	run -0 awk -F'\t' '!/^#/ { for (i = 10; i <= 15; i++) if ($i < 0) bad = 1 }
+	run -0 awk -F'\t' '!/^#/ { for (i = 9; i <= 14; i++) if ($i < 0) bad = 1 }
 	    END { print bad ? "negative" : "ok" }' "$out"
 	[ "$output" = ok ]
 }
@@ -182,8 +182,8 @@ print("ok")' < "$out"
 	[[ "${lines[1]}" =~ $re ]]
 	run -0 lb-stat -t "$T" -w 1.5s -n 1 -o interval -H
 	[[ "${lines[0]}" =~ ^1\.[45][0-9]{2}$ ]]
-	# any column of a backend row may be watched, queued and fail_run too
-	run -0 lb-stat -t "$T" -w 100ms -n 1 -H -o backend,queued,fail_run
+	# any column of a backend row may be watched, fail_run too
+	run -0 lb-stat -t "$T" -w 100ms -n 1 -H -o backend,requests,fail_run
 	[ "${lines[0]}" = "a	0	0" ]
 	# aligned into a pipe: a block per interval, each under its names
 	run -0 lb-stat -t "$T" -w 100ms -n 2 -C

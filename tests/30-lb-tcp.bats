@@ -3,6 +3,7 @@
 
 load helpers/lib
 load helpers/tcp
+load helpers/http
 bats_require_minimum_version 1.5.0
 
 fetch() { timeout 10 tcli "$LB" < /dev/null; }
@@ -164,9 +165,13 @@ estab_is() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]
 	# both clients are connected to lb-tcp; the second has no answer
 	wait_for 5 estab_is "${LB##*:}" 2
 	[ ! -s "$BATS_TEST_TMPDIR/b.out" ]
+	# lb-stat shows it waiting, as the table's queued
+	[ "$(table_queued "$T")" = 1 ]
+	[[ "$(lb-stat -t "$T" -p)" == *"lb_table_queued{table=\"$T\"} 1"* ]]
 	exec {fd}>&-
 	wait_for 5 grep -q s1 "$BATS_TEST_TMPDIR/b.out"
 	[ "$(stat_col "$T" s1 active)" = 1 ]
+	[ "$(table_queued "$T")" = 0 ]
 	stop_lb
 	# a short queue timeout: refused after it; no queue at all: at once
 	start_lb -w 1 -Q 200ms -t "$T" -l 127.0.0.1:0
@@ -488,4 +493,19 @@ man_example() {
 	wait_for 5 raw_is 0
 	[ "$(fetch)" = s1 ]
 	stop_lb
+}
+
+@test "lb-tcp: a response written in two pieces is not held back by Nagle on the client's side" {
+	start_hsrv one
+	start_lb -w 1 -l 127.0.0.1:0 "${HS[one]}"
+	urls=()
+	for i in $(seq 40); do urls+=(-o /dev/null "http://$LB/twowrites"); done
+	# one keep-alive connection: with Nagle, each body waits for the
+	# client's delayed ACK of its head (40 ms): 1.6 s at the least
+	run -0 curl -s -m 20 -w '%{time_total}\n' "${urls[@]}"
+	[ "${#lines[@]}" -eq 40 ]
+	total=$(printf '%s\n' "${lines[@]}" | awk '{ t += $1 } END { printf "%d", t * 1000 }')
+	echo "40 responses in $total ms"
+	[ "$total" -lt 1200 ]
+	[ "$(conns_of one)" = 1 ]
 }

@@ -151,6 +151,23 @@ bats_require_minimum_version 1.5.0
 	[ "$(requests_of one)" = 60 ]
 }
 
+# estab_to PORT N: N connections established to PORT on this machine
+estab_to() { [ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" = "$2" ]; }
+
+@test "lb-http: the pool goes on after its idle connections expire" {
+	start_hsrv one
+	start_lbh -w 1 -T pool=300ms -l 127.0.0.1:0 "${HS[one]}"
+	[ "$(get /a)" = one ]
+	# the idle connection expires and is closed: none left open
+	wait_for 5 estab_to "${HS[one]##*:}" 0
+	# the next twenty, one after another, share one new connection
+	for i in $(seq 20); do [ "$(get /b$i)" = one ]; done
+	[ "$(conns_of one)" = 2 ]
+	wait_for 5 estab_to "${HS[one]##*:}" 0
+	[ "$(get /c)" = one ]
+	[ "$(conns_of one)" = 3 ]
+}
+
 @test "lb-http: pipelined requests are answered in order" {
 	start_hsrv one
 	start_lbh -w 1 -l 127.0.0.1:0 "${HS[one]}"
@@ -309,8 +326,11 @@ bats_require_minimum_version 1.5.0
 	for i in 1 2 3 4 5 6; do
 		code /slow/1000 > "$BATS_TEST_TMPDIR/c$i" & pids+=($!)
 	done
+	# the four beyond maxconn wait, and lb-stat shows them queued
+	wait_for 5 queued_is "$T" 4
 	wait "${pids[@]}"
 	[ "$(cat "$BATS_TEST_TMPDIR"/c* | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" = "200:2 503:4 " ]
+	[ "$(table_queued "$T")" = 0 ]
 	stop_lbh
 	lb-ctl -t "$T" set one maxconn=20
 	start_lbh -w 2 -Q 2s -t "$T" -l 127.0.0.1:0

@@ -60,13 +60,15 @@ H='Host: a\r\n'
 	refused 400 "POST / HTTP/1.1\r\n${H}Content-Length: 99999999999999999999\r\n\r\n"
 }
 
-@test "framing: a Transfer-Encoding that does not end in one chunked, or on HTTP/1.0: 400" {
+@test "framing: a Transfer-Encoding that does not end in one chunked, or on HTTP/1.0: 400; an unknown coding: 501" {
 	refused 400 "POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n"
 	refused 400 "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, gzip\r\n\r\n"
 	refused 400 "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
 	refused 400 "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"
 	refused 400 "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-	refused 400 "POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"
+	# a coding none knows is not implemented (RFC 9112 6.1): 501
+	refused 501 "POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"
+	refused 501 "POST / HTTP/1.1\r\n${H}Transfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n"
 }
 
 @test "framing: bad chunk sizes or lines: 400" {

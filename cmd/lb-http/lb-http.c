@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blist.h"
+#include "bset.h"
 #include "dur.h"
 #include "esc.h"
 #include "lb-http.h"
@@ -24,10 +24,7 @@
 struct lh_conf	 cf;
 
 /* -f: the backends of the command line, then the file's */
-static struct blist_entry *bv;
-static size_t	 nargs, nb;
-static char	**fnames;
-static size_t	 nfnames;
+static struct bset bs;			/* the command line's, -f's */
 /* -r: the rules of the command line, read with -R's */
 static char	**rargs;
 static size_t	 nrargs;
@@ -82,15 +79,15 @@ usage(int status)
 	exit(status);
 }
 
+/* A duration of option what (as "-g", or "-T idle"), min ms at least. */
 static uint64_t
-dur_arg(const char *s, const char *what)
+dur_arg(const char *s, const char *what, uint64_t min)
 {
 	uint64_t	 ms;
-	char		 m[100];
+	char		 why[128];
 
-	if (dur_parse(s, &ms) == -1 || ms == 0)
-		errx(2, "bad %s '%s': a duration above 0, like 250ms, 2s, 1m",
-		    what, esc_msg(m, sizeof(m), s));
+	if (dur_range(s, min, DUR_MAX_MS, &ms, why, sizeof(why)) == -1)
+		errx(2, "bad %s '%s': %s", what, esc_arg(s), why);
 	return (ms);
 }
 
@@ -98,7 +95,7 @@ dur_arg(const char *s, const char *what)
 static uint64_t
 size_arg(const char *s, const char *what, uint64_t lo, uint64_t hi)
 {
-	char		*end, m[100];
+	char		*end;
 	unsigned long long v;
 
 	errno = 0;
@@ -117,7 +114,7 @@ size_arg(const char *s, const char *what, uint64_t lo, uint64_t hi)
 	return (v);
  bad:
 	errx(2, "bad %s '%s': %llu to %llu (k and m multiply by 1024)", what,
-	    esc_msg(m, sizeof(m), s), (unsigned long long)lo,
+	    esc_arg(s), (unsigned long long)lo,
 	    (unsigned long long)hi);
 }
 
@@ -142,7 +139,7 @@ timeouts_arg(char *arg)
 	    kv = strtok_r(NULL, ",", &save)) {
 		if ((eq = strchr(kv, '=')) == NULL)
 			errx(2, "bad -T '%s': NAME=DURATION",
-			    esc_msg(m, sizeof(m), kv));
+			    esc_arg(kv));
 		*eq = '\0';
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			if (strcmp(kv, keys[k].name) == 0)
@@ -150,8 +147,9 @@ timeouts_arg(char *arg)
 		if (k == sizeof(keys) / sizeof(keys[0]))
 			errx(2, "bad -T '%s': connect, head, idle, server, "
 			    "client, queue, pool, tunnel, linger or handshake",
-			    esc_msg(m, sizeof(m), kv));
-		*keys[k].v = dur_arg(eq + 1, kv);
+			    esc_arg(kv));
+		snprintf(m, sizeof(m), "-T %s", kv);
+		*keys[k].v = dur_arg(eq + 1, m, 1);
 	}
 }
 
@@ -159,13 +157,13 @@ timeouts_arg(char *arg)
 static void
 limits_arg(char *arg)
 {
-	char	*kv, *save = NULL, *eq, m[100];
+	char	*kv, *save = NULL, *eq;
 
 	for (kv = strtok_r(arg, ",", &save); kv != NULL;
 	    kv = strtok_r(NULL, ",", &save)) {
 		if ((eq = strchr(kv, '=')) == NULL)
 			errx(2, "bad -z '%s': NAME=SIZE",
-			    esc_msg(m, sizeof(m), kv));
+			    esc_arg(kv));
 		*eq++ = '\0';
 		if (strcmp(kv, "head") == 0)
 			cf.z_head = size_arg(eq, "head size", 1024, 1 << 20);
@@ -181,42 +179,28 @@ limits_arg(char *arg)
 			cf.body_rate = size_arg(eq, "body rate", 0, 1 << 30);
 		else
 			errx(2, "bad -z '%s': head, fields, target, pool or "
-			    "rate", esc_msg(m, sizeof(m), kv));
+			    "rate", esc_arg(kv));
 	}
 }
 
 static void
 eject_arg(const char *s)
 {
-	const char	*e;
-	char		 n[16], *slash, m[100];
+	char	 why[100];
 
-	if (strcmp(s, "0") == 0) {
-		cf.eject_fails = 0;
-		return;
-	}
-	if ((slash = strchr(s, '/')) == NULL ||
-	    (size_t)(slash - s) >= sizeof(n))
-		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0",
-		    esc_msg(m, sizeof(m), s));
-	memcpy(n, s, (size_t)(slash - s));
-	n[slash - s] = '\0';
-	cf.eject_fails = (uint32_t)strtonum(n, 1, 1000, &e);
-	if (e != NULL || dur_parse(slash + 1, &cf.eject_ms) == -1 ||
-	    cf.eject_ms == 0)
-		errx(2, "bad -x '%s': FAILS (1 to 1000)/TIME, like 3/10s, "
-		    "or 0", esc_msg(m, sizeof(m), s));
+	if (balance_eject_parse(s, &cf.eject_fails, &cf.eject_ms, why,
+	    sizeof(why)) == -1)
+		errx(2, "bad -x '%s': %s", esc_arg(s), why);
 }
 
 static mode_t
 mode_arg(const char *s)
 {
 	mode_t	 m;
-	char	 e[100];
 
 	if (table_mode_parse(s, &m) == -1)
 		errx(2, "bad mode '%s': octal, 1 to 0777",
-		    esc_msg(e, sizeof(e), s));
+		    esc_arg(s));
 	return (m);
 }
 
@@ -227,7 +211,7 @@ static void
 tls_arg(char *arg)
 {
 	struct tlssrv_conf *c = &cf.tlsconf;
-	char	*kv, *save = NULL, *v, m[200];
+	char	*kv, *save = NULL, *v;
 
 	tls_given = 1;
 	for (kv = strtok_r(arg, ",", &save); kv != NULL;
@@ -262,17 +246,17 @@ tls_arg(char *arg)
  bad:
 	errx(2, "bad -C '%s': min=1.2|1.3, ciphers=LIST, suites=LIST, "
 	    "tickets=yes|no, sni=strict, client-ca=FILE, client=optional",
-	    esc_msg(m, sizeof(m), kv));
+	    esc_arg(kv));
 }
 
 static void
 add_listen(char *spec, int tls)
 {
-	char	 e[300], m[100];
+	char	 e[300];
 
 	if (addr_check(spec, ADDR_PASSIVE, e, sizeof(e)) == -1)
 		errx(2, "bad listen address '%s': %s",
-		    esc_msg(m, sizeof(m), spec), e);
+		    esc_arg(spec), e);
 	if ((cf.listen_spec = reallocarray(cf.listen_spec, cf.nlisten + 1,
 	    sizeof(*cf.listen_spec))) == NULL ||
 	    (cf.listen_tls = reallocarray(cf.listen_tls, cf.nlisten + 1,
@@ -288,7 +272,7 @@ parse_args(int argc, char *argv[])
 	struct edit	 ed;
 	struct trust	 tr;
 	const char	*e, *ocols = NULL;
-	char		 ebuf[400], m[100];
+	char		 ebuf[400];
 	int		 ch, anytls = 0;
 	long		 ncpu;
 	size_t		 k;
@@ -342,7 +326,7 @@ parse_args(int argc, char *argv[])
 			if ((cf.algo = balance_algo_parse(optarg)) == -1)
 				errx(2, "bad algorithm '%s': rr, lc, p2c, "
 				    "source or maglev",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'e':
 			if (edit_parse(optarg, &ed, ebuf, sizeof(ebuf)) == -1)
@@ -359,13 +343,13 @@ parse_args(int argc, char *argv[])
 			cf.file = optarg;
 			break;
 		case 'g':
-			cf.grace_ms = dur_arg(optarg, "grace (-g)");
+			cf.grace_ms = dur_arg(optarg, "-g", 0);
 			break;
 		case 'H':
 			cf.noheader = 1;
 			break;
 		case 'i':
-			cf.t_idle = dur_arg(optarg, "idle timeout (-i)");
+			cf.t_idle = dur_arg(optarg, "-i", 1);
 			break;
 		case 'j':
 			cf.json = 1;
@@ -384,7 +368,7 @@ parse_args(int argc, char *argv[])
 			    1000000, &e);
 			if (e != NULL)
 				errx(2, "bad queue length '%s': 0 to 1000000",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'o':
 			ocols = optarg;
@@ -396,14 +380,13 @@ parse_args(int argc, char *argv[])
 				cf.proxy_out = 2;
 			else
 				errx(2, "bad PROXY version '%s': v1 or v2",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'p':
 			cf.proxy_in = 1;
 			break;
 		case 'Q':
-			cf.dial.dc_queue_ms = dur_arg(optarg,
-			    "queue timeout (-Q)");
+			cf.dial.dc_queue_ms = dur_arg(optarg, "-Q", 1);
 			break;
 		case 'q':
 			cf.quiet = 1;
@@ -418,7 +401,7 @@ parse_args(int argc, char *argv[])
 			rargs[nrargs++] = optarg;
 			break;
 		case 'S':
-			cf.slowstart_ms = dur_arg(optarg, "slow start (-S)");
+			cf.slowstart_ms = dur_arg(optarg, "-S", 0);
 			break;
 		case 'T':
 			timeouts_arg(optarg);
@@ -439,7 +422,7 @@ parse_args(int argc, char *argv[])
 			cf.nworkers = (int)strtonum(optarg, 1, 256, &e);
 			if (e != NULL)
 				errx(2, "bad workers '%s': 1 to 256",
-				    esc_msg(m, sizeof(m), optarg));
+				    esc_arg(optarg));
 			break;
 		case 'X':
 			if (trust_parse(optarg, &tr, ebuf, sizeof(ebuf)) == -1)
@@ -473,106 +456,15 @@ parse_args(int argc, char *argv[])
 		errx(2, "-o: %s", ebuf);
 }
 
-/* Read the -f file, appending to *v; -1 with err. */
-static int
-file_read(struct blist_entry **v, size_t *n, char *err, size_t errlen)
-{
-	struct blist_entry *fv = NULL, *nv;
-	FILE		*fp;
-	char		 why[300];
-	size_t		 fn, k;
-
-	if ((fp = fopen(cf.file, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", cf.file, strerror(errno));
-		return (-1);
-	}
-	if (blist_read(fp, &fv, &fn, why, sizeof(why)) == -1) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: %s", cf.file, why);
-		return (-1);
-	}
-	fclose(fp);
-	for (k = 0; k < fn; k++)
-		if (blist_resolve(&fv[k], why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s: line %d: %s", cf.file,
-			    fv[k].ble_line, why);
-			free(fv);
-			return (-1);
-		}
-	if (fn == 0) {
-		free(fv);
-		return (0);
-	}
-	if ((nv = reallocarray(*v, *n + fn, sizeof(**v))) == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		free(fv);
-		return (-1);
-	}
-	memcpy(nv + *n, fv, fn * sizeof(*fv));
-	*v = nv;
-	*n += fn;
-	free(fv);
-	return (0);
-}
-
-static void
-file_names(void)
-{
-	size_t	 k;
-
-	for (k = 0; k < nfnames; k++)
-		free(fnames[k]);
-	nfnames = 0;
-	for (k = nargs; k < nb; k++) {
-		if ((fnames = reallocarray(fnames, nfnames + 1,
-		    sizeof(*fnames))) == NULL ||
-		    (fnames[nfnames++] = strdup(bv[k].ble_name)) == NULL)
-			fatal("backend names");
-	}
-}
-
-static int
-table_load(struct table *t, struct blist_entry *v, size_t n, int sync,
-    char **prev, size_t nprev, char *err, size_t errlen)
-{
-	size_t	 at;
-
-	if (table_begin(t, err, errlen) == -1)
-		return (-1);
-	if (blist_load(t, v, n, sync, prev, nprev, &at) == -1) {
-		table_abort(t);
-		snprintf(err, errlen, "table %s: full (%u slots): cannot add "
-		    "'%s'", table_name(t), table_capacity(t), v[at].ble_name);
-		return (-1);
-	}
-	table_commit(t);
-	return (0);
-}
-
 static void
 backends(int argc, char *argv[])
 {
-	char	 ebuf[512], m[100];
-	size_t	 k, i;
+	char	 ebuf[600];
+	int	 r;
 
-	nargs = (size_t)argc;
-	if (nargs > 0 && (bv = calloc(nargs, sizeof(*bv))) == NULL)
-		err(1, NULL);
-	for (k = 0; k < nargs; k++) {
-		if (blist_words(&argv[k], 1, &bv[k], ebuf, sizeof(ebuf)) == -1)
-			errx(2, "bad backend '%s': %s",
-			    esc_msg(m, sizeof(m), argv[k]), ebuf);
-		for (i = 0; i < k; i++)
-			if (strcmp(bv[i].ble_name, bv[k].ble_name) == 0)
-				errx(2, "backend '%s' named twice",
-				    esc_msg(m, sizeof(m), argv[k]));
-	}
-	for (k = 0; k < nargs; k++)
-		if (blist_resolve(&bv[k], ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
-	nb = nargs;
-	if (cf.file != NULL && file_read(&bv, &nb, ebuf, sizeof(ebuf)) == -1)
-		errx(1, "%s", ebuf);
+	if ((r = bset_init(&bs, argv, (size_t)argc, cf.file, ebuf,
+	    sizeof(ebuf))) != 0)
+		errx(r, "%s", esc_arg(ebuf));
 }
 
 /* ---- the main thread ---- */
@@ -613,7 +505,7 @@ on_hup(void *arg)
 {
 	struct rules	*rs, *old;
 	char		 ebuf[700];
-	size_t		 n = nargs;
+	int		 n;
 
 	(void)arg;
 	if (cf.tls != NULL && tlssrv_reload(cf.tls) == 0)
@@ -636,25 +528,13 @@ on_hup(void *arg)
 	}
 	if (cf.file == NULL || !cf.has_def)
 		return;
-	if (file_read(&bv, &n, ebuf, sizeof(ebuf)) == -1) {
-		log_warnx("HUP: %s", ebuf);
+	/* A bad file, or an emptied one, leaves the table as it was. */
+	if ((n = bset_reload(&bs, tableset_table(cf.ts, cf.def_tab),
+	    tableset_is_own(cf.ts, cf.def_tab), ebuf, sizeof(ebuf))) == -1) {
+		log_warnx("HUP: %s", esc_arg(ebuf));
 		return;
 	}
-	if (blist_empty_check(n - nargs, nfnames == 0, ebuf,
-	    sizeof(ebuf)) == -1) {
-		log_warnx("HUP: %s: %s: the table is left as it was (lb-ctl "
-		    "empties it)", cf.file, ebuf);
-		return;
-	}
-	if (table_load(tableset_table(cf.ts, cf.def_tab), bv, n,
-	    tableset_is_own(cf.ts, cf.def_tab), fnames, nfnames, ebuf,
-	    sizeof(ebuf)) == -1) {
-		log_warnx("HUP: %s", ebuf);
-		return;
-	}
-	nb = n;
-	file_names();
-	log_info("HUP: %zu backends from %s", n - nargs, cf.file);
+	log_info("HUP: %d backends from %s", n, esc_arg(cf.file));
 }
 
 static void
@@ -667,7 +547,7 @@ tables(void)
 	if ((cf.ts = tableset_new(cf.mode)) == NULL)
 		err(1, NULL);
 	/* The default route: -t, or the backends given here. */
-	if (cf.table_spec != NULL || nb > 0) {
+	if (cf.table_spec != NULL || bset_count(&bs) > 0) {
 		if (cf.table_spec == NULL)
 			i = tableset_own(cf.ts, "http", cf.listen_spec[0],
 			    worker_bound(0), ebuf, sizeof(ebuf));
@@ -678,11 +558,10 @@ tables(void)
 			errx(1, "%s", ebuf);
 		cf.def_tab = (size_t)i;
 		cf.has_def = 1;
-		if (table_load(tableset_table(cf.ts, cf.def_tab), bv, nb,
-		    tableset_is_own(cf.ts, cf.def_tab), NULL, 0, ebuf,
+		if (bset_load(&bs, tableset_table(cf.ts, cf.def_tab),
+		    tableset_is_own(cf.ts, cf.def_tab), ebuf,
 		    sizeof(ebuf)) == -1)
-			errx(1, "%s", ebuf);
-		file_names();
+			errx(1, "%s", esc_arg(ebuf));
 	}
 	if ((rs = rules_read(cf.rfile, rargs, nrargs, ebuf,
 	    sizeof(ebuf))) == NULL)
@@ -698,16 +577,15 @@ static void
 drop_to(const char *user)
 {
 	struct passwd	*pw;
-	char		 m[100];
 
 	if ((pw = getpwnam(user)) == NULL)
-		errx(1, "-u: no user '%s'", esc_msg(m, sizeof(m), user));
+		errx(1, "-u: no user '%s'", esc_arg(user));
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
-		err(1, "-u %s", esc_msg(m, sizeof(m), user));
+		err(1, "-u %s", esc_arg(user));
 	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
 		errx(1, "-u %s: could become root again",
-		    esc_msg(m, sizeof(m), user));
+		    esc_arg(user));
 	log_info("now user %s (%u)", pw->pw_name, (unsigned)pw->pw_uid);
 }
 
@@ -827,9 +705,6 @@ main(int argc, char *argv[])
 	free(cf.listen);
 	free(cf.listen_spec);
 	free(rargs);
-	for (k = 0; k < nfnames; k++)
-		free(fnames[k]);
-	free(fnames);
-	free(bv);
+	bset_free(&bs);
 	return (0);
 }

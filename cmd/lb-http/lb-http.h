@@ -292,15 +292,13 @@ struct hw {
 	struct bufpool	 w_bufs;		/* heads: cf.z_head + fields */
 	struct relay_ctx w_relay;		/* pipes, for tunnels and bodies */
 	struct alog_w	*w_log;
-	struct evtimer	 w_flush, w_poolt;
+	struct evtimer	 w_poolt;
 	struct wtab	*w_tab[LH_TABLES_MAX];
 	size_t		 w_ntab;
 	uint64_t	 w_ver;
 	struct rules	*w_rules;
 	_Atomic uint64_t w_rgen;		/* the rules' generation seen */
 	struct evtimer	 w_tick;
-	time_t		 w_tsec;
-	char		 w_tbuf[32];
 };
 
 /* route.c */

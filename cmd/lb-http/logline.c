@@ -9,7 +9,6 @@
 #include "lb-http.h"
 
 #define LINE_MAX_LEN	8192
-#define LOG_FLUSH_MS	100
 
 static const char *const end_names[] = {
 	"keep-alive", "close", "client-close", "client-reset", "server-close",
@@ -37,29 +36,6 @@ lh_log_header(void)
 	cols_print_header(stdout, &cf.cols);
 }
 
-static void
-on_flush(struct evloop *ev, void *arg)
-{
-	struct hw	*w = arg;
-
-	if (alog_flush(w->w_log))
-		evtimer_set(ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);
-}
-
-static const char *
-log_time(struct hw *w, const struct timespec *ts)
-{
-	struct tm	 tm;
-
-	if (ts->tv_sec != w->w_tsec) {
-		gmtime_r(&ts->tv_sec, &tm);
-		strftime(w->w_tbuf, sizeof(w->w_tbuf), "%Y-%m-%dT%H:%M:%S",
-		    &tm);
-		w->w_tsec = ts->tv_sec;
-	}
-	return (w->w_tbuf);
-}
-
 /* Text of n bytes, or missing when there is none. */
 static void
 text_or_null(struct cols_val *v, const char *s, size_t n)
@@ -75,10 +51,9 @@ lh_log(struct hconn *h, int end)
 {
 	struct hw	*w = h->h_w;
 	struct htx	*tx = &h->h_tx;
-	struct timespec	 ts;
 	struct cols_val	 v[LF_N];
-	char		 client[ADDR_STRLEN], tm[64], *p;
-	const char	*be, *sn;
+	char		 client[ADDR_STRLEN], *p;
+	const char	*be, *sn, *tm;
 	SSL		*ssl = h->h_io.io_ssl;
 	ssize_t		 n;
 
@@ -87,9 +62,7 @@ lh_log(struct hconn *h, int end)
 	if ((p = alog_begin(w->w_log, LINE_MAX_LEN)) == NULL)
 		return;
 	if (cols_has(&cf.cols, LF_TIME)) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(tm, sizeof(tm), "%s.%03ldZ", log_time(w, &ts),
-		    ts.tv_nsec / 1000000);
+		tm = alog_time(w->w_log);
 		cols_text(&v[LF_TIME], tm, strlen(tm));
 	}
 	if (cols_has(&cf.cols, LF_CLIENT)) {
@@ -132,6 +105,5 @@ lh_log(struct hconn *h, int end)
 	}
 	if ((n = cols_line(&cf.cols, v, cf.json, p, LINE_MAX_LEN)) > 0)
 		alog_commit(w->w_log, (size_t)n);
-	if (w->w_flush.et_idx == 0)
-		evtimer_set(w->w_ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);
+	alog_later(w->w_log, w->w_ev);
 }

@@ -301,8 +301,7 @@ static void
 pool_old(struct pool_item *it, void *arg)
 {
 	(void)arg;
-	/* pool_expire() took it out already. */
-	it->pi_in = 1;
+	/* pool_expire() took it out already: bconn_close() knows. */
 	stale_one(it, NULL);
 }
 
@@ -2593,10 +2592,9 @@ hw_fini(struct worker *wk)
 
 	if (w == NULL)
 		return;
-	evtimer_cancel(w->w_ev, &w->w_flush);
 	evtimer_cancel(w->w_ev, &w->w_poolt);
 	evtimer_cancel(w->w_ev, &w->w_tick);
-	alog_flush(w->w_log);
+	alog_done(w->w_log);
 	for (i = 0; i < w->w_ntab; i++)
 		wtab_free(w->w_tab[i]);
 	relay_ctx_free(&w->w_relay);

@@ -238,12 +238,13 @@ show_prom(const char *name)
 }
 
 /* The list of tables, and the processes attached to them. */
-enum { L_TABLE, L_SLOTS, L_BACKENDS, L_UP, L_DOWN, L_ACTIVE, L_TOTAL,
-    L_PROCS, L_GENERATION, NLCOLS };
+enum { L_TABLE, L_SLOTS, L_BACKENDS, L_UP, L_DOWN, L_ACTIVE, L_QUEUED,
+    L_TOTAL, L_PROCS, L_GENERATION, NLCOLS };
 static const struct cols_field lfields[NLCOLS] = { { "table", COLS_TEXT },
     { "slots", COLS_NUM }, { "backends", COLS_NUM }, { "up", COLS_NUM },
-    { "down", COLS_NUM }, { "active", COLS_NUM }, { "total", COLS_NUM },
-    { "procs", COLS_NUM }, { "generation", COLS_NUM } };
+    { "down", COLS_NUM }, { "active", COLS_NUM }, { "queued", COLS_NUM },
+    { "total", COLS_NUM }, { "procs", COLS_NUM },
+    { "generation", COLS_NUM } };
 enum { P_TABLE, P_PID, P_PROGRAM, NPCOLS };
 static const struct cols_field pfields[NPCOLS] = { { "table", COLS_TEXT },
     { "pid", COLS_NUM }, { "program", COLS_TEXT } };
@@ -326,6 +327,7 @@ list_one(const char *name, void *arg)
 	r->lr_v[L_SLOTS] = table_capacity(t);
 	r->lr_v[L_BACKENDS] = s.sn_count;
 	r->lr_v[L_PROCS] = s.sn_procs;
+	r->lr_v[L_QUEUED] = (uint64_t)table_queued(t, &s);
 	r->lr_v[L_GENERATION] = s.sn_gen;
  done:
 	table_snap_free(&s);
@@ -479,14 +481,14 @@ choose_cols(void)
 	} else if (o.tname == NULL) {
 		f = lfields;
 		nf = NLCOLS;
-		def = "table,slots,backends,up,down,active,total,procs,"
-		    "generation";
+		def = "table,slots,backends,up,down,active,queued,total,"
+		    "procs,generation";
 	} else if (o.interval) {
 		nf = NCOLS;
 		def = opt_fmt == FMT_AUTO && !o.all ? "backend,health,active,"
 		    "total_rate,bytes_in_rate,bytes_out_rate,fail_rate" :
 		    "time,interval,table,backend,admin,health,weight,active,"
-		    "queued,total_rate,requests_rate,bytes_in_rate,"
+		    "total_rate,requests_rate,bytes_in_rate,"
 		    "bytes_out_rate,fail_rate,status_5xx_rate";
 		if (opt_fmt == FMT_AUTO && o.all)
 			def = NULL;

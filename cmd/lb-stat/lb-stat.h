@@ -21,7 +21,7 @@ enum kind { K_STR, K_NUM, K_RATE };
  */
 enum col_id {
 	C_TABLE, C_BACKEND, C_ADDR, C_ADMIN, C_HEALTH, C_WEIGHT, C_SHARE,
-	C_MAXCONN, C_BACKUP, C_ACTIVE, C_QUEUED, C_TOTAL, C_FAIL, C_FAIL_RUN,
+	C_MAXCONN, C_BACKUP, C_ACTIVE, C_TOTAL, C_FAIL, C_FAIL_RUN,
 	C_BYTES_IN, C_BYTES_OUT, C_REQUESTS, C_STATUS_1XX, C_STATUS_2XX,
 	C_STATUS_3XX, C_STATUS_4XX, C_STATUS_5XX, C_STATUS_OTHER, C_CHECK,
 	C_CHECK_MS, C_CHANGED,
@@ -102,6 +102,7 @@ struct out {
 struct ptab {
 	char		*pt_name;
 	uint32_t	 pt_slots, pt_backends, pt_procs;
+	int64_t		 pt_queued;
 };
 struct promset {
 	struct row	*ps_rows;

@@ -372,7 +372,6 @@ draw(void)
 		for (m = 0; m < M_N; m++)
 			tot[m] += measure(r, m);
 		active += r->metric[C_ACTIVE];
-		queued += r->metric[C_QUEUED];
 		fail += r->metric[C_FAIL_RATE];
 		s5xx += r->metric[C_STATUS_5XX_RATE];
 		if ((int)strlen(r->v[C_BACKEND]) > longest)
@@ -382,6 +381,7 @@ draw(void)
 		else if ((int)r->metric[C_HEALTH] == TABLE_HEALTH_DOWN)
 			down++;
 	}
+	queued = (double)table_queued(ra->ra_src.sr_t, &ra->ra_src.sr_snap);
 	localtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%H:%M:%S", &tm);
 

@@ -35,8 +35,6 @@ const struct col cols[NCOLS] = {
 	    NULL, "1 when the backend serves only while no other can." },
 	[C_ACTIVE] = { "active", K_NUM, "scur", "lb_backend_active", "gauge",
 	    NULL, "Open connections." },
-	[C_QUEUED] = { "queued", K_NUM, "qcur", "lb_backend_queued", "gauge",
-	    NULL, "Connections waiting for a free slot." },
 	[C_TOTAL] = { "total", K_NUM, "stot", "lb_backend_total", "counter",
 	    NULL, "Connections made." },
 	[C_FAIL] = { "fail", K_NUM, "econ", "lb_backend_fail_total",
@@ -175,7 +173,6 @@ fill_row(struct table *t, const struct table_snap *s, uint32_t i,
 	setnum(r, C_MAXCONN, be->be_maxconn);
 	setnum(r, C_BACKUP, be->be_backup);
 	setnum(r, C_ACTIVE, (uint64_t)table_active(t, s, i));
-	setnum(r, C_QUEUED, ld(&c->c_queued));
 	setnum(r, C_TOTAL, ld(&c->c_total));
 	setnum(r, C_FAIL, ld(&c->c_fail));
 	setnum(r, C_FAIL_RUN, ld(&c->c_consec_fail));
@@ -422,6 +419,7 @@ promset_add(struct promset *ps, struct table *t, const struct table_snap *s)
 	pt->pt_slots = table_capacity(t);
 	pt->pt_backends = s->sn_count;
 	pt->pt_procs = s->sn_procs;
+	pt->pt_queued = table_queued(t, s);
 	ps->ps_ntab++;
 	ps->ps_n += fill_rows(t, s, ps->ps_rows + ps->ps_n);
 	/* The rows outlive t: they name the table by the copy. */
@@ -489,12 +487,14 @@ print_prom(FILE *fp, const struct promset *ps)
 		{ "lb_table_backends", "Backends in the table." },
 		{ "lb_table_processes",
 		    "Processes attached to the table and alive." },
+		{ "lb_table_queued", "Connections or requests waiting for "
+		    "a backend with room, every one being at its maxconn." },
 	};
 	const struct row *r;
 	const struct ptab *pt;
 	size_t		 i, c, k;
 	char		 cls[TABLE_REASON_MAX];
-	uint32_t	 v;
+	int64_t		 v;
 
 	for (c = 0; c < NCOLS; c++) {
 		if (cols[c].metric == NULL)
@@ -539,10 +539,10 @@ print_prom(FILE *fp, const struct promset *ps)
 		for (i = 0; i < ps->ps_ntab; i++) {
 			pt = &ps->ps_tab[i];
 			v = k == 0 ? pt->pt_slots : k == 1 ? pt->pt_backends :
-			    pt->pt_procs;
+			    k == 2 ? pt->pt_procs : pt->pt_queued;
 			fprintf(fp, "%s{table=", tf[k].name);
 			prom_str(fp, pt->pt_name);
-			fprintf(fp, "} %u\n", v);
+			fprintf(fp, "} %lld\n", (long long)v);
 		}
 	}
 }

@@ -14,7 +14,7 @@
 #include "addr.h"
 #include "alog.h"
 #include "balance.h"
-#include "blist.h"
+#include "bset.h"
 #include "cols.h"
 #include "dial.h"
 #include "dur.h"
@@ -31,7 +31,6 @@
 #include "worker.h"
 
 #define CONN_CHUNK	256		/* connections allocated at a time */
-#define LOG_FLUSH_MS	100
 #define LOG_LINE_MAX	1024
 #define PIPE_POOL	256		/* idle pipes kept per worker, at most */
 #define HELLO_MAX	16384		/* -s: most read of a ClientHello */
@@ -110,12 +109,9 @@ struct lbw {
 	struct slab	 w_conns;
 	struct relay_ctx w_relay;
 	struct alog_w	*w_log;
-	struct evtimer	 w_flush;
 	unsigned char	*w_hello;		/* -s: HELLO_MAX bytes */
 	struct wtab	**w_tab;		/* by tableset index */
 	uint64_t	 w_ver;			/* of the tableset, last seen */
-	time_t		 w_tsec;
-	char		 w_tbuf[32];
 };
 
 /* -s PATTERN=TABLE: a server name, or "*." and a suffix, to a table. */
@@ -146,10 +142,7 @@ static struct {
 	struct route	*routes;
 	size_t		 nroutes;
 	/* -f: the backends of the command line, then the file's */
-	struct blist_entry *v;
-	size_t		 nargs, n;
-	char		**fnames;
-	size_t		 nfnames;
+	struct bset	 bs;
 } cf;
 
 static void	conn_event(struct evloop *, int, int, void *);
@@ -191,30 +184,6 @@ usage(int status)
 
 /* ---- the access log ---- */
 
-static void
-on_flush(struct evloop *ev, void *arg)
-{
-	struct lbw	*w = arg;
-
-	if (alog_flush(w->w_log))
-		evtimer_set(ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);
-}
-
-/* The time of ts to the second, formatted once a second. */
-static const char *
-log_time(struct lbw *w, const struct timespec *ts)
-{
-	struct tm	 tm;
-
-	if (ts->tv_sec != w->w_tsec) {
-		gmtime_r(&ts->tv_sec, &tm);
-		strftime(w->w_tbuf, sizeof(w->w_tbuf), "%Y-%m-%dT%H:%M:%S",
-		    &tm);
-		w->w_tsec = ts->tv_sec;
-	}
-	return (w->w_tbuf);
-}
-
 /* The fields of a log line: the words of VOCABULARY in lb-table(5). */
 enum { LF_TIME, LF_CLIENT, LF_BACKEND, LF_BYTES_IN, LF_BYTES_OUT, LF_MS,
     LF_END, LF_SNI, NLF };
@@ -227,19 +196,17 @@ static void
 log_conn(struct conn *c, int why)
 {
 	struct lbw	*w = c->c_w;
-	struct timespec	 ts;
 	struct cols_val	 v[NLF];
-	char		 client[ADDR_STRLEN], tm[64], *p;
+	const char	*tm;
+	char		 client[ADDR_STRLEN], *p;
 	ssize_t		 n;
 
 	if (cf.quiet)
 		return;
 	if ((p = alog_begin(w->w_log, LOG_LINE_MAX)) == NULL)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	if (cols_has(&cf.cols, LF_TIME)) {
-		snprintf(tm, sizeof(tm), "%s.%03ldZ", log_time(w, &ts),
-		    ts.tv_nsec / 1000000);
+		tm = alog_time(w->w_log);
 		cols_text(&v[LF_TIME], tm, strlen(tm));
 	}
 	if (cols_has(&cf.cols, LF_CLIENT)) {
@@ -265,8 +232,7 @@ log_conn(struct conn *c, int why)
 		cols_null(&v[LF_SNI]);
 	if ((n = cols_line(&cf.cols, v, cf.json, p, LOG_LINE_MAX)) > 0)
 		alog_commit(w->w_log, (size_t)n);
-	if (w->w_flush.et_idx == 0)
-		evtimer_set(w->w_ev, &w->w_flush, LOG_FLUSH_MS, on_flush, w);
+	alog_later(w->w_log, w->w_ev);
 }
 
 /* ---- the tables, as this worker balances over them ---- */
@@ -741,8 +707,7 @@ lbw_fini(struct worker *wk)
 
 	if (w == NULL)
 		return;
-	evtimer_cancel(w->w_ev, &w->w_flush);
-	alog_flush(w->w_log);
+	alog_done(w->w_log);
 	for (i = 0; i < tableset_count(cf.ts); i++)
 		wtab_free(w->w_tab[i]);
 	free(w->w_tab);
@@ -751,94 +716,6 @@ lbw_fini(struct worker *wk)
 	slab_free(&w->w_conns);
 	free(w);
 	worker_set_data(wk, NULL);
-}
-
-/* ---- the backend list ---- */
-
-/*
- * Bring the backends of the command line and the file (v[0..n)) into
- * the table (see blist_load(); an own table is synced), prev[0..nprev)
- * naming the file's backends the last time.  Returns 0 or -1 with err.
- */
-static int
-table_load(struct table *t, struct blist_entry *v, size_t n, int sync,
-    char **prev, size_t nprev, char *err, size_t errlen)
-{
-	size_t	 at;
-
-	if (table_begin(t, err, errlen) == -1)
-		return (-1);
-	if (blist_load(t, v, n, sync, prev, nprev, &at) == -1) {
-		table_abort(t);
-		snprintf(err, errlen, "table %s: full (%u slots): cannot add "
-		    "'%s': %s", table_name(t), table_capacity(t),
-		    v[at].ble_name, sync ? "give -t TABLE, a table made with "
-		    "lb-ctl create -n SLOTS" : "its slots are fixed when it is "
-		    "made: make it again with lb-ctl create -n SLOTS");
-		return (-1);
-	}
-	table_commit(t);
-	return (0);
-}
-
-/* Read the -f file and resolve it, appending to *v; -1 with err. */
-static int
-file_read(struct blist_entry **v, size_t *n, char *err, size_t errlen)
-{
-	struct blist_entry *fv = NULL, *nv;
-	FILE		*fp;
-	char		 why[300];
-	size_t		 fn, k;
-
-	if ((fp = fopen(cf.file, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", cf.file, strerror(errno));
-		return (-1);
-	}
-	if (blist_read(fp, &fv, &fn, why, sizeof(why)) == -1) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: %s", cf.file, why);
-		return (-1);
-	}
-	fclose(fp);
-	for (k = 0; k < fn; k++)
-		if (blist_resolve(&fv[k], why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s: line %d: %s", cf.file,
-			    fv[k].ble_line, why);
-			free(fv);
-			return (-1);
-		}
-	if (fn == 0) {
-		free(fv);
-		return (0);
-	}
-	if ((nv = reallocarray(*v, *n + fn, sizeof(**v))) == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		free(fv);
-		return (-1);
-	}
-	memcpy(nv + *n, fv, fn * sizeof(*fv));
-	*v = nv;
-	*n += fn;
-	free(fv);
-	return (0);
-}
-
-/* Remember the names the file gave, to remove them when they go. */
-static void
-file_names(void)
-{
-	size_t	 k;
-
-	for (k = 0; k < cf.nfnames; k++)
-		free(cf.fnames[k]);
-	cf.nfnames = 0;
-	for (k = cf.nargs; k < cf.n; k++) {
-		if ((cf.fnames = reallocarray(cf.fnames, cf.nfnames + 1,
-		    sizeof(*cf.fnames))) == NULL ||
-		    (cf.fnames[cf.nfnames++] = strdup(cf.v[k].ble_name)) ==
-		    NULL)
-			fatal("backend names");
-	}
 }
 
 /* ---- the main thread ---- */
@@ -854,8 +731,8 @@ on_tick(void *arg)
 static void
 on_hup(void *arg)
 {
-	char	 ebuf[512];
-	size_t	 n = cf.nargs;
+	char	 ebuf[600];
+	int	 n;
 
 	(void)arg;
 	if (cf.file == NULL) {
@@ -863,24 +740,12 @@ on_hup(void *arg)
 		return;
 	}
 	/* A bad file, or an emptied one, leaves the table as it was. */
-	if (file_read(&cf.v, &n, ebuf, sizeof(ebuf)) == -1)
-		goto bad;
-	if (blist_empty_check(n - cf.nargs, cf.nfnames == 0, ebuf,
-	    sizeof(ebuf)) == -1) {
-		log_warnx("HUP: %s: %s: the table is left as it was (lb-ctl "
-		    "empties it)", cf.file, ebuf);
+	if ((n = bset_reload(&cf.bs, tableset_table(cf.ts, 0),
+	    tableset_is_own(cf.ts, 0), ebuf, sizeof(ebuf))) == -1) {
+		log_warnx("HUP: %s", esc_arg(ebuf));
 		return;
 	}
-	if (table_load(tableset_table(cf.ts, 0), cf.v, n,
-	    tableset_is_own(cf.ts, 0), cf.fnames, cf.nfnames, ebuf,
-	    sizeof(ebuf)) == -1) {
- bad:
-		log_warnx("HUP: %s", ebuf);
-		return;
-	}
-	cf.n = n;
-	file_names();
-	log_info("HUP: %zu backends from %s", n - cf.nargs, cf.file);
+	log_info("HUP: %d backends from %s", n, esc_arg(cf.file));
 }
 
 /*
@@ -934,24 +799,11 @@ dur_arg(const char *s, int ch, uint64_t min)
 static void
 eject_arg(const char *s)
 {
-	const char	*e;
-	char		 n[16], *slash;
+	char	 why[100];
 
-	if (strcmp(s, "0") == 0) {
-		cf.eject_fails = 0;
-		return;
-	}
-	if ((slash = strchr(s, '/')) == NULL ||
-	    (size_t)(slash - s) >= sizeof(n))
-		errx(2, "bad -x '%s': FAILS/TIME, like 3/10s, or 0",
-		    esc_arg(s));
-	memcpy(n, s, (size_t)(slash - s));
-	n[slash - s] = '\0';
-	cf.eject_fails = (uint32_t)strtonum(n, 1, 1000, &e);
-	if (e != NULL || dur_parse(slash + 1, &cf.eject_ms) == -1 ||
-	    cf.eject_ms == 0)
-		errx(2, "bad -x '%s': FAILS (1 to 1000)/TIME, like 3/10s, "
-		    "or 0", esc_arg(s));
+	if (balance_eject_parse(s, &cf.eject_fails, &cf.eject_ms, why,
+	    sizeof(why)) == -1)
+		errx(2, "bad -x '%s': %s", esc_arg(s), why);
 }
 
 static mode_t
@@ -1100,36 +952,18 @@ parse_args(int argc, char *argv[])
 static void
 backends(int argc, char *argv[])
 {
-	char	 ebuf[512];
-	size_t	 k, i;
+	char	 ebuf[600];
+	int	 r;
 
-	cf.nargs = (size_t)argc;
-	if (cf.nargs == 0 && cf.file == NULL && cf.table_spec == NULL &&
+	if (argc == 0 && cf.file == NULL && cf.table_spec == NULL &&
 	    cf.nroutes == 0)
 		errx(2, "no backends: name some, or give -f file or -t table");
-	if (cf.nargs > 0 && (cf.v = calloc(cf.nargs, sizeof(*cf.v))) == NULL)
-		err(1, NULL);
-	for (k = 0; k < cf.nargs; k++) {
-		if (blist_words(&argv[k], 1, &cf.v[k], ebuf,
-		    sizeof(ebuf)) == -1)
-			errx(2, "bad backend '%s': %s", esc_arg(argv[k]),
-			    esc_arg(ebuf));
-		for (i = 0; i < k; i++)
-			if (strcmp(cf.v[i].ble_name, cf.v[k].ble_name) == 0)
-				errx(2, "backend '%s' named twice",
-				    esc_arg(argv[k]));
-	}
-	for (k = 0; k < cf.nargs; k++)
-		if (blist_resolve(&cf.v[k], ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", esc_arg(ebuf));
-	cf.n = cf.nargs;
-	if (cf.file != NULL) {
-		if (file_read(&cf.v, &cf.n, ebuf, sizeof(ebuf)) == -1)
-			errx(1, "%s", esc_arg(ebuf));
-		if (cf.n == cf.nargs && cf.table_spec == NULL &&
-		    cf.nargs == 0 && cf.nroutes == 0)
-			errx(1, "%s: no backends", esc_arg(cf.file));
-	}
+	if ((r = bset_init(&cf.bs, argv, (size_t)argc, cf.file, ebuf,
+	    sizeof(ebuf))) != 0)
+		errx(r, "%s", esc_arg(ebuf));
+	if (cf.file != NULL && bset_count(&cf.bs) == 0 &&
+	    cf.table_spec == NULL && cf.nroutes == 0)
+		errx(1, "%s: no backends", esc_arg(cf.file));
 }
 
 /* The table (ours, named after the listener, or -t) and the routes'. */
@@ -1149,10 +983,9 @@ tables(const struct addr *bound)
 		i = tableset_add(cf.ts, cf.table_spec, ebuf, sizeof(ebuf));
 	if (i == -1)
 		errx(1, "%s", esc_arg(ebuf));
-	if (table_load(tableset_table(cf.ts, 0), cf.v, cf.n,
-	    tableset_is_own(cf.ts, 0), NULL, 0, ebuf, sizeof(ebuf)) == -1)
+	if (bset_load(&cf.bs, tableset_table(cf.ts, 0),
+	    tableset_is_own(cf.ts, 0), ebuf, sizeof(ebuf)) == -1)
 		errx(1, "%s", esc_arg(ebuf));
-	file_names();
 	for (k = 0; k < cf.nroutes; k++) {
 		if ((i = tableset_add(cf.ts, cf.routes[k].rt_table, ebuf,
 		    sizeof(ebuf))) == -1)
@@ -1233,9 +1066,6 @@ main(int argc, char *argv[])
 	alog_free(cf.log);
 	tableset_free(cf.ts);
 	free(cf.routes);
-	for (size_t k = 0; k < cf.nfnames; k++)
-		free(cf.fnames[k]);
-	free(cf.fnames);
-	free(cf.v);
+	bset_free(&cf.bs);
 	return (0);
 }

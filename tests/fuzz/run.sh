@@ -17,7 +17,7 @@ pass=0 fail=0
 for t in proxyproto sni http1 table; do
 	# what each target links: its module, and what that module needs
 	case $t in
-	table)	src="common/table.c common/addr.c common/balance.c common/log.c
+	table)	src="common/table.c common/addr.c common/balance.c common/log.c common/dur.c
 		    -fsanitize-coverage-ignorelist=tests/fuzz/table_fuzz.ignore" ;;
 	*)	src="common/$t.c" ;;
 	esac

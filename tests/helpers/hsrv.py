@@ -24,6 +24,8 @@ path says what to answer (keep-alive unless asked to close):
   /bad/KIND        a malformed response: clte, twocl, badcl, te10,
                    badchunk, lf, status, fold, space
   /split           the head in two writes, the body in a third
+  /twowrites       the head, then 5 ms later the body, as nginx does
+                   without tcp_nopush
   anything else    200 "NAME\\n"
 """
 import getopt
@@ -236,6 +238,10 @@ def serve(s):
                     "space": b"HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n",
                 }.get(kind, b"garbage\r\n\r\n"))
                 return
+            elif path == "/twowrites":
+                c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+                time.sleep(0.005)
+                c.send(b"two\n")
             elif path == "/split":
                 c.send(b"HTTP/1.1 200 OK\r\nContent-")
                 time.sleep(0.05)

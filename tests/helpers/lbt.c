@@ -15,6 +15,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: lbt lock table\n"
+	    "       lbt queue table n\n"
 	    "       lbt hold table name n\n"
 	    "       lbt bump table name counter n\n"
 	    "       lbt raw table name\n"
@@ -97,6 +98,18 @@ main(int argc, char *argv[])
 		table_close(t);
 		return (0);
 	}
+	/* Work of ours waiting for the table, until stdin closes. */
+	if (strcmp(argv[1], "queue") == 0 && argc == 4) {
+		if (table_register(t, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		table_queue_add(t, atoi(argv[3]));
+		printf("queued\n");
+		fflush(stdout);
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		table_close(t);
+		return (0);
+	}
 	if (argc < 4)
 		usage();
 	i = find(t, argv[3], &uid);
@@ -129,12 +142,12 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "bump") == 0 && argc == 6) {
 		static const char *const names[] = { "total", "bytes_in",
 		    "bytes_out", "requests", "fail", "1xx", "2xx", "3xx", "4xx",
-		    "5xx", "other", "consec", "queued" };
+		    "5xx", "other", "consec" };
 		_Atomic uint64_t *ctr[] = { &c->c_total, &c->c_bytes_in,
 		    &c->c_bytes_out, &c->c_requests, &c->c_fail,
 		    &c->c_status[0], &c->c_status[1], &c->c_status[2],
 		    &c->c_status[3], &c->c_status[4], &c->c_status[5],
-		    &c->c_consec_fail, &c->c_queued };
+		    &c->c_consec_fail };
 
 		for (k = 0; k < (int)(sizeof(names) / sizeof(names[0])); k++)
 			if (strcmp(argv[4], names[k]) == 0) {

@@ -66,9 +66,16 @@ stat_col() {
 	    $1 == b { print $2 }'
 }
 
+# table_queued TABLE: the work waiting for TABLE, from the list of tables
+table_queued() {
+	lb-stat -H -o table,queued 2>/dev/null | awk -F'\t' -v t="$1" '
+	    $1 == t { print $2 }'
+}
+
 # predicates for wait_for, evaluated afresh on each try
 col_is() { [ "$(stat_col "$1" "$2" "$3")" = "$4" ]; }	# TABLE BACKEND COL VALUE
-gone() { ! kill -0 "$1" 2>/dev/null; }			# PID has exited
+gone() { ! kill -0 "$1" 2>/dev/null; }
+queued_is() { [ "$(table_queued "$1")" = "$2" ]; }	# TABLE VALUE			# PID has exited
 
 # in_private_shm CMD...: CMD in a mount namespace of its own, with an
 # empty /dev/shm of its own: a test that lists every table on the machine

@@ -465,6 +465,10 @@ main(void)
 	    "Transfer-Encoding: chunked\r\n\r\n", HTTP1_E_TE);
 	BAD("an empty Transfer-Encoding", "POST /" H11
 	    "Transfer-Encoding:\r\n\r\n", HTTP1_E_TE);
+	BAD("a transfer coding none knows", "POST /" H11
+	    "Transfer-Encoding: frob, chunked\r\n\r\n", HTTP1_E_CODING);
+	BAD("an unknown coding alone", "POST /" H11
+	    "Transfer-Encoding: br\r\n\r\n", HTTP1_E_CODING);
 	BAD("HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", HTTP1_E_HOST);
 	BAD("two Hosts", "GET /" H11 "Host: b\r\n\r\n", HTTP1_E_HOST);
 	BAD("a Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
