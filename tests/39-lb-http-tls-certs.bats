@@ -83,7 +83,7 @@ refused() {
 	    -L 127.0.0.1:0 -c "$PKI/rsa.pem" -C suites=TLS_FROB "$B"
 	refused 2 "-C client=optional: of which CA? give client-ca=FILE" \
 	    -L 127.0.0.1:0 -c "$PKI/rsa.pem" -C client=optional "$B"
-	refused 2 "bad handshake '0': a duration above 0, like 250ms, 2s, 1m" \
+	refused 2 "bad -T handshake '0': a duration from 1ms to 30d, as 250ms, 1.5s or 2m" \
 	    -L 127.0.0.1:0 -c "$PKI/rsa.pem" -T handshake=0 "$B"
 	refused 2 "bad rule '/=$T,noverify': noverify and sni= are for HTTPS to the backends: add tls" \
 	    -l 127.0.0.1:0 -r "/=$T,noverify"
