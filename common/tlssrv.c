@@ -270,8 +270,13 @@ on_ticket(SSL *ssl, unsigned char name[16], unsigned char *iv,
 		if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL,
 		    k->tk_aes, iv) != 1)
 			goto done;
-		/* The key before: resume, and renew with the current one. */
-		rc = i == 0 ? 1 : 2;
+		/*
+		 * Resume, and always renew: a TLS 1.3 client uses a ticket
+		 * once (RFC 8446 C.4, as browsers do), and one given no new
+		 * ticket makes a full handshake every other time.  Renewing
+		 * also moves a ticket of the key before to the current one.
+		 */
+		rc = 2;
 	}
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
 	    k->tk_hmac, sizeof(k->tk_hmac));

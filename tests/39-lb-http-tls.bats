@@ -163,6 +163,25 @@ resumed() {
 	[[ "$output" == *"New, TLSv1.3"* ]]
 }
 
+# tickets_of FILE: the ticket in the session openssl saved in FILE
+tickets_of() {
+	openssl sess_id -in "$1" -noout -text | sed -n '/TLS session ticket:/,/^$/p'
+}
+
+@test "lb-http -L: a resumed TLS 1.3 connection gets a new ticket, so a client that uses each ticket once resumes every time" {
+	tls_lbh
+	s_client "$LH" -tls1_3 -servername rsa.test -sess_out "$BATS_TEST_TMPDIR/s0" |
+	    grep -q '^New, TLSv1.3'
+	for i in 1 2 3; do
+		run -0 s_client "$LH" -tls1_3 -servername rsa.test -msg \
+		    -sess_in "$BATS_TEST_TMPDIR/s$((i - 1))" -sess_out "$BATS_TEST_TMPDIR/s$i"
+		[[ "$output" == *"Reused, TLSv1.3"* ]]
+		# after the handshake: as nginx and HAProxy do
+		[[ "${output#*Reused, TLSv1.3}" == *"NewSessionTicket"* ]]
+		[ "$(tickets_of "$BATS_TEST_TMPDIR/s$i")" != "$(tickets_of "$BATS_TEST_TMPDIR/s$((i - 1))")" ]
+	done
+}
+
 @test "lb-http -C tickets=no: no tickets, yet TLS 1.2 resumes from the session cache, and TLS 1.3 too" {
 	tls_lbh -C tickets=no
 	run -0 s_client "$LH" -tls1_2 -servername rsa.test
