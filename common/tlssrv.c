@@ -1048,6 +1048,7 @@ tlssrv_tick(struct tlssrv *ts)
 	pthread_rwlock_unlock(&ts->ts_tklock);
 	ts->ts_rotated = now;
 	explicit_bzero(&k, sizeof(k));
+	log_debug("ticket keys rotated");
 }
 
 void

@@ -73,10 +73,12 @@ refused() {
 	    -l 127.0.0.1:0 -c "$PKI/rsa.pem" "$B"
 	refused 2 "-C sets up TLS listeners: give -L too" \
 	    -l 127.0.0.1:0 -C min=1.3 "$B"
-	for c in min=1.1 min=1.0 tickets=maybe sni=loose client=required ciphers= frob=1 min; do
-		refused 2 "bad -C '$c': min=1.2|1.3, ciphers=LIST, suites=LIST, tickets=yes|no, sni=strict, client-ca=FILE, client=optional" \
+	for c in min=1.1 min=1.0 tickets=maybe rotate= sni=loose client=required ciphers= frob=1 min; do
+		refused 2 "bad -C '$c': min=1.2|1.3, ciphers=LIST, suites=LIST, tickets=yes|no, rotate=DURATION, sni=strict, client-ca=FILE, client=optional" \
 		    -L 127.0.0.1:0 -c "$PKI/rsa.pem" -C "$c" "$B"
 	done
+	refused 2 "bad -C rotate '500ms': a duration from 1s to 30d, as 250ms, 1.5s or 2m" \
+	    -L 127.0.0.1:0 -c "$PKI/rsa.pem" -C rotate=500ms "$B"
 	refused 2 "-C: bad cipher list 'RC4-MD5': no cipher match" \
 	    -L 127.0.0.1:0 -c "$PKI/rsa.pem" -C ciphers=RC4-MD5 "$B"
 	refused 2 "-C: bad TLS 1.3 suites 'TLS_FROB': no cipher match" \

@@ -182,6 +182,35 @@ tickets_of() {
 	done
 }
 
+# rotated N: lb-http -vv has said it rotated its ticket keys N times at least
+rotated() { [ "$(grep -c '^lb-http: ticket keys rotated$' "$LHLOG.err")" -ge "$1" ]; }
+rotations() { grep -c '^lb-http: ticket keys rotated$' "$LHLOG.err" || :; }
+
+@test "lb-http -C rotate=: a ticket of the key before resumes and is renewed; one of two keys before makes a full handshake" {
+	tls_lbh -vv -C rotate=2s
+	s=$BATS_TEST_TMPDIR
+	# a rotation may come between the wait and the handshake: then the
+	# ticket is two keys old, and the round is made again
+	for try in 1 2 3; do
+		c0=$(rotations)
+		s_client "$LH" -tls1_3 -servername rsa.test -sess_out "$s/old" |
+		    grep -q '^New, TLSv1.3'
+		wait_for 10 rotated $((c0 + 1))
+		c1=$(rotations)
+		run -0 s_client "$LH" -tls1_3 -servername rsa.test -msg \
+		    -sess_in "$s/old" -sess_out "$s/renewed"
+		[ "$(rotations)" = "$c1" ] && break
+	done
+	[ "$(rotations)" = "$c1" ]
+	[[ "$output" == *"Reused, TLSv1.3"* ]]
+	[[ "${output#*Reused, TLSv1.3}" == *"NewSessionTicket"* ]]
+	[ "$(tickets_of "$s/renewed")" != "$(tickets_of "$s/old")" ]
+	wait_for 10 rotated $((c1 + 2))
+	run -0 s_client "$LH" -tls1_3 -servername rsa.test -sess_in "$s/old"
+	[[ "$output" == *"New, TLSv1.3"* ]]
+	kill -0 "$LHPID"
+}
+
 @test "lb-http -C tickets=no: no tickets, yet TLS 1.2 resumes from the session cache, and TLS 1.3 too" {
 	tls_lbh -C tickets=no
 	run -0 s_client "$LH" -tls1_2 -servername rsa.test

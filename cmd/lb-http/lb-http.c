@@ -204,7 +204,10 @@ mode_arg(const char *s)
 	return (m);
 }
 
-/* -C min=1.3,ciphers=...,suites=...,tickets=no,sni=strict,client-ca=F */
+/*
+ * -C min=1.3,ciphers=...,suites=...,tickets=no,rotate=12h,sni=strict,
+ * client-ca=F,client=optional
+ */
 static int	 tls_given;		/* -C was */
 
 static void
@@ -231,6 +234,9 @@ tls_arg(char *arg)
 			c->tc_notickets = 1;
 		else if (strcmp(kv, "tickets") == 0 && strcmp(v, "yes") == 0)
 			c->tc_notickets = 0;
+		else if (strcmp(kv, "rotate") == 0 && *v)
+			/* the clock that rotates them ticks once a second */
+			c->tc_rotate_ms = dur_arg(v, "-C rotate", 1000);
 		else if (strcmp(kv, "sni") == 0 && strcmp(v, "strict") == 0)
 			c->tc_strict = 1;
 		else if (strcmp(kv, "client-ca") == 0 && *v)
@@ -245,7 +251,8 @@ tls_arg(char *arg)
 	return;
  bad:
 	errx(2, "bad -C '%s': min=1.2|1.3, ciphers=LIST, suites=LIST, "
-	    "tickets=yes|no, sni=strict, client-ca=FILE, client=optional",
+	    "tickets=yes|no, rotate=DURATION, sni=strict, client-ca=FILE, "
+	    "client=optional",
 	    esc_arg(kv));
 }
 
