@@ -395,8 +395,9 @@ ctx_setup(struct tlssrv *ts, SSL_CTX *ctx, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, TLSSRV_CACHE);
 	SSL_CTX_set_timeout(ctx, TLSSRV_LIFE);
-	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"lb-http",
-	    7);
+	/* The same in every context, so that a session outlives SNI's switch. */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tlssrv",
+	    6);
 	/*
 	 * One ticket a handshake is enough to come back with.  Without
 	 * ticket keys (tickets=no), a TLS 1.3 ticket only names a session
