@@ -47,6 +47,7 @@ struct alog {
 	int		 l_n;
 	struct alog_w	*l_w;
 	pthread_t	 l_thread;
+	int		 l_started;		/* under l_mu: the thread runs */
 	pthread_mutex_t	 l_mu;
 	pthread_cond_t	 l_cv;
 	int		 l_work;		/* a buffer was handed over */
@@ -195,10 +196,6 @@ alog_new(int fd, int nworkers, size_t bufsz)
 	}
 	pthread_mutex_init(&l->l_mu, NULL);
 	pthread_cond_init(&l->l_cv, NULL);
-	if ((e = pthread_create(&l->l_thread, NULL, writer, l)) != 0) {
-		errno = e;
-		goto fail;
-	}
 	return (l);
  fail:
 	e = errno;
@@ -231,6 +228,22 @@ handoff(struct alog_w *w)
 	atomic_store_explicit(&w->aw_busy[w->aw_cur], 1, memory_order_release);
 	w->aw_cur = o;
 	pthread_mutex_lock(&l->l_mu);
+	/*
+	 * The writer starts with the first line: a proxy that logs nothing
+	 * (-q) stays one thread, which keeps the kernel's fast path for
+	 * descriptors.  Without a thread the lines stay where they are.
+	 */
+	if (!l->l_started && !l->l_dead) {
+		int e = pthread_create(&l->l_thread, NULL, writer, l);
+
+		if (e == 0)
+			l->l_started = 1;
+		else {
+			atomic_store(&l->l_dead, 1);
+			log_warnx("access log: no writer: %s: no more lines",
+			    strerror(e));
+		}
+	}
 	l->l_work = 1;
 	pthread_cond_signal(&l->l_cv);
 	pthread_mutex_unlock(&l->l_mu);
@@ -304,8 +317,19 @@ alog_time(struct alog_w *w)
 		    "%Y-%m-%dT%H:%M:%S", &tm);
 		w->aw_tsec = ts.tv_sec;
 	}
-	snprintf(w->aw_time, sizeof(w->aw_time), "%s.%03dZ", w->aw_tsecbuf,
-	    (int)(ts.tv_nsec / 1000000) % 1000);
+	{
+		size_t	 n = strlen(w->aw_tsecbuf);
+		int	 ms = (int)(ts.tv_nsec / 1000000) % 1000;
+
+		/* a line each exchange: no printf for three digits */
+		memcpy(w->aw_time, w->aw_tsecbuf, n);
+		w->aw_time[n] = '.';
+		w->aw_time[n + 1] = (char)('0' + ms / 100);
+		w->aw_time[n + 2] = (char)('0' + ms / 10 % 10);
+		w->aw_time[n + 3] = (char)('0' + ms % 10);
+		w->aw_time[n + 4] = 'Z';
+		w->aw_time[n + 5] = '\0';
+	}
 	return (w->aw_time);
 }
 
@@ -351,6 +375,8 @@ alog_free(struct alog *l)
 	l->l_stop = 1;
 	l->l_work = 1;
 	pthread_cond_signal(&l->l_cv);
+	if (!l->l_started)
+		atomic_store(&l->l_done, 1);
 	pthread_mutex_unlock(&l->l_mu);
 	for (;;) {
 		done = atomic_load(&l->l_done);
@@ -365,7 +391,8 @@ alog_free(struct alog *l)
 		    "lines are lost");
 		return;
 	}
-	pthread_join(l->l_thread, NULL);
+	if (l->l_started)
+		pthread_join(l->l_thread, NULL);
 	for (i = 0; i < l->l_n; i++)
 		for (k = 0; k < 2; k++)
 			free(l->l_w[i].aw_buf[k]);

@@ -24,7 +24,8 @@ struct alog_w;				/* one worker's side */
 
 /*
  * A log writing to fd for nworkers workers, each with two buffers of
- * bufsz bytes (0: 64 KiB).  Starts its thread.  Returns NULL (errno set).
+ * bufsz bytes (0: 64 KiB).  Its thread starts with the first line handed
+ * over, so a log never written costs none.  Returns NULL (errno set).
  */
 struct alog	*alog_new(int fd, int nworkers, size_t bufsz);
 

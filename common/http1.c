@@ -48,13 +48,57 @@ http1_error_str(enum http1_error e)
 }
 
 /* RFC 9110 section 5.6.2: tchar */
+static const unsigned char tchars[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+#define tchar(c)	(tchars[(unsigned char)(c)])
+
+/* The id of a field name: a switch on its length, then one compare. */
 static int
-tchar(unsigned char c)
+field_id(const char *n, size_t len)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return (1);
-	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	static const struct {
+		const char	*name;
+		int		 id;
+	} *k, byname[] = {
+		{ "te", HTTP1_F_TE },
+		{ "host", HTTP1_F_HOST },
+		{ "expect", HTTP1_F_EXPECT },
+		{ "upgrade", HTTP1_F_UPGRADE },
+		{ "forwarded", HTTP1_F_FORWARDED },
+		{ "connection", HTTP1_F_CONNECTION },
+		{ "keep-alive", HTTP1_F_KEEP_ALIVE },
+		{ "content-length", HTTP1_F_CONTENT_LENGTH },
+		{ "x-forwarded-for", HTTP1_F_X_FORWARDED_FOR },
+		{ "proxy-connection", HTTP1_F_PROXY_CONNECTION },
+		{ "x-forwarded-host", HTTP1_F_X_FORWARDED_HOST },
+		{ "transfer-encoding", HTTP1_F_TRANSFER_ENCODING },
+		{ "x-forwarded-proto", HTTP1_F_X_FORWARDED_PROTO },
+		{ NULL, 0 }
+	};
+	size_t	 i;
+
+	switch (len) {
+	case 2:  i = 0; break;
+	case 4:  i = 1; break;
+	case 6:  i = 2; break;
+	case 7:  i = 3; break;
+	case 9:  i = 4; break;
+	case 10: i = 5; break;
+	case 14: i = 7; break;
+	case 15: i = 8; break;
+	case 16: i = 9; break;
+	case 17: i = 11; break;
+	default: return (HTTP1_F_OTHER);
+	}
+	for (k = &byname[i]; k->name != NULL && strlen(k->name) == len; k++)
+		if ((n[0] | 0x20) == k->name[0] &&
+		    strncasecmp(n, k->name, len) == 0)
+			return (k->id);
+	return (HTTP1_F_OTHER);
 }
 
 static int
@@ -244,6 +288,7 @@ fields(const unsigned char *p, const unsigned char *end,
 		h = &hdr[*n];
 		h->hh_name = (const char *)s;
 		h->hh_namelen = (size_t)(p - s);
+		h->hh_id = field_id(h->hh_name, h->hh_namelen);
 		h->hh_line = (const char *)line;
 		for (p++; p < end && ows(*p); p++)
 			;
@@ -288,10 +333,10 @@ framing(const struct http1_header *hdr, size_t n, int minor, int64_t *clen,
 
 	for (i = 0; i < n; i++) {
 		h = &hdr[i];
-		if (http1_is(h, "content-length")) {
+		if (h->hh_id == HTTP1_F_CONTENT_LENGTH) {
 			if (parse_clen(h, clen) == -1)
 				return (HTTP1_E_CLEN);
-		} else if (http1_is(h, "transfer-encoding")) {
+		} else if (h->hh_id == HTTP1_F_TRANSFER_ENCODING) {
 			p = h->hh_value;
 			end = p + h->hh_valuelen;
 			while (list_next(&p, end, &e, &elen)) {
@@ -309,7 +354,7 @@ framing(const struct http1_header *hdr, size_t n, int minor, int64_t *clen,
 			}
 			if (h->hh_valuelen == 0)
 				return (HTTP1_E_TE);
-		} else if (http1_is(h, "connection")) {
+		} else if (h->hh_id == HTTP1_F_CONNECTION) {
 			p = h->hh_value;
 			end = p + h->hh_valuelen;
 			while (list_next(&p, end, &e, &elen)) {
@@ -319,8 +364,10 @@ framing(const struct http1_header *hdr, size_t n, int minor, int64_t *clen,
 					keep = 1;
 				else if (elem_is(e, elen, "upgrade"))
 					upgrade = 1;
+				else
+					*flags |= HTTP1_CONNOPT;
 			}
-		} else if (http1_is(h, "upgrade"))
+		} else if (h->hh_id == HTTP1_F_UPGRADE)
 			upfield = 1;
 	}
 	if (te) {
@@ -355,13 +402,13 @@ req_semantics(struct http1_req *req)
 		return (e);
 	for (i = 0; i < req->rq_nhdr; i++) {
 		h = &req->rq_hdr[i];
-		if (http1_is(h, "host")) {
+		if (h->hh_id == HTTP1_F_HOST) {
 			if (++hosts > 1 || !host_ok(h->hh_value,
 			    h->hh_valuelen))
 				return (HTTP1_E_HOST);
 			req->rq_host = h->hh_value;
 			req->rq_hostlen = h->hh_valuelen;
-		} else if (http1_is(h, "expect")) {
+		} else if (h->hh_id == HTTP1_F_EXPECT) {
 			if (h->hh_valuelen == 12 && strncasecmp(h->hh_value,
 			    "100-continue", 12) == 0)
 				req->rq_flags |= HTTP1_CONTINUE;
@@ -617,6 +664,24 @@ http1_hop(const struct http1_header *hdr, size_t n,
 		    http1_list_has(hdr[i].hh_value, hdr[i].hh_valuelen, name))
 			return (1);
 	return (0);
+}
+
+int
+http1_hop_flags(const struct http1_header *hdr, size_t n, int flags,
+    const struct http1_header *h)
+{
+	switch (h->hh_id) {
+	case HTTP1_F_CONNECTION:
+	case HTTP1_F_KEEP_ALIVE:
+	case HTTP1_F_PROXY_CONNECTION:
+	case HTTP1_F_TE:
+	case HTTP1_F_TRANSFER_ENCODING:
+	case HTTP1_F_UPGRADE:
+		return (1);
+	}
+	if (!(flags & HTTP1_CONNOPT))
+		return (0);
+	return (http1_hop(hdr, n, h));
 }
 
 int

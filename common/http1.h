@@ -6,10 +6,32 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * The field names a proxy looks at, known by the parser once a field
+ * (hh_id), so that a look at a field is one compare and not a string's.
+ */
+enum http1_field_id {
+	HTTP1_F_OTHER,
+	HTTP1_F_CONNECTION,
+	HTTP1_F_CONTENT_LENGTH,
+	HTTP1_F_TRANSFER_ENCODING,
+	HTTP1_F_UPGRADE,
+	HTTP1_F_HOST,
+	HTTP1_F_EXPECT,
+	HTTP1_F_KEEP_ALIVE,
+	HTTP1_F_PROXY_CONNECTION,
+	HTTP1_F_TE,
+	HTTP1_F_X_FORWARDED_FOR,
+	HTTP1_F_X_FORWARDED_PROTO,
+	HTTP1_F_X_FORWARDED_HOST,
+	HTTP1_F_FORWARDED
+};
+
 /* One header field line: pointers into the caller's buffer, no copies. */
 struct http1_header {
 	const char	*hh_name;
 	size_t		 hh_namelen;
+	int		 hh_id;			/* enum http1_field_id */
 	const char	*hh_value;		/* without leading/trailing OWS */
 	size_t		 hh_valuelen;
 	const char	*hh_line;		/* the whole line, CRLF included */
@@ -23,6 +45,8 @@ struct http1_header {
 #define HTTP1_UPGRADE	0x08	/* Connection: upgrade, with an Upgrade field */
 #define HTTP1_ABSOLUTE	0x10	/* the target is in absolute-form */
 #define HTTP1_EXPECT	0x20	/* an Expect field other than 100-continue */
+#define HTTP1_CONNOPT	0x40	/* Connection lists more than close, keep-alive
+				   and upgrade: other fields may be hop-by-hop */
 
 /* rq_error, rs_error, when a parse returned -1 */
 enum http1_error {
@@ -147,6 +171,13 @@ int	http1_list_has(const char *value, size_t len, const char *token);
  * Connection field of hdr[0..n) lists.
  */
 int	http1_hop(const struct http1_header *hdr, size_t n,
+	    const struct http1_header *h);
+
+/*
+ * The same, given the head's flags: a field whose name the parser knows
+ * needs no look at the Connection fields unless HTTP1_CONNOPT is set.
+ */
+int	http1_hop_flags(const struct http1_header *hdr, size_t n, int flags,
 	    const struct http1_header *h);
 
 /* Whether a method is idempotent (RFC 9110 section 9.2.2). */

@@ -34,14 +34,29 @@ relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool)
 }
 
 void
+relay_ctx_budget(struct relay_ctx *ctx, int (*take)(int), void (*give)(int))
+{
+	ctx->rc_take = take;
+	ctx->rc_give = give;
+}
+
+/* Close a pipe of ours, and give its descriptors back. */
+static void
+pipe_close(struct relay_ctx *ctx, int *p)
+{
+	close(p[0]);
+	close(p[1]);
+	if (ctx->rc_give != NULL)
+		ctx->rc_give(2);
+}
+
+void
 relay_ctx_free(struct relay_ctx *ctx)
 {
 	size_t	 i;
 
-	for (i = 0; i < ctx->rc_npipes; i++) {
-		close(ctx->rc_pipes[i][0]);
-		close(ctx->rc_pipes[i][1]);
-	}
+	for (i = 0; i < ctx->rc_npipes; i++)
+		pipe_close(ctx, ctx->rc_pipes[i]);
 	free(ctx->rc_pipes);
 	free(ctx->rc_buf);
 	memset(ctx, 0, sizeof(*ctx));
@@ -56,8 +71,15 @@ pipe_get(struct relay_ctx *ctx, int *p)
 		p[1] = ctx->rc_pipes[ctx->rc_npipes][1];
 		return (0);
 	}
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+	if (ctx->rc_take != NULL && ctx->rc_take(2) == -1) {
+		errno = EMFILE;
 		return (-1);
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1) {
+		if (ctx->rc_give != NULL)
+			ctx->rc_give(2);
+		return (-1);
+	}
 	/* Bigger when allowed (pipe-max-size); the default otherwise. */
 	if (ctx->rc_pipesz > RELAY_CHUNK)
 		fcntl(p[1], F_SETPIPE_SZ, (int)ctx->rc_pipesz);
@@ -74,10 +96,8 @@ pipe_put(struct relay_ctx *ctx, struct relay_dir *h)
 		ctx->rc_pipes[ctx->rc_npipes][0] = h->rd_pipe[0];
 		ctx->rc_pipes[ctx->rc_npipes][1] = h->rd_pipe[1];
 		ctx->rc_npipes++;
-	} else {
-		close(h->rd_pipe[0]);
-		close(h->rd_pipe[1]);
-	}
+	} else
+		pipe_close(ctx, h->rd_pipe);
 	h->rd_pipe[0] = h->rd_pipe[1] = -1;
 	h->rd_pending = 0;
 }
@@ -124,6 +144,29 @@ relay_seen(struct relay *r, int side, int what)
 	r->r_drain[side] = (what & EVLOOP_HUP) != 0;
 }
 
+/*
+ * No pipe to be had (the descriptors ran out): keep len bytes of buf in
+ * memory of the direction's own until the far side takes them.
+ */
+static int
+left_keep(struct relay_dir *h, const char *buf, size_t len)
+{
+	if ((h->rd_left = malloc(len)) == NULL)
+		return (-1);
+	memcpy(h->rd_left, buf, len);
+	h->rd_leftlen = len;
+	h->rd_leftoff = 0;
+	return (0);
+}
+
+static void
+left_free(struct relay_dir *h)
+{
+	free(h->rd_left);
+	h->rd_left = NULL;
+	h->rd_leftlen = h->rd_leftoff = 0;
+}
+
 int
 relay_preload(struct relay *r, const void *buf, size_t len)
 {
@@ -135,7 +178,7 @@ relay_preload(struct relay *r, const void *buf, size_t len)
 	if (len > RELAY_CHUNK - h->rd_pending)
 		return (-1);
 	if (h->rd_pipe[0] == -1 && pipe_get(r->r_ctx, h->rd_pipe) == -1)
-		return (-1);
+		return (h->rd_left == NULL ? left_keep(h, buf, len) : -1);
 	if ((n = write(h->rd_pipe[1], buf, len)) != (ssize_t)len) {
 		if (n > 0)
 			h->rd_pending += (size_t)n;
@@ -166,6 +209,27 @@ pump(struct relay *r, int d)
 	size_t		 off;
 
 	for (;;) {
+		if (h->rd_leftlen > 0) {
+			if (!r->r_wr[t])
+				return (RELAY_OPEN);
+			w = send(r->r_fd[t], h->rd_left + h->rd_leftoff,
+			    h->rd_leftlen, MSG_NOSIGNAL);
+			if (w > 0) {
+				h->rd_leftoff += (size_t)w;
+				h->rd_leftlen -= (size_t)w;
+				h->rd_bytes += (uint64_t)w;
+				if (h->rd_leftlen == 0)
+					left_free(h);
+				continue;
+			}
+			if (w == -1 && errno == EINTR)
+				continue;
+			if (w == -1 && errno == EAGAIN) {
+				r->r_wr[t] = 0;
+				return (RELAY_OPEN);
+			}
+			return (reset_of(t));
+		}
 		if (h->rd_pending > 0) {
 			if (!r->r_wr[t])
 				return (RELAY_OPEN);
@@ -201,10 +265,11 @@ pump(struct relay *r, int d)
 		}
 		if (!r->r_rd[s])
 			return (RELAY_OPEN);
+		/* Out of descriptors for a pipe: copy, as small reads do. */
+		if (h->rd_splice && h->rd_pipe[0] == -1 && pipe_get(ctx,
+		    h->rd_pipe) == -1)
+			h->rd_splice = 0;
 		if (h->rd_splice) {
-			if (h->rd_pipe[0] == -1 && pipe_get(ctx,
-			    h->rd_pipe) == -1)
-				return (RELAY_ERROR);
 			n = splice(r->r_fd[s], NULL, h->rd_pipe[1], NULL,
 			    ctx->rc_pipesz, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
@@ -232,8 +297,12 @@ pump(struct relay *r, int d)
 				if (off < (size_t)n) {
 					/* The rest waits in a pipe. */
 					if (h->rd_pipe[0] == -1 && pipe_get(ctx,
-					    h->rd_pipe) == -1)
-						return (RELAY_ERROR);
+					    h->rd_pipe) == -1) {
+						if (left_keep(h, ctx->rc_buf +
+						    off, (size_t)n - off) == -1)
+							return (RELAY_ERROR);
+						continue;
+					}
 					w = write(h->rd_pipe[1], ctx->rc_buf +
 					    off, (size_t)n - off);
 					if (w != (ssize_t)((size_t)n - off))
@@ -307,6 +376,7 @@ relay_close(struct relay *r)
 		sock_reset(r->r_fd[0]);
 	for (d = 0; d < 2; d++) {
 		pipe_put(r->r_ctx, &r->r_dir[d]);
+		left_free(&r->r_dir[d]);
 		if (r->r_fd[d] != -1)
 			close(r->r_fd[d]);
 		r->r_fd[d] = -1;

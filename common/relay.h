@@ -12,7 +12,10 @@
  * of the context and are written at once; once a read fills it, the
  * direction switches to splice(2) through a pipe, so bulk never enters
  * user space.  Pipes come from the context's pool and go back as soon as
- * they are empty, so an idle relay holds none.
+ * they are empty, so an idle relay holds none.  With a budget of
+ * descriptors (relay_ctx_budget()), a new pipe takes two from it; when
+ * it has none left a relay copies instead, keeping what its peer could
+ * not take yet in memory of its own, and carries on.
  *
  * An EOF in one direction is passed on as shutdown(SHUT_WR) once the
  * bytes before it are written (half-close); a reset read on one side is
@@ -46,12 +49,16 @@ struct relay_ctx {
 	size_t		 rc_pipesz;		/* a pipe's size; set it larger after init */
 	char		*rc_buf;
 	size_t		 rc_bufsz;
+	int		(*rc_take)(int);	/* the budget; NULL: none */
+	void		(*rc_give)(int);
 };
 
 struct relay_dir {
 	int		 rd_pipe[2];		/* -1: none held */
 	size_t		 rd_pending;		/* bytes in the pipe */
 	uint64_t	 rd_bytes;		/* written to the far side */
+	char		*rd_left;		/* no pipe: bytes not yet written */
+	size_t		 rd_leftlen, rd_leftoff;
 	uint8_t		 rd_splice;		/* bulk seen: splice from now */
 	uint8_t		 rd_eof;		/* read the EOF */
 	uint8_t		 rd_shut;		/* passed it on */
@@ -73,6 +80,14 @@ struct relay {
  */
 int	relay_ctx_init(struct relay_ctx *ctx, size_t bufsz, size_t maxpool);
 void	relay_ctx_free(struct relay_ctx *ctx);
+
+/*
+ * Count the pipes ctx makes against a budget of descriptors: take(2)
+ * before a new pipe (0, or -1: none is made), give(2) when one is
+ * closed.  Pipes kept in the pool stay counted.
+ */
+void	relay_ctx_budget(struct relay_ctx *ctx, int (*take)(int),
+	    void (*give)(int));
 
 /*
  * A pipe from the context's pool (or a new one, as large as allowed),

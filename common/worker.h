@@ -107,8 +107,8 @@ void	worker_fds_give(int n);
 /* 1 once w stopped accepting (TERM). */
 int	worker_stopping(const struct worker *w);
 
-/* Connections open in the process, and the budget's size (for -v). */
-long	worker_conns(void);
-long	worker_conns_max(void);
+/* Descriptors of the budget in use, and the budget's size (for -v). */
+long	worker_fds_used(void);
+long	worker_fds_max(void);
 
 #endif

@@ -25,6 +25,44 @@ fetch_is() { [ "$(fetch)" = "$1" ]; }
 	stop_lb
 }
 
+@test "lb-tcp: with no descriptors left for pipes, bulk is copied and arrives whole" {
+	start_backend echo echo
+	LBLOG="$BATS_TEST_TMPDIR/lb"
+	bg prlimit --nofile=64:64 lb-tcp -1 -v -q -w 1 -l 127.0.0.1:0 \
+	    "${BE[echo]}" > "$LBLOG" 2> "$LBLOG.err"
+	LBPID=$BG_PID
+	wait_for 5 nlines_ge "$LBLOG" 2
+	LB=$(head -1 "$LBLOG")
+	# one connection in, then idle ones until lb-tcp has no descriptor
+	# to spare; then 4 MiB each way through the first
+	run -0 timeout 60 python3 -c '
+import hashlib, os, socket, sys, threading, time
+host, port = sys.argv[1].rsplit(":", 1)
+addr = (host, int(port))
+bulk = socket.create_connection(addr)
+bulk.sendall(b"x"); assert bulk.recv(1) == b"x"
+idle = [socket.create_connection(addr) for _ in range(40)]
+end = time.time() + 20
+while b"out of descriptors" not in open(sys.argv[2], "rb").read():
+    assert time.time() < end, "never ran out of descriptors"
+    time.sleep(0.05)
+data = os.urandom(4 << 20)
+def send():
+    bulk.sendall(data); bulk.shutdown(socket.SHUT_WR)
+threading.Thread(target=send).start()
+got = bytearray()
+while True:
+    b = bulk.recv(1 << 16)
+    if not b: break
+    got += b
+print(len(got), hashlib.sha256(got).digest() == hashlib.sha256(data).digest())
+' "$LB" "$LBLOG.err"
+	echo "$output"
+	[ "$output" = "4194304 True" ]
+	grep -q 'out of descriptors' "$LBLOG.err"
+	stop_lb
+}
+
 @test "lb-tcp: a dead backend and no checker: skipped after 3 failures, not retried forever" {
 	start_backend s1; start_backend s2
 	lb-ctl -t "$T" add "${BE[s1]}" name=s1

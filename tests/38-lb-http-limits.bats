@@ -60,6 +60,51 @@ print(got.split(b"\r\n")[0].decode())
 	stop_lbh
 }
 
+@test "lb-http: with no descriptors left for pipes, 4 MiB each way is copied and arrives whole" {
+	start_hsrv one
+	LHLOG="$BATS_TEST_TMPDIR/lh"
+	bg prlimit --nofile=64:64 lb-http -1 -v -q -w 1 -l 127.0.0.1:0 "${HS[one]}" \
+	    > "$LHLOG" 2> "$LHLOG.err"
+	LHPID=$BG_PID
+	wait_for 5 grep -q '^table ' "$LHLOG"
+	LH=$(head -1 "$LHLOG")
+	# a keep-alive connection with a request done, idle ones until
+	# lb-http has no descriptor to spare, then a 4 MiB POST echoed back
+	run -0 timeout 60 python3 -c '
+import hashlib, os, socket, sys, threading, time
+host, port = sys.argv[1].rsplit(":", 1)
+addr = (host, int(port))
+c = socket.create_connection(addr)
+def answer(c):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        b = c.recv(65536); assert b, "closed"; buf += b
+    head, body = buf.split(b"\r\n\r\n", 1)
+    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+         if l.lower().startswith(b"content-length:")][0]
+    while len(body) < n:
+        b = c.recv(1 << 16); assert b, "closed"; body += b
+    return head.split(b"\r\n")[0], body
+c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"); answer(c)
+idle = [socket.create_connection(addr) for _ in range(40)]
+end = time.time() + 20
+while b"out of descriptors" not in open(sys.argv[2], "rb").read():
+    assert time.time() < end, "never ran out of descriptors"
+    time.sleep(0.05)
+data = os.urandom(4 << 20)
+c.sendall(b"POST /sum HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(data) + data)
+st, body = answer(c)
+print(st.split()[1].decode(), body.decode().strip() == "%d %s" % (len(data), hashlib.sha256(data).hexdigest()))
+c.sendall(b"GET /big/4194304 HTTP/1.1\r\nHost: a\r\n\r\n")
+st, body = answer(c)
+print(st.split()[1].decode(), len(body))
+' "$LH" "$LHLOG.err"
+	echo "$output"
+	[ "$output" = "200 True
+200 4194304" ]
+	stop_lbh
+}
+
 @test "lb-http: lb-ctl adds, drains and removes backends while requests flow: none fails" {
 	start_hsrv a; start_hsrv b; start_hsrv c
 	lb-ctl -t "$T" add "${HS[a]}" name=a

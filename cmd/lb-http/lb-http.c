@@ -18,7 +18,7 @@
 #include "tlsctx.h"
 
 #define PIPE_POOL	64		/* idle pipes kept per worker, at most */
-#define CONN_FDS	6		/* client, backend, a pipe each way */
+#define CONN_FDS	2		/* client, backend; pipes from the budget */
 #define RETIRED_MAX	64		/* old rule sets waiting to be freed */
 
 struct lh_conf	 cf;
@@ -655,7 +655,7 @@ main(int argc, char *argv[])
 	wc.wc_nlisten = cf.nlisten;
 	wc.wc_grace_ms = cf.grace_ms;
 	wc.wc_fds = CONN_FDS;
-	wc.wc_fds_spare = (int)(2 * cf.pipe_pool * (size_t)cf.nworkers) + 16;
+	wc.wc_fds_spare = 16;
 	wc.wc_verbose = cf.verbose;
 	if (worker_listen(&wc, ebuf, sizeof(ebuf)) == -1)
 		errx(1, "listen %s", ebuf);

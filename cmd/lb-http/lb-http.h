@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <netinet/in.h>
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -182,7 +183,9 @@ struct flow {
 
 /* The exchange in progress on a client connection. */
 struct htx {
+	void		*tx_link;		/* the slab's while free */
 	int		 tx_on;
+	struct relay	 tx_relay;		/* after a 101: the tunnel */
 	size_t		 tx_headlen;
 	int		 tx_idem;
 	int		 tx_head;		/* HEAD: no body in the response */
@@ -235,6 +238,10 @@ struct hconn {
 	uint8_t		 h_iotun;		/* a tunnel through io, not splice */
 	uint8_t		 h_teof[2], h_tshut[2];	/* its ends, each way */
 	struct addr	 h_peer;		/* the client (PROXY: as told) */
+	char		 h_ip[INET6_ADDRSTRLEN];	/* h_peer's, as X-Forwarded-For */
+	size_t		 h_iplen;		/* 0: not made yet */
+	char		 h_client[56];		/* h_peer as the log has it */
+	size_t		 h_clientlen;		/* 0: not made yet */
 	struct addr	 h_local;
 	char		*h_in;			/* pooled; NULL when empty */
 	size_t		 h_inlen, h_off;	/* bytes in, where the next starts */
@@ -247,8 +254,12 @@ struct hconn {
 	struct bconn	*h_keep;		/* -P: its own backend connection */
 	struct evtimer	 h_timer;
 	struct evdefer	 h_defer;
-	struct relay	 h_relay;		/* a tunnel */
-	struct htx	 h_tx;
+	/*
+	 * The exchange: from the worker's slab when a head comes, back to
+	 * it when the connection waits for the next with nothing read, as
+	 * h_in is; an idle client holds neither.  NULL: none.
+	 */
+	struct htx	*h_tx;
 };
 
 enum hc_state {
@@ -288,7 +299,7 @@ enum lh_end {
 struct hw {
 	struct worker	*w_worker;
 	struct evloop	*w_ev;
-	struct slab	 w_hconns, w_bconns;
+	struct slab	 w_hconns, w_bconns, w_htx;
 	struct bufpool	 w_bufs;		/* heads: cf.z_head + fields */
 	struct relay_ctx w_relay;		/* pipes, for tunnels and bodies */
 	struct alog_w	*w_log;

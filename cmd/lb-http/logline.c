@@ -50,7 +50,7 @@ void
 lh_log(struct hconn *h, int end)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct cols_val	 v[LF_N];
 	char		 client[ADDR_STRLEN], *p;
 	const char	*be, *sn, *tm;
@@ -66,8 +66,17 @@ lh_log(struct hconn *h, int end)
 		cols_text(&v[LF_TIME], tm, strlen(tm));
 	}
 	if (cols_has(&cf.cols, LF_CLIENT)) {
-		addr_fmt(&h->h_peer, client, sizeof(client));
-		cols_text(&v[LF_CLIENT], client, strlen(client));
+		/* the same for every exchange: printed once, if it fits */
+		if (h->h_clientlen == 0) {
+			addr_fmt(&h->h_peer, client, sizeof(client));
+			n = (ssize_t)strlen(client);
+			if ((size_t)n < sizeof(h->h_client)) {
+				memcpy(h->h_client, client, (size_t)n + 1);
+				h->h_clientlen = (size_t)n;
+			}
+			cols_text(&v[LF_CLIENT], client, (size_t)n);
+		} else
+			cols_text(&v[LF_CLIENT], h->h_client, h->h_clientlen);
 	}
 	text_or_null(&v[LF_METHOD], tx->tx_logf, tx->tx_logm);
 	text_or_null(&v[LF_HOST], tx->tx_logf + tx->tx_logm, tx->tx_logh);

@@ -258,7 +258,7 @@ static void
 bconn_done(struct hconn *h, struct bconn *b, int reusable)
 {
 	struct hw	*w = h->h_w;
-	struct wtab	*wt = h->h_tx.tx_wt;
+	struct wtab	*wt = h->h_tx->tx_wt;
 
 	b->b_h = NULL;
 	b->b_nreq++;
@@ -326,7 +326,7 @@ static int
 reuse_hook(struct dial *d)
 {
 	struct hconn	*h = d->d_arg;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct hw	*w = h->h_w;
 	struct pool_item *it;
 	struct bconn	*b;
@@ -384,6 +384,26 @@ set_timer(struct hconn *h, uint64_t ms)
 	evtimer_set(h->h_w->w_ev, &h->h_timer, ms, on_htimer, h);
 }
 
+/* The exchange's memory back to the worker, once it is over. */
+static void
+tx_release(struct hconn *h)
+{
+	if (h->h_tx != NULL) {
+		h->h_tx->tx_on = 0;
+		slab_put(&h->h_w->w_htx, h->h_tx);
+		h->h_tx = NULL;
+	}
+}
+
+/* An exchange's memory for h: 0, or -1 when there is none. */
+static int
+tx_get(struct hconn *h)
+{
+	if (h->h_tx == NULL && (h->h_tx = slab_get(&h->h_w->w_htx)) == NULL)
+		return (-1);
+	return (0);
+}
+
 /* Waiting for the next request: its first byte, then its whole head. */
 static void
 wait_request(struct hconn *h)
@@ -399,6 +419,7 @@ wait_request(struct hconn *h)
 		evloop_defer(w->w_ev, &h->h_defer, on_defer, h);
 	else {
 		in_release(h);
+		tx_release(h);
 		/* Bytes OpenSSL already read: no event will come for them. */
 		if (h->h_tls && io_pending(&h->h_io) > 0) {
 			h->h_rd = 1;
@@ -428,6 +449,7 @@ hconn_free(struct hconn *h)
 		buf_put(&w->w_bufs, h->h_in);
 		h->h_in = NULL;
 	}
+	tx_release(h);
 	h->h_state = HC_FREE;
 	slab_put(&w->w_hconns, h);
 	worker_conn_end(w->w_worker);
@@ -483,7 +505,7 @@ linger_read(struct hconn *h)
 static void
 tx_respond(struct hconn *h, int status, const char *text, int end, int close)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	int		 n;
 
@@ -624,6 +646,29 @@ add_edits(int resp, char *buf, size_t len, size_t *n)
 	return (0);
 }
 
+/* len bytes of s into buf at *n; -1 when they do not fit. */
+static int
+addb(char *buf, size_t len, size_t *n, const char *s, size_t slen)
+{
+	if (*n >= len || slen >= len - *n)
+		return (-1);
+	memcpy(buf + *n, s, slen);
+	*n += slen;
+	return (0);
+}
+
+/* The client's address, formatted once a connection. */
+static const char *
+client_ip1(struct hconn *h, size_t *len)
+{
+	if (h->h_iplen == 0) {
+		client_ip(h, h->h_ip, sizeof(h->h_ip), 0);
+		h->h_iplen = strlen(h->h_ip);
+	}
+	*len = h->h_iplen;
+	return (h->h_ip);
+}
+
 /* printf into tx_add at *n; -1 when it does not fit. */
 static int
 addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
@@ -655,16 +700,18 @@ addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
 static int
 build_request(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct http1_req *rq = &tx->tx_req;
 	struct flow	*up = &tx->tx_up;
 	struct iovb	*b = &up->fl_out;
 	const struct http1_header *hd;
 	const char	*head = h->h_in + h->h_off, *path = rq->rq_path;
-	const char	*lineend, *proto = h->h_tls ? "https" : "http";
-	char		 ip[INET6_ADDRSTRLEN + 8];
+	const char	*lineend, *proto = h->h_tls ? "https" : "http", *ip;
 	size_t		 n = 0, pathlen = rq->rq_pathlen, i, body, xff = 0;
+	size_t		 iplen, xfp = 0, xfh = 0;
 	int		 trust = cf.ntrust > 0 && trusted(&h->h_peer), hop;
+	char		*a = tx->tx_add;
+	const size_t	 alen = sizeof(tx->tx_add);
 
 	iovb_init(b, up->fl_iov, LH_IOV_MAX);
 	lineend = rq->rq_nhdr > 0 ? rq->rq_hdr[0].hh_line :
@@ -686,57 +733,62 @@ build_request(struct hconn *h)
 	}
 	for (i = 0; i < rq->rq_nhdr; i++) {
 		hd = &rq->rq_hdr[i];
-		hop = http1_hop(rq->rq_hdr, rq->rq_nhdr, hd);
-		if (hop && tx->tx_upgrade && (http1_is(hd, "connection") ||
-		    http1_is(hd, "upgrade")))
+		hop = http1_hop_flags(rq->rq_hdr, rq->rq_nhdr, rq->rq_flags,
+		    hd);
+		if (hop && tx->tx_upgrade && (hd->hh_id == HTTP1_F_CONNECTION ||
+		    hd->hh_id == HTTP1_F_UPGRADE))
 			hop = 0;	/* a websocket asks through them */
 		if (hop && (rq->rq_flags & HTTP1_CHUNKED) &&
-		    http1_is(hd, "transfer-encoding"))
+		    hd->hh_id == HTTP1_F_TRANSFER_ENCODING)
 			hop = 0;	/* forwarded as it came */
-		if (hop || edited(0, hd))
+		if (hop || (cf.nedits > 0 && edited(0, hd)))
 			continue;
-		if (http1_is(hd, "x-forwarded-for")) {
+		switch (hd->hh_id) {
+		case HTTP1_F_X_FORWARDED_FOR:
 			if (trust)
 				xff = 1;
 			continue;
+		case HTTP1_F_X_FORWARDED_PROTO:
+			if (!trust)
+				continue;
+			xfp = 1;
+			break;
+		case HTTP1_F_X_FORWARDED_HOST:
+			if (!trust)
+				continue;
+			xfh = 1;
+			break;
+		case HTTP1_F_FORWARDED:
+			if (!trust || cf.forwarded)
+				continue;	/* made again below, with us */
+			break;
 		}
-		if ((http1_is(hd, "x-forwarded-proto") ||
-		    http1_is(hd, "x-forwarded-host") ||
-		    http1_is(hd, "forwarded")) && !trust)
-			continue;
-		if (http1_is(hd, "forwarded") && cf.forwarded)
-			continue;	/* made again below, with us in it */
 		if (iovb_add(b, hd->hh_line, hd->hh_linelen) == -1)
 			return (-1);
 	}
 	/* What we add goes after the request line in tx_add. */
 	i = n;
-	client_ip(h, ip, sizeof(ip), 0);
-	if (xff) {
-		/* a trusted proxy's list, then its own address */
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n,
-		    "X-Forwarded-For: ") == -1)
-			return (-1);
-		for (int k = 0; (k = http1_find(rq, "x-forwarded-for",
-		    (size_t)k)) != -1; k++)
-			if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s, ",
-			    (int)rq->rq_hdr[k].hh_valuelen,
-			    rq->rq_hdr[k].hh_value) == -1)
-				return (-1);
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%s\r\n", ip) ==
-		    -1)
-			return (-1);
-	} else if (addf(tx->tx_add, sizeof(tx->tx_add), &n,
-	    "X-Forwarded-For: %s\r\n", ip) == -1)
+	ip = client_ip1(h, &iplen);
+	if (addb(a, alen, &n, "X-Forwarded-For: ", 17) == -1)
 		return (-1);
-	if (!(trust && http1_find(rq, "x-forwarded-proto", 0) != -1) &&
-	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "X-Forwarded-Proto: "
-	    "%s\r\n", proto) == -1)
+	/* a trusted proxy's list, then its own address */
+	for (size_t k = 0; xff && k < rq->rq_nhdr; k++)
+		if (rq->rq_hdr[k].hh_id == HTTP1_F_X_FORWARDED_FOR &&
+		    (addb(a, alen, &n, rq->rq_hdr[k].hh_value,
+		    rq->rq_hdr[k].hh_valuelen) == -1 ||
+		    addb(a, alen, &n, ", ", 2) == -1))
+			return (-1);
+	if (addb(a, alen, &n, ip, iplen) == -1 ||
+	    addb(a, alen, &n, "\r\n", 2) == -1)
 		return (-1);
-	if (rq->rq_host != NULL && !(trust && http1_find(rq,
-	    "x-forwarded-host", 0) != -1) && addf(tx->tx_add,
-	    sizeof(tx->tx_add), &n, "X-Forwarded-Host: %.*s\r\n",
-	    (int)rq->rq_hostlen, rq->rq_host) == -1)
+	if (!xfp && (addb(a, alen, &n, "X-Forwarded-Proto: ", 19) == -1 ||
+	    addb(a, alen, &n, proto, strlen(proto)) == -1 ||
+	    addb(a, alen, &n, "\r\n", 2) == -1))
+		return (-1);
+	if (rq->rq_host != NULL && !xfh && (addb(a, alen, &n,
+	    "X-Forwarded-Host: ", 18) == -1 || addb(a, alen, &n,
+	    rq->rq_host, rq->rq_hostlen) == -1 ||
+	    addb(a, alen, &n, "\r\n", 2) == -1))
 		return (-1);
 	if (cf.forwarded) {
 		char	 fip[INET6_ADDRSTRLEN + 8];
@@ -764,12 +816,13 @@ build_request(struct hconn *h)
 	if (rq->rq_host == NULL && addf(tx->tx_add, sizeof(tx->tx_add), &n,
 	    "Host: \r\n") == -1)
 		return (-1);
-	if (rq->rq_host != NULL && http1_find(rq, "host", 0) == -1 &&
+	if (rq->rq_host != NULL && (rq->rq_flags & HTTP1_ABSOLUTE) &&
+	    http1_find(rq, "host", 0) == -1 &&
 	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
 	    (int)rq->rq_hostlen, rq->rq_host) == -1)
 		return (-1);
 	if (add_edits(0, tx->tx_add, sizeof(tx->tx_add), &n) == -1 ||
-	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "\r\n") == -1)
+	    addb(a, alen, &n, "\r\n", 2) == -1)
 		return (-1);
 	if (iovb_add(b, tx->tx_add + i, n - i) == -1)
 		return (-1);
@@ -819,7 +872,7 @@ static void	tx_dialed(struct dial *d, int result);
 static void
 backend_broke(struct hconn *h, int end, int reused)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 
 	if (retryable(tx) && tx->tx_ttfb == 0) {
@@ -961,7 +1014,7 @@ btls_forget(struct bconn *b)
 static void
 btls_start(struct hconn *h, struct bconn *b)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	SSL_SESSION	*sess;
 	SSL		*ssl;
 	char		 why[300];
@@ -990,7 +1043,7 @@ btls_start(struct hconn *h, struct bconn *b)
 static void
 btls_fail(struct hconn *h, struct bconn *b, const char *why)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 
 	log_info("%s: TLS: %s", tx->tx_dial.d_pick.bp_name, why);
 	b->b_hs = 0;
@@ -1024,7 +1077,7 @@ static void
 tx_dialed(struct dial *d, int result)
 {
 	struct hconn	*h = d->d_arg;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b;
 
 	switch (result) {
@@ -1099,7 +1152,7 @@ tx_dialed(struct dial *d, int result)
 static void
 tx_backend_ready(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	int		 r;
 
 	if ((r = build_request(h)) != 0) {
@@ -1119,14 +1172,20 @@ static void
 tx_begin(struct hconn *h, int headlen)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
-	struct http1_req *rq = &tx->tx_req;
+	struct htx	*tx;
+	struct http1_req *rq;
 	struct rules	*rs;
 	const struct rule *ru;
 	const void	*key = NULL;
 	size_t		 keylen = 0, tab;
 	int		 r, i;
 
+	if (tx_get(h) == -1) {
+		hconn_close(h, 1);
+		return;
+	}
+	tx = h->h_tx;
+	rq = &tx->tx_req;
 	memset(tx, 0, offsetof(struct htx, tx_req));
 	flow_init(&tx->tx_up);
 	flow_init(&tx->tx_dn);
@@ -1201,16 +1260,15 @@ tx_begin(struct hconn *h, int headlen)
 		tx->tx_btls = ru->ru_tls;
 		tx->tx_bnoverify = ru->ru_noverify;
 		if (ru->ru_sni != NULL)
-			snprintf(tx->tx_bsni, sizeof(tx->tx_bsni), "%s",
-			    ru->ru_sni);
+			strlcpy(tx->tx_bsni, ru->ru_sni, sizeof(tx->tx_bsni));
 		else
 			tx->tx_bsni[0] = '\0';
-		snprintf(tx->tx_route, sizeof(tx->tx_route), "%s", ru->ru_text);
+		strlcpy(tx->tx_route, ru->ru_text, sizeof(tx->tx_route));
 	} else if (cf.has_def) {
 		tab = cf.def_tab;
-		snprintf(tx->tx_route, sizeof(tx->tx_route), "-");
+		memcpy(tx->tx_route, "-", 2);
 	} else {
-		snprintf(tx->tx_route, sizeof(tx->tx_route), "-");
+		memcpy(tx->tx_route, "-", 2);
 		tx_respond(h, 404, "no route for this host and path",
 		    END_NO_ROUTE, 0);
 		return;
@@ -1335,7 +1393,7 @@ static int
 up_body(struct hconn *h)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*up = &tx->tx_up;
 	struct bconn	*b = tx->tx_b;
 	ssize_t		 n, c;
@@ -1352,14 +1410,11 @@ up_body(struct hconn *h)
 		tx->tx_sent = up->fl_bytes;
 		/* All buffered bytes went: the buffer is for the body now. */
 		in_compact(h);
+		/* Spliced when a pipe is to be had; else copied. */
 		if (up->fl_mode == FL_CLEN && up->fl_left >= SPLICE_MIN &&
 		    h->h_inlen == 0 && io_plain(&h->h_io) &&
-		    io_plain(&b->b_io)) {
-			if (up->fl_pipe[0] == -1 &&
-			    relay_pipe_get(&w->w_relay, up->fl_pipe) == -1) {
-				tx_respond(h, 503, "out of pipes", END_ERROR, 1);
-				return (-1);
-			}
+		    io_plain(&b->b_io) && (up->fl_pipe[0] != -1 ||
+		    relay_pipe_get(&w->w_relay, up->fl_pipe) == 0)) {
 			uint64_t before = up->fl_bytes;
 			r = splice_body(w, up, &h->h_io, &h->h_rd, &h->h_drain,
 			    &b->b_io, &b->b_wr, &who);
@@ -1455,7 +1510,7 @@ dechunk_fn(void *arg, const char *p, size_t n)
 static int
 build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	struct iovb	*b = &dn->fl_out;
 	const struct http1_header *hd;
@@ -1475,28 +1530,29 @@ build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 	keepte = dn->fl_mode == FL_CHUNKED && tx->tx_client11;
 	for (i = 0; i < rs->rs_nhdr; i++) {
 		hd = &rs->rs_hdr[i];
-		hop = http1_hop(rs->rs_hdr, rs->rs_nhdr, hd);
-		if (hop && keepte && http1_is(hd, "transfer-encoding"))
+		hop = http1_hop_flags(rs->rs_hdr, rs->rs_nhdr, rs->rs_flags,
+		    hd);
+		if (hop && keepte && hd->hh_id == HTTP1_F_TRANSFER_ENCODING)
 			hop = 0;
-		if (hop && rs->rs_status == 101 && (http1_is(hd,
-		    "connection") || http1_is(hd, "upgrade")))
+		if (hop && rs->rs_status == 101 && (hd->hh_id ==
+		    HTTP1_F_CONNECTION || hd->hh_id == HTTP1_F_UPGRADE))
 			hop = 0;
-		if (hop || edited(1, hd))
+		if (hop || (cf.nedits > 0 && edited(1, hd)))
 			continue;
 		if (iovb_add(b, hd->hh_line, hd->hh_linelen) == -1)
 			return (-1);
 	}
 	if (!interim) {
 		if (tx->tx_close)
-			addf(tx->tx_radd, sizeof(tx->tx_radd), &n,
-			    "Connection: close\r\n");
+			addb(tx->tx_radd, sizeof(tx->tx_radd), &n,
+			    "Connection: close\r\n", 19);
 		else if (!tx->tx_client11)
-			addf(tx->tx_radd, sizeof(tx->tx_radd), &n,
-			    "Connection: keep-alive\r\n");
+			addb(tx->tx_radd, sizeof(tx->tx_radd), &n,
+			    "Connection: keep-alive\r\n", 24);
 		if (add_edits(1, tx->tx_radd, sizeof(tx->tx_radd), &n) == -1)
 			return (-1);
 	}
-	if (addf(tx->tx_radd, sizeof(tx->tx_radd), &n, "\r\n") == -1)
+	if (addb(tx->tx_radd, sizeof(tx->tx_radd), &n, "\r\n", 2) == -1)
 		return (-1);
 	/* tx_radd fills only once a final head comes: 1xx use a CRLF */
 	if (interim)
@@ -1518,7 +1574,7 @@ build_response(struct hconn *h, const struct http1_resp *rs, size_t hl)
 static int
 dn_take(struct hconn *h, size_t part)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	char		*p = tx->tx_bin + tx->tx_binoff;
 	struct dechunk	 dc;
@@ -1573,7 +1629,7 @@ dn_take(struct hconn *h, size_t part)
 static int
 dn_head(struct hconn *h, size_t hl)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	struct http1_resp rs;
 	struct http1_header *hdr;
@@ -1650,7 +1706,7 @@ dn_head(struct hconn *h, size_t hl)
 static int
 bin_get(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 
 	if (tx->tx_bin != NULL)
 		return (0);
@@ -1668,7 +1724,7 @@ static int
 dn_run(struct hconn *h)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct flow	*dn = &tx->tx_dn;
 	struct bconn	*b = tx->tx_b;
 	ssize_t		 n;
@@ -1811,14 +1867,14 @@ static void
 tunnel_end(struct hconn *h, int e)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 
 	(void)e;
 	tx->tx_end = END_TUNNEL;
 	if (!h->h_iotun) {
-		tx->tx_dn.fl_bytes += relay_bytes(&h->h_relay, RELAY_DOWN);
-		tx->tx_bodyin += relay_bytes(&h->h_relay, RELAY_UP);
+		tx->tx_dn.fl_bytes += relay_bytes(&h->h_tx->tx_relay, RELAY_DOWN);
+		tx->tx_bodyin += relay_bytes(&h->h_tx->tx_relay, RELAY_UP);
 	}
 	lh_log(h, END_TUNNEL);
 	evloop_forget(w->w_ev, h->h_io.io_fd);
@@ -1827,7 +1883,7 @@ tunnel_end(struct hconn *h, int e)
 		io_close(&h->h_io, 0);
 		io_close(&b->b_io, 0);
 	} else
-		relay_close(&h->h_relay);
+		relay_close(&h->h_tx->tx_relay);
 	h->h_io.io_fd = -1;
 	b->b_io.io_fd = -1;
 	dial_release(&tx->tx_dial);
@@ -1897,7 +1953,7 @@ tun_pump(struct io *src, uint8_t *rd, struct io *dst, uint8_t *wr,
 static void
 tunnel_io(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 
 	if (tun_pump(&h->h_io, &h->h_rd, &b->b_io, &b->b_wr, h->h_in,
@@ -1912,7 +1968,7 @@ tunnel_io(struct hconn *h)
 static void
 tunnel_start(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 	int		 e;
 
@@ -1931,7 +1987,7 @@ tunnel_start(struct hconn *h)
 		tunnel_io(h);
 		return;
 	}
-	relay_start(&h->h_relay, &h->h_w->w_relay, h->h_io.io_fd,
+	relay_start(&h->h_tx->tx_relay, &h->h_w->w_relay, h->h_io.io_fd,
 	    b->b_io.io_fd);
 	/* Bytes already read on either side go first. */
 	if (tx->tx_binlen > tx->tx_binoff &&
@@ -1941,14 +1997,32 @@ tunnel_start(struct hconn *h)
 		tunnel_end(h, RELAY_CLIENT_RESET);
 		return;
 	}
-	if (h->h_inlen > h->h_off && relay_preload(&h->h_relay, h->h_in +
+	if (h->h_inlen > h->h_off && relay_preload(&h->h_tx->tx_relay, h->h_in +
 	    h->h_off, h->h_inlen - h->h_off) == -1) {
 		tunnel_end(h, RELAY_ERROR);
 		return;
 	}
 	h->h_off = h->h_inlen;
-	if ((e = relay_io(&h->h_relay, -1, 0)) != RELAY_OPEN)
+	if ((e = relay_io(&h->h_tx->tx_relay, -1, 0)) != RELAY_OPEN)
 		tunnel_end(h, e);
+}
+
+/*
+ * Whether a connection that closes after its answer can close at once:
+ * the client asked for the close, its request was read whole with no
+ * byte behind it, and its socket said there is nothing more.  Such a
+ * client sends nothing more (nginx's lingering_close decides the same),
+ * so there is no late byte to turn the close into a reset.  Otherwise
+ * hconn_linger() reads what may still come.
+ */
+static int
+quiet_close(const struct hconn *h)
+{
+	const struct htx *tx = h->h_tx;
+
+	return (tx->tx_end == END_CLOSE && !h->h_tls && !h->h_rd &&
+	    !h->h_drain && (tx->tx_req.rq_flags & HTTP1_CLOSE) &&
+	    tx->tx_up.fl_done && (h->h_in == NULL || h->h_off == h->h_inlen));
 }
 
 /* ---- the exchange's end ---- */
@@ -1956,7 +2030,7 @@ tunnel_start(struct hconn *h)
 static void
 count(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct table_counters *c;
 	int		 k;
 
@@ -1978,11 +2052,11 @@ static void
 tx_finish(struct hconn *h)
 {
 	struct hw	*w = h->h_w;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	struct bconn	*b = tx->tx_b;
 	int		 reusable;
 
-	if (!tx->tx_on)
+	if (tx == NULL || !tx->tx_on)
 		return;
 	if (tx->tx_end == END_KEEPALIVE && tx->tx_close)
 		tx->tx_end = END_CLOSE;
@@ -2017,6 +2091,8 @@ tx_finish(struct hconn *h)
 		if (tx->tx_end == END_CLIENT_RESET ||
 		    tx->tx_end == END_CLIENT_CLOSE)
 			hconn_close(h, tx->tx_end == END_CLIENT_RESET);
+		else if (quiet_close(h))
+			hconn_close(h, 0);
 		else
 			hconn_linger(h);
 		return;
@@ -2031,10 +2107,10 @@ tx_finish(struct hconn *h)
 static void
 tx_run(struct hconn *h)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	int		 r;
 
-	if (!tx->tx_on)
+	if (tx == NULL || !tx->tx_on)
 		return;
 	if (tx->tx_b != NULL && tx->tx_dnstate != DN_DONE &&
 	    up_body(h) == -1)
@@ -2128,8 +2204,13 @@ head_read(struct hconn *h)
 static void
 tx_begin_error(struct hconn *h, int why)
 {
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx;
 
+	if (tx_get(h) == -1) {
+		hconn_close(h, 1);
+		return;
+	}
+	tx = h->h_tx;
 	memset(tx, 0, offsetof(struct htx, tx_req));
 	flow_init(&tx->tx_up);
 	flow_init(&tx->tx_dn);
@@ -2141,7 +2222,7 @@ tx_begin_error(struct hconn *h, int why)
 	h->h_state = HC_TX;
 	h->h_nreq++;
 	evtimer_cancel(h->h_w->w_ev, &h->h_timer);
-	snprintf(tx->tx_route, sizeof(tx->tx_route), "-");
+	memcpy(tx->tx_route, "-", 2);
 	h->h_off = h->h_inlen;
 	if (why == HEAD_NO_LINE)
 		tx_respond(h, 414, "the request line is too long",
@@ -2248,6 +2329,7 @@ proxy_read(struct hconn *h)
 					memcpy(&h->h_peer.a_ss, &pp.pp_src,
 					    sizeof(pp.pp_src));
 					h->h_peer.a_len = sizeof(pp.pp_src);
+					h->h_iplen = h->h_clientlen = 0;
 					memcpy(&h->h_local.a_ss, &pp.pp_dst,
 					    sizeof(pp.pp_dst));
 					h->h_local.a_len = sizeof(pp.pp_dst);
@@ -2308,7 +2390,7 @@ static void
 on_htimer(struct evloop *ev, void *arg)
 {
 	struct hconn	*h = arg;
-	struct htx	*tx = &h->h_tx;
+	struct htx	*tx = h->h_tx;
 	uint64_t	 now = evloop_now(ev), next;
 
 	switch (h->h_state) {
@@ -2426,7 +2508,7 @@ hconn_event(struct evloop *ev, int fd, int what, void *arg)
 		h->h_last = evloop_now(ev);
 		if (h->h_iotun)
 			tunnel_io(h);
-		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		else if ((e = relay_io(&h->h_tx->tx_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		break;
 	case HC_LINGER:
@@ -2464,7 +2546,7 @@ bconn_event(struct evloop *ev, int fd, int what, void *arg)
 		h->h_last = evloop_now(ev);
 		if (h->h_iotun)
 			tunnel_io(h);
-		else if ((e = relay_io(&h->h_relay, fd, what)) != RELAY_OPEN)
+		else if ((e = relay_io(&h->h_tx->tx_relay, fd, what)) != RELAY_OPEN)
 			tunnel_end(h, e);
 		return;
 	}
@@ -2486,10 +2568,12 @@ hw_init(struct worker *wk)
 	w->w_ev = worker_loop(wk);
 	slab_init(&w->w_hconns, sizeof(struct hconn), 64);
 	slab_init(&w->w_bconns, sizeof(struct bconn), 64);
+	slab_init(&w->w_htx, sizeof(struct htx), 16);
 	bufpool_init(&w->w_bufs, cf.z_head + cf.z_fields *
 	    sizeof(struct http1_header) + 16, 16);
 	if (relay_ctx_init(&w->w_relay, 0, cf.pipe_pool) == -1)
 		return (-1);
+	relay_ctx_budget(&w->w_relay, worker_fds_take, worker_fds_give);
 	w->w_log = alog_worker(cf.log, worker_id(wk));
 	w->w_ver = tableset_version(cf.ts);
 	n = tableset_count(cf.ts);
@@ -2510,22 +2594,18 @@ hw_accept(struct worker *wk, int li, int fd, const struct addr *peer)
 {
 	struct hw	*w = worker_data(wk);
 	struct hconn	*h;
-	int		 one = 1;
 
 	if ((h = slab_get(&w->w_hconns)) == NULL) {
 		close(fd);
 		worker_conn_end(wk);
 		return;
 	}
-	memset((char *)h + sizeof(h->h_link), 0, offsetof(struct hconn,
-	    h_tx) - sizeof(h->h_link));
-	h->h_tx.tx_on = 0;
+	memset((char *)h + sizeof(h->h_link), 0, sizeof(*h) -
+	    sizeof(h->h_link));
 	h->h_w = w;
 	h->h_li = li;
 	io_init(&h->h_io, fd);
-	/* Our writes are whole answers: Nagle would only delay them. */
-	if (peer->a_ss.ss_family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* No Nagle: the listener's TCP_NODELAY came with the socket. */
 	h->h_peer = *peer;
 	h->h_local.a_len = sizeof(h->h_local.a_ss);
 	if (cf.proxy_out && getsockname(fd, (struct sockaddr *)
@@ -2562,8 +2642,8 @@ cut_one(void *p, void *arg)
 	if (h->h_state == HC_FREE)
 		return;
 	if (h->h_state == HC_TX) {
-		h->h_tx.tx_end = END_STOPPED;
-		h->h_tx.tx_close = h->h_tx.tx_bclose = 1;
+		h->h_tx->tx_end = END_STOPPED;
+		h->h_tx->tx_close = h->h_tx->tx_bclose = 1;
 		tx_finish(h);
 		if (h->h_state == HC_LINGER)
 			hconn_close(h, 0);
@@ -2601,6 +2681,7 @@ hw_fini(struct worker *wk)
 	bufpool_free(&w->w_bufs);
 	slab_free(&w->w_hconns);
 	slab_free(&w->w_bconns);
+	slab_free(&w->w_htx);
 	free(w);
 	worker_set_data(wk, NULL);
 }

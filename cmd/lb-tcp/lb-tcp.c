@@ -34,7 +34,7 @@
 #define LOG_LINE_MAX	1024
 #define PIPE_POOL	256		/* idle pipes kept per worker, at most */
 #define HELLO_MAX	16384		/* -s: most read of a ClientHello */
-#define CONN_FDS	6		/* two sockets, a pipe each way */
+#define CONN_FDS	2		/* two sockets; pipes from the budget */
 
 enum conn_state {
 	CONN_FREE,
@@ -614,6 +614,7 @@ lbw_init(struct worker *wk)
 	slab_init(&w->w_conns, sizeof(struct conn), CONN_CHUNK);
 	if (relay_ctx_init(&w->w_relay, 0, cf.pipe_pool) == -1)
 		return (-1);
+	relay_ctx_budget(&w->w_relay, worker_fds_take, worker_fds_give);
 	w->w_log = alog_worker(cf.log, worker_id(wk));
 	if (cf.nroutes > 0 && (w->w_hello = malloc(HELLO_MAX)) == NULL)
 		return (-1);
@@ -1042,7 +1043,7 @@ main(int argc, char *argv[])
 	wc.wc_nlisten = 1;
 	wc.wc_grace_ms = cf.grace_ms;
 	wc.wc_fds = CONN_FDS;
-	wc.wc_fds_spare = (int)(2 * cf.pipe_pool * (size_t)cf.nworkers) + 16;
+	wc.wc_fds_spare = 16;
 	wc.wc_verbose = cf.verbose;
 	if (worker_listen(&wc, ebuf, sizeof(ebuf)) == -1)
 		errx(1, "listen %s", esc_arg(ebuf));

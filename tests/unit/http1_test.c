@@ -361,6 +361,35 @@ misc(void)
 	ok(i >= 0 && !http1_hop(hdr, req.rq_nhdr, &hdr[i]), "hop: not");
 	ok(hdr[0].hh_linelen == 9 && memcmp(hdr[0].hh_line, "Host: a\r\n",
 	    9) == 0, "the line of a field");
+	ok(req.rq_flags & HTTP1_CONNOPT, "Connection lists an option");
+	i = http1_find(&req, "x-secret", 0);
+	ok(i >= 0 && http1_hop_flags(hdr, req.rq_nhdr, req.rq_flags, &hdr[i]),
+	    "hop by flags: listed");
+	i = http1_find(&req, "x-other", 0);
+	ok(i >= 0 && !http1_hop_flags(hdr, req.rq_nhdr, req.rq_flags,
+	    &hdr[i]), "hop by flags: not");
+	ok(hdr[0].hh_id == HTTP1_F_HOST && hdr[1].hh_id == HTTP1_F_CONNECTION &&
+	    hdr[2].hh_id == HTTP1_F_OTHER && hdr[3].hh_id ==
+	    HTTP1_F_KEEP_ALIVE, "field ids");
+	{
+		static const char t[] = "GET / HTTP/1.1\r\nhOST: a\r\n"
+		    "X-FORWARDED-FOR: 1\r\nTe: x\r\nContent-Lengtx: 1\r\n"
+		    "Connection: keep-alive\r\nx-forwarded-proto: a\r\n"
+		    "Proxy-Connection: b\r\n\r\n";
+
+		req.rq_nhdr = NHDR;
+		ok(http1_parse_request(t, sizeof(t) - 1, &req) > 0 &&
+		    hdr[0].hh_id == HTTP1_F_HOST &&
+		    hdr[1].hh_id == HTTP1_F_X_FORWARDED_FOR &&
+		    hdr[2].hh_id == HTTP1_F_TE &&
+		    hdr[3].hh_id == HTTP1_F_OTHER &&
+		    hdr[5].hh_id == HTTP1_F_X_FORWARDED_PROTO &&
+		    hdr[6].hh_id == HTTP1_F_PROXY_CONNECTION &&
+		    !(req.rq_flags & HTTP1_CONNOPT) &&
+		    http1_hop_flags(hdr, req.rq_nhdr, req.rq_flags, &hdr[6]) &&
+		    !http1_hop_flags(hdr, req.rq_nhdr, req.rq_flags, &hdr[1]),
+		    "field ids: any case, near names are others");
+	}
 	ok(http1_idempotent("GET", 3) && http1_idempotent("DELETE", 6) &&
 	    !http1_idempotent("POST", 4) && !http1_idempotent("GE", 2),
 	    "idempotent");
