@@ -109,6 +109,15 @@ relay_pipe_get(struct relay_ctx *ctx, int p[2])
 }
 
 void
+relay_pipe_drop(struct relay_ctx *ctx, int p[2])
+{
+	if (p[0] == -1)
+		return;
+	pipe_close(ctx, p);
+	p[0] = p[1] = -1;
+}
+
+void
 relay_pipe_put(struct relay_ctx *ctx, int p[2])
 {
 	struct relay_dir h;

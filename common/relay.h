@@ -96,6 +96,8 @@ void	relay_ctx_budget(struct relay_ctx *ctx, int (*take)(int),
  */
 int	relay_pipe_get(struct relay_ctx *ctx, int p[2]);
 void	relay_pipe_put(struct relay_ctx *ctx, int p[2]);
+/* Close a pipe of relay_pipe_get() that still holds bytes, for good. */
+void	relay_pipe_drop(struct relay_ctx *ctx, int p[2]);
 
 /*
  * Start relaying between cfd (side 0) and sfd (side 1).  Both are taken

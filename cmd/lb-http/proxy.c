@@ -555,12 +555,10 @@ flow_fini(struct hw *w, struct flow *f)
 {
 	if (f->fl_pipe[0] == -1)
 		return;
-	if (f->fl_pending == 0) {
+	if (f->fl_pending == 0)
 		relay_pipe_put(&w->w_relay, f->fl_pipe);
-	} else {
-		close(f->fl_pipe[0]);
-		close(f->fl_pipe[1]);
-	}
+	else
+		relay_pipe_drop(&w->w_relay, f->fl_pipe);
 	f->fl_pipe[0] = f->fl_pipe[1] = -1;
 	f->fl_pending = 0;
 }
@@ -1410,10 +1408,14 @@ up_body(struct hconn *h)
 		tx->tx_sent = up->fl_bytes;
 		/* All buffered bytes went: the buffer is for the body now. */
 		in_compact(h);
-		/* Spliced when a pipe is to be had; else copied. */
-		if (up->fl_mode == FL_CLEN && up->fl_left >= SPLICE_MIN &&
-		    h->h_inlen == 0 && io_plain(&h->h_io) &&
-		    io_plain(&b->b_io) && (up->fl_pipe[0] != -1 ||
+		/*
+		 * Spliced when a pipe is to be had; else copied.  Once
+		 * spliced, spliced to the end: the pipe may still hold
+		 * bytes when what is left is too little to start with.
+		 */
+		if (up->fl_pipe[0] != -1 || (up->fl_mode == FL_CLEN &&
+		    up->fl_left >= SPLICE_MIN && h->h_inlen == 0 &&
+		    io_plain(&h->h_io) && io_plain(&b->b_io) &&
 		    relay_pipe_get(&w->w_relay, up->fl_pipe) == 0)) {
 			uint64_t before = up->fl_bytes;
 			r = splice_body(w, up, &h->h_io, &h->h_rd, &h->h_drain,
@@ -1772,10 +1774,11 @@ dn_run(struct hconn *h)
 				continue;
 			}
 		}
-		if (tx->tx_dnstate == DN_BODY && dn->fl_mode == FL_CLEN &&
-		    dn->fl_left >= SPLICE_MIN && tx->tx_binoff ==
-		    tx->tx_binlen && io_plain(&h->h_io) &&
-		    io_plain(&b->b_io)) {
+		/* Once spliced, to the end (the pipe may hold the last). */
+		if (tx->tx_dnstate == DN_BODY && (dn->fl_pipe[0] != -1 ||
+		    (dn->fl_mode == FL_CLEN && dn->fl_left >= SPLICE_MIN &&
+		    tx->tx_binoff == tx->tx_binlen && io_plain(&h->h_io) &&
+		    io_plain(&b->b_io)))) {
 			if (dn->fl_pipe[0] == -1 &&
 			    relay_pipe_get(&w->w_relay, dn->fl_pipe) == -1)
 				goto copy;
