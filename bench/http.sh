@@ -9,6 +9,7 @@
 #   DUR=10 WORKERS=1 PROXIES="lb-http haproxy" bench/http.sh
 #   CASES="syscalls perf" WORKERS=1 bench/http.sh     the profiles
 #   CASES=cache WORKERS=1 bench/http.sh               the caches alone
+#   bench/tls.sh                      the TLS cases (CASES="tls-full ...")
 #
 # Environment: DUR (seconds a case, 5), WORKERS ("1 2"), PROXIES ("lb-http
 # haproxy nginx"), SHAPES (wrk shapes of the request cases, "t1c64 t2c256":
@@ -16,9 +17,13 @@
 # (the binary, bin/lb-http), PCPU (the proxy's CPU, 1), OCPU (everything
 # else, 0), IDLE (idle keep-alive clients, 10000; 0 skips the case), CASES
 # ("keepalive close bulk idle cache"; also "syscalls" and "perf", see
-# bench/prof.sh), CACHE_PROXIES (those of the cache case, "lb-http varnish
-# haproxy nginx": each caches the backends' 100-byte file, fresh for an
-# hour, in 64 MiB of memory, and every request of wrk is a hit), ROUNDS (1: rounds of every row; each row then is the
+# bench/prof.sh; and the TLS cases "tls-full tls-resume tls-keepalive
+# tls-bulk", below), CACHE_PROXIES (those of the cache case, "lb-http
+# varnish haproxy nginx": each caches the backends' 100-byte file, fresh
+# for an hour, in 64 MiB of memory, and every request of wrk is a hit),
+# TLS_KEYS (the certificates of the TLS cases, "ec
+# rsa": ECDSA P-256, RSA 2048), TLS_SHAPES (bench/tlsc's threads in the
+# handshake cases, "t1 t8"), ROUNDS (1: rounds of every row; each row then is the
 # median round), OUT (also write the results as TSV there), PROF_DIR (keep
 # the profiles there), KEEP (keep the scratch folder).
 # stdout: Markdown tables of the results; stderr: progress.
@@ -37,6 +42,9 @@ OUT=${OUT:-}
 IDLE=${IDLE:-10000}
 CASES=${CASES:-"keepalive close bulk idle cache"}
 CACHE_PROXIES=${CACHE_PROXIES:-"lb-http varnish haproxy nginx"}
+TLS_KEYS=${TLS_KEYS:-"ec rsa"}
+TLS_SHAPES=${TLS_SHAPES:-"t1 t8"}
+TLS=""				# the key of the proxy started, for TLS cases
 ROUNDS=${ROUNDS:-1}
 MAXCONN=4096			# the anchors' connection limits
 HZ=$(getconf CLK_TCK)
@@ -44,7 +52,7 @@ SMALL=/100			# a 100-byte file on the backends
 CACHED=/c/100			# the same, fresh for an hour (cache case)
 BIG=/1m				# a 1 MiB one
 BIGBYTES=1048576
-ME=http.sh
+ME=${ME:-http.sh}
 
 sh tools/deps.sh bench/deps.list || exit 1
 work=$(mktemp -d /tmp/lb-bench.XXXXXX)
@@ -68,6 +76,30 @@ if [ "$IDLE" -gt 0 ] && ! cc -O2 -o "$work/idle" bench/idle.c; then
 	echo "$ME: cannot build bench/idle.c" >&2
 	exit 1
 fi
+case " $CASES " in
+*" tls-"*)
+	if ! cc -O2 -o "$work/tlsc" bench/tlsc.c -lssl -lcrypto -lpthread; then
+		echo "$ME: cannot build bench/tlsc.c" >&2
+		exit 1
+	fi
+	# One certificate of each kind, self-signed, for bench.test: the
+	# same files for every proxy, the key mode 0600.
+	for k in $TLS_KEYS; do
+		case $k in
+		ec) ka=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+		rsa) ka=(-newkey rsa:2048) ;;
+		*) echo "$ME: TLS_KEYS: no key '$k' (ec or rsa)" >&2; exit 2 ;;
+		esac
+		(umask 077; openssl req -x509 "${ka[@]}" -nodes -days 365 \
+		    -subj /CN=bench.test -addext subjectAltName=DNS:bench.test \
+		    -keyout "$work/$k.key" -out "$work/$k.crt" 2>/dev/null &&
+		    cat "$work/$k.crt" "$work/$k.key" >"$work/$k.pem") || {
+			echo "$ME: cannot make the $k certificate" >&2
+			exit 1
+		}
+	done
+	;;
+esac
 
 cleanup() {
 	local p
@@ -187,7 +219,7 @@ run_wrk() {
 	local shape=$1 port=$2 path=$3
 	shift 3
 	WRK=$(taskset -c "$OCPU" timeout $((DUR + 30)) wrk $(shape_args "$shape") \
-	    -d"${DUR}s" --latency "$@" "http://127.0.0.1:$port$path" 2>&1)
+	    -d"${DUR}s" --latency "$@" "${SCHEME:-http}://127.0.0.1:$port$path" 2>&1)
 }
 
 # wrk_errors: socket errors and non-2xx answers in WRK
@@ -197,12 +229,14 @@ wrk_errors() {
 	    /Non-2xx/ { n += $NF } END { print n + 0 }'
 }
 
-# http CASE SHAPE PROXY WORKERS PORT ROOT: a request case: rate, p99,
-# proxy CPU.  Cases: keepalive, close (the client says Connection: close),
-# bulk (1 MiB responses, kept alive), cache (keep-alive hits of a cached
-# 100-byte response).
+# http CASE SHAPE PROXY WORKERS PORT ROOT [LABEL]: a request case: rate,
+# p99, proxy CPU, recorded as LABEL (CASE).  Cases: keepalive, close (the
+# client says Connection: close), bulk (1 MiB responses, kept alive),
+# cache (keep-alive hits of a cached 100-byte response); over HTTPS when
+# SCHEME is https.
 http() {
-	local c=$1 shape=$2 px=$3 w=$4 port=$5 root=$6 hdr=() path=$SMALL
+	local c=$1 shape=$2 px=$3 w=$4 port=$5 root=$6 label=${7:-$1} hdr=()
+	local path=$SMALL
 	local c0=0 c1=0 rps p99 gbps=-
 	[ "$c" = close ] && hdr=(-H 'Connection: close')
 	[ "$c" = bulk ] && path=$BIG
@@ -217,9 +251,57 @@ http() {
 		gbps=$(awk -v r="${rps:-0}" -v b="$BIGBYTES" \
 		    'BEGIN { printf "%.2f", r * b * 8 / 1e9 }')
 	fi
-	record "$c" "$shape" "$px" "$w" "${rps:-0}" "$p99" "$gbps" \
+	record "$label" "$shape" "$px" "$w" "${rps:-0}" "$p99" "$gbps" \
 	    "$(((c1 - c0) * 1000 / HZ))" "$(wrk_errors)" "$(cpu_busy "$OCPU")" \
 	    "$(cpu_busy "$PCPU")"
+}
+
+# handshakes MODE SHAPE PROXY WORKERS PORT ROOT KEY: bench/tlsc's threads
+# (SHAPE "t8": 8), each a new TLS connection a request: MODE full (no
+# session offered) or resume (the last one's offered).  A resumed case
+# where the proxy resumed fewer than nine in ten is said, and its misses
+# counted as errors.
+handshakes() {
+	local m=$1 shape=$2 px=$3 w=$4 port=$5 root=$6 key=$7 out c0 c1
+	local n e r s rps miss
+	c0=$(tree_cpu "$root")
+	cpu_mark
+	out=$(taskset -c "$OCPU" timeout $((DUR + 30)) "$work/tlsc" -m "$m" \
+	    -t "${shape#t}" -d "$DUR" "$port" 2>&1)
+	c1=$(tree_cpu "$root")
+	set -- $out
+	n=${2:-0} e=${4:-0} r=${6:-0} s=${10:-$DUR}
+	rps=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%d", n / s }')
+	miss=0
+	if [ "$m" = resume ] && [ $((r * 10)) -lt $((n * 9)) ]; then
+		say "tls-resume $px: only $r of $n handshakes resumed"
+		miss=$((n - r))
+	fi
+	if [ "$m" = full ] && [ "$r" -gt 0 ]; then
+		say "tls-full $px: $r of $n handshakes resumed, none should"
+		miss=$r
+	fi
+	record "tls-$m-$key" "$shape" "$px" "$w" "$rps" - - \
+	    "$(((c1 - c0) * 1000 / HZ))" "$((e + miss))" "$(cpu_busy "$OCPU")" \
+	    "$(cpu_busy "$PCPU")"
+}
+
+# tls_cases PX W PORT ROOT KEY: the TLS cases of one proxy, its listener
+# on KEY's certificate.
+tls_cases() {
+	local px=$1 w=$2 port=$3 root=$4 key=$5 s
+	for s in $TLS_SHAPES; do
+		has tls-full && handshakes full "$s" "$px" "$w" "$port" "$root" "$key"
+		has tls-resume && handshakes resume "$s" "$px" "$w" "$port" "$root" "$key"
+	done
+	for s in $SHAPES; do
+		has tls-keepalive && SCHEME=https http keepalive "$s" "$px" "$w" \
+		    "$port" "$root" "tls-keepalive-$key"
+	done
+	for s in $BULK_SHAPES; do
+		has tls-bulk && SCHEME=https http bulk "$s" "$px" "$w" "$port" \
+		    "$root" "tls-bulk-$key"
+	done
 }
 
 # idle PROXY WORKERS PORT ROOT: hold IDLE_N keep-alive clients through the
@@ -269,8 +351,13 @@ start_proxy() {
 	case $px in
 	lb-http)
 		rm -f "$work/lb.out"
+		if [ -n "$TLS" ]; then
+			set -- -L 127.0.0.1:0 -c "$work/$TLS.pem" -C min=1.3 "$@"
+		else
+			set -- -l 127.0.0.1:0 "$@"
+		fi
 		SPAWN_OUT=$work/lb.out spawn "$PCPU" "$LB_HTTP" -1 -q -w "$w" \
-		    ${CACHE:+-M 64m} -l 127.0.0.1:0 "$@"
+		    ${CACHE:+-M 64m} "$@"
 		P=""
 		for i in $(seq 200); do
 			P=$(sed -n '1s/^127\.0\.0\.1://p' "$work/lb.out" \
@@ -302,9 +389,18 @@ start_proxy() {
 				printf '\tmax-object-size 1048576\n'
 				printf '\tmax-age 3600\n'
 			fi
-			printf 'listen bench\n\tbind 127.0.0.1:%d\n' "$P"
+			if [ -n "$TLS" ]; then
+				# TLS 1.3 as the others; tickets and a session
+				# cache (20000) are HAProxy's defaults
+				printf 'listen bench\n\tbind 127.0.0.1:%d ssl crt %s' \
+				    "$P" "$work/$TLS.pem"
+				printf ' ssl-min-ver TLSv1.3 alpn http/1.1\n'
+				printf '\thttp-request set-header X-Forwarded-Proto https\n'
+			else
+				printf 'listen bench\n\tbind 127.0.0.1:%d\n' "$P"
+				printf '\thttp-request set-header X-Forwarded-Proto http\n'
+			fi
 			printf '\tbalance roundrobin\n'
-			printf '\thttp-request set-header X-Forwarded-Proto http\n'
 			printf '\thttp-request set-header X-Forwarded-Host %%[req.hdr(host)]\n'
 			if [ -n "${CACHE:-}" ]; then
 				printf '\thttp-request cache-use c\n'
@@ -343,8 +439,20 @@ start_proxy() {
 			done
 			printf '\t\tkeepalive 64;\n'
 			printf '\t\tkeepalive_requests 10000000;\n\t}\n'
-			printf '\tserver {\n\t\tlisten 127.0.0.1:%d backlog=4096;\n' \
-			    "$P"
+			if [ -n "$TLS" ]; then
+				# what lb-http does by default: tickets, and a
+				# session cache every worker shares
+				printf '\tserver {\n\t\tlisten 127.0.0.1:%d ssl backlog=4096;\n' \
+				    "$P"
+				printf '\t\tssl_certificate %s;\n' "$work/$TLS.crt"
+				printf '\t\tssl_certificate_key %s;\n' "$work/$TLS.key"
+				printf '\t\tssl_protocols TLSv1.3;\n'
+				printf '\t\tssl_session_cache shared:TLS:10m;\n'
+				printf '\t\tssl_session_tickets on;\n'
+			else
+				printf '\tserver {\n\t\tlisten 127.0.0.1:%d backlog=4096;\n' \
+				    "$P"
+			fi
 			printf '\t\tlocation / {\n\t\t\tproxy_pass http://be;\n'
 			if [ -n "${CACHE:-}" ]; then
 				printf '\t\t\tproxy_cache c;\n'
@@ -466,6 +574,17 @@ one_proxy() {
 		done
 		stop "$PX"
 	fi
+	for key in $TLS_KEYS; do
+		has tls-full || has tls-resume || has tls-keepalive ||
+		    has tls-bulk || break
+		TLS=$key
+		if with_proxy "$px" "$w"; then
+			say "$px, $w workers, TLS with $key, port $P"
+			tls_cases "$px" "$w" "$P" "$PX" "$key"
+			stop "$PX"
+		fi
+		TLS=""
+	done
 	[ "$round" -eq 1 ] || return 0
 	if has idle && [ "$IDLE" -gt 0 ]; then
 		MAXCONN=$((IDLE_N + 100))
@@ -497,6 +616,8 @@ fi
 NW=$(echo $WORKERS | wc -w)
 NP=$(echo $ALL | wc -w)
 NS=$(($(echo $SHAPES | wc -w) * 3 + $(echo $BULK_SHAPES | wc -w) + 2))
+NS=$((NS + $(echo $TLS_KEYS | wc -w) * ($(echo $TLS_SHAPES | wc -w) * 2 +
+    $(echo $SHAPES $BULK_SHAPES | wc -w))))
 LIFE=$(((NW * NP + 1) * (NS * (DUR + 5) + 120) * ROUNDS + 120))	# the backends
 start_backends || exit 1
 LIFE=$((NS * (DUR + 5) + 3 * IDLE / 1000 + 120))	# a proxy
@@ -537,19 +658,19 @@ done
 [ ${#RES[@]} -gt 0 ] && printf '%s\n' "${RES[@]}" | awk -v dur="$DUR" '
 function per(i) {	# work per proxy CPU-second, 0 when unknown
 	if (cpu[i] <= 0) return 0;
-	if (c[i] == "bulk") return g[i] * dur / (cpu[i] / 1000);
+	if (c[i] ~ /bulk/) return g[i] * dur / (cpu[i] / 1000);
 	return r[i] * dur / (cpu[i] / 1000);
 }
 function met(i) {	# what the median is taken of
 	if (p[i] != "direct" && per(i) > 0) return per(i);
-	return (c[i] == "bulk") ? g[i] : r[i];
+	return (c[i] ~ /bulk/) ? g[i] : r[i];
 }
 function fper(i, k) {
 	if (p[i] == "direct" || per(i) == 0) return "-";
 	k = c[i] " " s[i] " " p[i] " " w[i]
 	if (cnt[k] < 2)
-		return sprintf(c[i] == "bulk" ? "%.2f" : "%d", per(i));
-	return sprintf(c[i] == "bulk" ? "%.2f (%.2f-%.2f)" : "%d (%d-%d)",
+		return sprintf(c[i] ~ /bulk/ ? "%.2f" : "%d", per(i));
+	return sprintf(c[i] ~ /bulk/ ? "%.2f (%.2f-%.2f)" : "%d (%d-%d)",
 	    per(i), lo[k], hi[k]);
 }
 { n++; c[n] = $1; s[n] = $2; p[n] = $3; w[n] = $4; r[n] = $5; l[n] = $6
@@ -578,15 +699,15 @@ END {
 	for (q = 1; q <= nk; q++) {
 		i = row[q]
 		k = c[i] " " s[i] " lb-http " w[i]
-		if (p[i] == "direct" && c[i] == "bulk")
+		if (p[i] == "direct" && c[i] ~ /bulk/)
 			k = c[i] " " s[i] " lb-http 1"
 		ratio = "n/a"
 		if (p[i] == "lb-http")
 			ratio = "-"
 		else if (k in key) {
 			j = key[k]
-			a = (c[i] == "bulk") ? g[i] : r[i]
-			b = (c[i] == "bulk") ? g[j] : r[j]
+			a = (c[i] ~ /bulk/) ? g[i] : r[i]
+			b = (c[i] ~ /bulk/) ? g[j] : r[j]
 			ratio = (a > 0) ? sprintf("%.2fx", b / a) : "n/a"
 			if (p[i] != "direct" && per(i) > 0 && per(j) > 0)
 				ratio = ratio sprintf(", %.2fx", per(j) / per(i))
@@ -605,9 +726,8 @@ END {
 	for (q = 1; q <= nk; q++) {
 		i = row[q]
 		if (p[i] != "lb-http") continue
-		if (c[i] == "bulk") {
-			k = c[i] " " s[i] " direct -"
-			if (!(k in key) || g[key[k]] <= 0) continue
+		k = c[i] " " s[i] " direct -"
+		if (c[i] ~ /bulk/ && (k in key) && g[key[k]] > 0) {
 			x = g[i] / g[key[k]]
 			printf "| bulk Gbit/s vs direct | %s | %s | %.2f | direct %.2f | %.2fx | 0.9x | %s |\n",
 			    s[i], w[i], g[i], g[key[k]], x, (x >= 0.9) ? "yes" : "no"
@@ -623,8 +743,12 @@ END {
 		}
 		if (best <= 0 || per(i) <= 0) continue
 		x = per(i) / best
-		printf "| %s req per CPU-s | %s | %s | %d | %s %d | %.2fx | 1.2x | %s |\n",
-		    c[i], s[i], w[i], per(i), bn, best, x, (x >= 1.2) ? "yes" : "no"
+		# TLS: OpenSSL does the heavy part for all three (1.1x)
+		want = (c[i] ~ /^tls-/) ? 1.1 : 1.2
+		f = (c[i] ~ /bulk/) ? "%.2f" : "%d"
+		printf "| %s %s per CPU-s | %s | %s | " f " | %s " f " | %.2fx | %.1fx | %s |\n",
+		    c[i], (c[i] ~ /bulk/) ? "Gbit" : "req", s[i], w[i], per(i),
+		    bn, best, x, want, (x >= want) ? "yes" : "no"
 	}
 }'
 

@@ -9,6 +9,8 @@
 #include "io.h"
 #include "sock.h"
 
+#define IO_RECORD	16384		/* a TLS record's payload, at most */
+
 static const struct io_tls *tls;
 
 void
@@ -56,23 +58,29 @@ io_write(struct io *io, const void *buf, size_t len)
 ssize_t
 io_writev(struct io *io, const struct iovec *iov, int n)
 {
+	char		 rec[IO_RECORD];
 	struct msghdr	 mh;
 	ssize_t		 w, total;
 	int		 i;
 
-	if (n == 1)
+	if (n == 1 || (io->io_ssl != NULL && iov[0].iov_len >= IO_RECORD))
 		return (io_write(io, iov[0].iov_base, iov[0].iov_len));
 	if (io->io_ssl != NULL) {
-		/* One record's worth at a time: OpenSSL has no writev. */
-		for (i = 0, total = 0; i < n; i++) {
-			w = tls->it_write(io, iov[i].iov_base, iov[i].iov_len);
-			if (w == -1)
-				return (total > 0 ? total : -1);
+		/*
+		 * OpenSSL has no writev, and a write is a record: small
+		 * pieces (a head's lines, the start of a body) are gathered
+		 * into one record's worth, not sent a record each.  The
+		 * same pieces gather the same bytes, as a retry must write.
+		 */
+		for (i = 0, total = 0; i < n && (size_t)total < IO_RECORD;
+		    i++) {
+			w = (ssize_t)(IO_RECORD - (size_t)total);
+			if ((size_t)w > iov[i].iov_len)
+				w = (ssize_t)iov[i].iov_len;
+			memcpy(rec + total, iov[i].iov_base, (size_t)w);
 			total += w;
-			if ((size_t)w < iov[i].iov_len)
-				break;
 		}
-		return (total);
+		return (tls->it_write(io, rec, (size_t)total));
 	}
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = (struct iovec *)(uintptr_t)iov;
@@ -116,6 +124,9 @@ io_close(struct io *io, int reset)
 	if (io->io_fd == -1)
 		return;
 	if (io->io_ssl != NULL) {
+		/* A clean end says so: close_notify (RFC 8446, 6.1). */
+		if (!reset)
+			io_shutdown(io);
 		tls->it_free(io);
 		io->io_ssl = NULL;
 	}

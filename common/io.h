@@ -37,8 +37,9 @@ int	 io_plain(const struct io *io);
 /* Shut the write side (TLS: send close_notify first). */
 void	 io_shutdown(struct io *io);
 /*
- * Close: a reset when reset (SO_LINGER 0), else a FIN.  Frees the TLS
- * connection.  The owner has taken the fd off its loop.
+ * Close: a reset when reset (SO_LINGER 0), else a FIN (TLS: after a
+ * close_notify).  Frees the TLS connection, whose session stays good to
+ * resume however it ended.  The owner has taken the fd off its loop.
  */
 void	 io_close(struct io *io, int reset);
 

@@ -53,9 +53,17 @@ own_cleanup(void)
 		if (!ts->ts_e[i].e_own)
 			continue;
 		t = atomic_load(&ts->ts_e[i].e_cur);
-		/* Another instance on the same port may still use it. */
-		if (table_stale(t) == 0 && table_procs(t, p, 2) <= 1)
-			table_destroy(ts->ts_e[i].e_name, NULL, 0);
+		/*
+		 * Another instance on the same port may still use it.  One
+		 * that cannot be removed (the process became a user that
+		 * may not) is said, not left behind in silence.
+		 */
+		if (table_stale(t) == 0 && table_procs(t, p, 2) <= 1 &&
+		    table_destroy(ts->ts_e[i].e_name, NULL, 0) == -1 &&
+		    errno != ENOENT)
+			log_warnx("table %s: not removed: %s (lb-ctl -t %s "
+			    "destroy removes it)", ts->ts_e[i].e_name,
+			    strerror(errno), ts->ts_e[i].e_name);
 	}
 }
 

@@ -1,7 +1,11 @@
 /* tlsctx: OpenSSL client connections on non-blocking sockets. */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -9,50 +13,96 @@
 #include "io.h"
 #include "tlsctx.h"
 
+/* The first error of OpenSSL's queue, as words; the queue is emptied. */
+static const char *
+why(char *buf, size_t len)
+{
+	unsigned long	 e = ERR_peek_error();
+	const char	*r;
+
+	if (e == 0)
+		snprintf(buf, len, "unknown error");
+	else if (ERR_SYSTEM_ERROR(e))
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
+	else if ((r = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, len, "%s", r);
+	else
+		snprintf(buf, len, "error %lu", e);
+	ERR_clear_error();
+	return (buf);
+}
+
 SSL_CTX *
-tlsctx_client(int verify, char *err, size_t errlen)
+tlsctx_client(const char *cafile, int noverify, char *err, size_t errlen)
 {
 	SSL_CTX		*ctx;
+	FILE		*fp;
+	char		 w[200];
 
+	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		snprintf(err, errlen, "SSL_CTX_new: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		snprintf(err, errlen, "SSL_CTX_new: %s", why(w, sizeof(w)));
 		return (NULL);
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* One connection per check: no session cache to grow. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* An EOF without close_notify is an end (see io.h), not an error. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE);
-	if (verify) {
-		if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-			snprintf(err, errlen, "trust store: %s",
-			    ERR_reason_error_string(ERR_get_error()));
-			SSL_CTX_free(ctx);
-			return (NULL);
-		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	} else
+	/* One connection per check: no session cache to grow. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (noverify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return (ctx);
+	}
+	/* OpenSSL says "system lib" for a file it cannot open: say why. */
+	if (cafile != NULL && (fp = fopen(cafile, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", cafile, strerror(errno));
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	if (cafile != NULL)
+		fclose(fp);
+	if ((cafile != NULL ? SSL_CTX_load_verify_locations(ctx, cafile,
+	    NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+		snprintf(err, errlen, "%s: %s", cafile ? cafile :
+		    "the system's trust store", why(w, sizeof(w)));
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	return (ctx);
 }
 
 SSL *
-tlsctx_conn(SSL_CTX *ctx, int fd, const char *sni, char *err, size_t errlen)
+tlsctx_conn(SSL_CTX *ctx, int fd, const char *host, char *err,
+    size_t errlen)
 {
+	unsigned char	 ip[16];
 	SSL		*ssl;
+	char		 w[200];
+	int		 numeric, verify;
 
 	ERR_clear_error();
 	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
-		snprintf(err, errlen, "SSL_new: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		snprintf(err, errlen, "SSL_new: %s", why(w, sizeof(w)));
 		SSL_free(ssl);
 		return (NULL);
 	}
-	if (sni != NULL && *sni != '\0') {
-		SSL_set_tlsext_host_name(ssl, sni);
-		if (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER)
-			SSL_set1_host(ssl, sni);
+	if (host != NULL && *host != '\0') {
+		numeric = inet_pton(AF_INET, host, ip) == 1 ||
+		    inet_pton(AF_INET6, host, ip) == 1;
+		verify = (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) != 0;
+		/* No SNI for an address (RFC 6066, 3): it is checked as one. */
+		if ((!numeric && SSL_set_tlsext_host_name(ssl, host) != 1) ||
+		    (verify && !numeric && SSL_set1_host(ssl, host) != 1) ||
+		    (verify && numeric && X509_VERIFY_PARAM_set1_ip_asc(
+		    SSL_get0_param(ssl), host) != 1)) {
+			snprintf(err, errlen, "%s: %s", host, why(w, sizeof(w)));
+			SSL_free(ssl);
+			return (NULL);
+		}
 	}
 	SSL_set_connect_state(ssl);
 	return (ssl);
@@ -174,30 +224,13 @@ tlsctx_backend(const char *cafile, int noverify, char *err, size_t errlen)
 {
 	SSL_CTX		*ctx;
 
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		snprintf(err, errlen, "SSL_CTX_new: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+	if ((ctx = tlsctx_client(cafile, noverify, err, errlen)) == NULL)
 		return (NULL);
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_read_ahead(ctx, 1);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
-	if (noverify) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-		return (ctx);
-	}
-	if ((cafile != NULL ? SSL_CTX_load_verify_locations(ctx, cafile,
-	    NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-		snprintf(err, errlen, "%s: %s", cafile ? cafile :
-		    "trust store", ERR_reason_error_string(ERR_get_error()));
-		SSL_CTX_free(ctx);
-		return (NULL);
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* Sessions are the caller's to keep (SSL_CTX_sess_set_new_cb). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	return (ctx);
 }
 
@@ -274,7 +307,17 @@ it_shutdown(struct io *io)
 static void
 it_free(struct io *io)
 {
-	SSL_free(io->io_ssl);
+	SSL	*ssl = io->io_ssl;
+
+	/*
+	 * OpenSSL takes a session whose connection ended without our
+	 * close_notify for a bad one, and drops it from the cache: a
+	 * client that hangs up, or a timeout, would then lose its
+	 * resumption.  As nginx and HAProxy do, say the end was clean.
+	 */
+	SSL_set_quiet_shutdown(ssl, 1);
+	SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	SSL_free(ssl);
 }
 
 void

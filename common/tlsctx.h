@@ -8,26 +8,29 @@
 #include <openssl/ssl.h>
 
 /*
- * A client context.  With verify, peers must show a certificate that
- * the system's trust store signs and that names the host given to
+ * A client context: TLS 1.2 and 1.3, no compression, no renegotiation.
+ * Unless noverify, a peer must show a certificate that a CA of cafile
+ * (NULL: the system's trust store) signs, for the host given to
  * tlsctx_conn().  Returns the context (free with SSL_CTX_free()), or
- * NULL with the reason in err.
+ * NULL with the reason in err, which names the file.
  */
-SSL_CTX	*tlsctx_client(int verify, char *err, size_t errlen);
-
-/*
- * A client connection over the connected socket fd.  sni (NULL: none)
- * is sent as the server name and, when the context verifies, checked
- * against the certificate.  Returns the connection (free with
- * tlsctx_free()), or NULL with the reason in err.
- */
-SSL	*tlsctx_conn(SSL_CTX *ctx, int fd, const char *sni, char *err,
+SSL_CTX	*tlsctx_client(const char *cafile, int noverify, char *err,
 	    size_t errlen);
 
 /*
- * A client context for a proxy's backends: it verifies the backend's
- * certificate against cafile (NULL: the system's trust store) unless
- * noverify, keeps sessions to resume, and takes TLS 1.2 and 1.3.
+ * A client connection over the connected socket fd, to host: a name is
+ * sent as the server name (SNI), an address is not (RFC 6066); when the
+ * context verifies, the certificate must name it (a DNS name, or an IP
+ * address).  NULL or "": neither.  Returns the connection (free with
+ * tlsctx_free()), or NULL with the reason in err.
+ */
+SSL	*tlsctx_conn(SSL_CTX *ctx, int fd, const char *host, char *err,
+	    size_t errlen);
+
+/*
+ * tlsctx_client() for a proxy's backends: buffers given back while
+ * idle, records read ahead, and sessions handed to the new-session
+ * callback the caller sets (SSL_CTX_sess_set_new_cb()) to resume.
  */
 SSL_CTX	*tlsctx_backend(const char *cafile, int noverify, char *err,
 	    size_t errlen);

@@ -5,17 +5,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -36,6 +39,7 @@
 struct cert {
 	char		*c_spec;		/* the file, as given */
 	char		*c_key;
+	size_t		 c_arg;			/* the -c it came from */
 	SSL_CTX		*c_ctx;
 	char		**c_names;		/* lower case */
 	size_t		 c_nnames;
@@ -61,10 +65,16 @@ struct tkey {
 	int		 tk_on;
 };
 
+/* A pair of files to load, and the specification it came from. */
+struct pair {
+	char		*p_cert, *p_key;
+	size_t		 p_arg;
+};
+
 struct tlssrv {
 	struct tlssrv_conf ts_conf;
-	char		**ts_specs;		/* files, directories expanded */
-	size_t		 ts_nspecs;
+	char		**ts_args;		/* as given: files, directories */
+	size_t		 ts_nargs;
 	pthread_mutex_t	 ts_mu;			/* the current set and refs */
 	struct certset	*ts_cur;
 	pthread_rwlock_t ts_tklock;
@@ -260,8 +270,13 @@ on_ticket(SSL *ssl, unsigned char name[16], unsigned char *iv,
 		if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL,
 		    k->tk_aes, iv) != 1)
 			goto done;
-		/* The key before: resume, and renew with the current one. */
-		rc = i == 0 ? 1 : 2;
+		/*
+		 * Resume, and always renew: a TLS 1.3 client uses a ticket
+		 * once (RFC 8446 C.4, as browsers do), and one given no new
+		 * ticket makes a full handshake every other time.  Renewing
+		 * also moves a ticket of the key before to the current one.
+		 */
+		rc = 2;
 	}
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
 	    k->tk_hmac, sizeof(k->tk_hmac));
@@ -343,6 +358,8 @@ asn1_time(const ASN1_TIME *t)
 	return (timegm(&tm));
 }
 
+static void	 open_why(const char *, int, char *, size_t);
+
 /* The options every context of ours has. */
 static int
 ctx_setup(struct tlssrv *ts, SSL_CTX *ctx, char *err, size_t errlen)
@@ -351,8 +368,14 @@ ctx_setup(struct tlssrv *ts, SSL_CTX *ctx, char *err, size_t errlen)
 
 	SSL_CTX_set_min_proto_version(ctx, c->tc_min ? c->tc_min :
 	    TLS1_2_VERSION);
+	/*
+	 * A client that hangs up without a close_notify has ended, as
+	 * nginx and curl take it: for OpenSSL 3 it is a fatal error, which
+	 * would also drop its session from the cache.
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF |
 	    (c->tc_notickets ? SSL_OP_NO_TICKET : 0));
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
@@ -372,17 +395,29 @@ ctx_setup(struct tlssrv *ts, SSL_CTX *ctx, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, TLSSRV_CACHE);
 	SSL_CTX_set_timeout(ctx, TLSSRV_LIFE);
-	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"lb-http",
-	    7);
-	/* One ticket a handshake is enough to come back with. */
-	SSL_CTX_set_num_tickets(ctx, c->tc_notickets ? 0 : 1);
+	/* The same in every context, so that a session outlives SNI's switch. */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tlssrv",
+	    6);
+	/*
+	 * One ticket a handshake is enough to come back with.  Without
+	 * ticket keys (tickets=no), a TLS 1.3 ticket only names a session
+	 * of the cache, as a TLS 1.2 session id does.
+	 */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	if (!c->tc_notickets)
 		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
 	SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
 	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
 	if (c->tc_client_ca != NULL) {
 		STACK_OF(X509_NAME) *names;
+		FILE	*fp;
 
+		/* OpenSSL would say "system lib": say which error it was. */
+		if ((fp = fopen(c->tc_client_ca, "r")) == NULL) {
+			open_why(c->tc_client_ca, errno, err, errlen);
+			return (-1);
+		}
+		fclose(fp);
 		if (SSL_CTX_load_verify_locations(ctx, c->tc_client_ca,
 		    NULL) != 1 || (names = SSL_load_client_CA_file(
 		    c->tc_client_ca)) == NULL) {
@@ -398,52 +433,162 @@ ctx_setup(struct tlssrv *ts, SSL_CTX *ctx, char *err, size_t errlen)
 	return (0);
 }
 
+int
+tlssrv_conf_check(const struct tlssrv_conf *c, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+	int	 ret = -1;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new: %s", ssl_why());
+		return (-1);
+	}
+	if (c->tc_ciphers != NULL && SSL_CTX_set_cipher_list(ctx,
+	    c->tc_ciphers) != 1)
+		snprintf(err, errlen, "bad cipher list '%s': %s",
+		    c->tc_ciphers, ssl_why());
+	else if (c->tc_suites != NULL && SSL_CTX_set_ciphersuites(ctx,
+	    c->tc_suites) != 1)
+		snprintf(err, errlen, "bad TLS 1.3 suites '%s': %s",
+		    c->tc_suites, ssl_why());
+	else
+		ret = 0;
+	SSL_CTX_free(ctx);
+	return (ret);
+}
+
+/* Why a file could not be opened: errno's words, and as whom. */
+static void
+open_why(const char *path, int e, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if (e == EACCES && geteuid() != 0 &&
+	    (pw = getpwuid(geteuid())) != NULL)
+		snprintf(err, errlen, "%s: %s (to user %s)", path, strerror(e),
+		    pw->pw_name);
+	else
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+}
+
+/* A key is never asked a passphrase for: a server has no one to ask. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return (-1);
+}
+
+/*
+ * The private key of path, read from the file whose mode is checked, so
+ * that what is checked is what is read.  NULL with err.
+ */
+static EVP_PKEY *
+key_read(const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+	EVP_PKEY	*k;
+	FILE		*fp;
+	unsigned long	 e;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		open_why(path, errno, err, errlen);
+		return (NULL);
+	}
+	ERR_clear_error();
+	k = PEM_read_PrivateKey(fp, NULL, no_passphrase, NULL);
+	e = ERR_peek_last_error();
+	if (k == NULL) {
+		if (ERR_GET_REASON(e) == PEM_R_BAD_PASSWORD_READ ||
+		    ERR_GET_REASON(e) == PEM_R_PROBLEMS_GETTING_PASSWORD)
+			snprintf(err, errlen, "%s: the private key is "
+			    "encrypted: give it decrypted, mode 0600", path);
+		else
+			snprintf(err, errlen, "%s: no private key in it", path);
+	} else if (fstat(fileno(fp), &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		EVP_PKEY_free(k);
+		k = NULL;
+	} else if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		/* A key that anyone may read is no longer a secret. */
+		snprintf(err, errlen, "%s: a private key that others may "
+		    "read (mode %04o): chmod o-rw it", path,
+		    (unsigned)(st.st_mode & 07777));
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	ERR_clear_error();
+	fclose(fp);
+	return (k);
+}
+
+/* The certificate chain of path into ctx; -1 with err. */
+static int
+chain_read(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
+{
+	FILE		*fp;
+	unsigned long	 e;
+
+	/* OpenSSL would say "system lib": say which error it was. */
+	if ((fp = fopen(path, "r")) == NULL) {
+		open_why(path, errno, err, errlen);
+		return (-1);
+	}
+	fclose(fp);
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, path) == 1)
+		return (0);
+	e = ERR_peek_error();
+	if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+		snprintf(err, errlen, "%s: no certificate in it (PEM)", path);
+	else
+		snprintf(err, errlen, "%s: no certificate in it: %s", path,
+		    ssl_why());
+	ERR_clear_error();
+	return (-1);
+}
+
 /* Load one pair into c (c_spec and c_key set); -1 with err. */
 static int
 cert_load(struct tlssrv *ts, struct cert *c, char *err, size_t errlen)
 {
-	struct stat	 st;
+	EVP_PKEY	*key = NULL;
 	X509		*x;
 	FILE		*fp;
 	char		 ocsp[4096];
 	time_t		 now = time(NULL);
 	int		 days;
 
-	if (stat(c->c_key, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", c->c_key, strerror(errno));
-		return (-1);
-	}
-	/* A key that anyone may read is no longer a secret. */
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		snprintf(err, errlen, "%s: a private key that others may read "
-		    "(mode %04o): chmod o-rw it", c->c_key,
-		    (unsigned)(st.st_mode & 07777));
-		return (-1);
-	}
 	ERR_clear_error();
 	if ((c->c_ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		snprintf(err, errlen, "SSL_CTX_new: %s", ssl_why());
 		return (-1);
 	}
+	SSL_CTX_set_default_passwd_cb(c->c_ctx, no_passphrase);
 	if (ctx_setup(ts, c->c_ctx, err, errlen) == -1)
 		goto fail;
-	if (SSL_CTX_use_certificate_chain_file(c->c_ctx, c->c_spec) != 1) {
-		snprintf(err, errlen, "%s: no certificate in it: %s",
-		    c->c_spec, ssl_why());
+	if (chain_read(c->c_ctx, c->c_spec, err, errlen) == -1)
 		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(c->c_ctx, c->c_key,
-	    SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "%s: no private key in it: %s",
-		    c->c_key, ssl_why());
+	if ((key = key_read(c->c_key, err, errlen)) == NULL)
 		goto fail;
-	}
-	if (SSL_CTX_check_private_key(c->c_ctx) != 1) {
-		snprintf(err, errlen, "%s: the key does not match the "
-		    "certificate of %s", c->c_key, c->c_spec);
+	if (SSL_CTX_use_PrivateKey(c->c_ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(c->c_ctx) != 1) {
+		if (strcmp(c->c_key, c->c_spec) == 0)
+			snprintf(err, errlen, "%s: the key does not match the "
+			    "certificate", c->c_key);
+		else
+			snprintf(err, errlen, "%s: the key does not match the "
+			    "certificate of %s", c->c_key, c->c_spec);
 		ERR_clear_error();
 		goto fail;
 	}
+	EVP_PKEY_free(key);
+	key = NULL;
 	x = SSL_CTX_get0_certificate(c->c_ctx);
 	c->c_notafter = asn1_time(X509_get0_notAfter(x));
 	if (X509_cmp_time(X509_get0_notAfter(x), &now) < 0) {
@@ -477,28 +622,91 @@ cert_load(struct tlssrv *ts, struct cert *c, char *err, size_t errlen)
 	}
 	return (0);
  fail:
+	EVP_PKEY_free(key);
 	SSL_CTX_free(c->c_ctx);
 	c->c_ctx = NULL;
 	return (-1);
 }
 
-static int
-addspec(struct tlssrv *ts, const char *cert, const char *key, char *err,
-    size_t errlen)
+/* Free what a cert holds (not the cert itself). */
+static void
+cert_clear(struct cert *c)
 {
-	char	**nv, *s;
+	size_t	 k;
 
-	if ((nv = reallocarray(ts->ts_specs, ts->ts_nspecs + 1,
-	    sizeof(*nv))) == NULL)
+	SSL_CTX_free(c->c_ctx);
+	for (k = 0; k < c->c_nnames; k++)
+		free(c->c_names[k]);
+	free(c->c_names);
+	free(c->c_spec);
+	free(c->c_key);
+	OPENSSL_free(c->c_ocsp);
+	memset(c, 0, sizeof(*c));
+}
+
+/* c, a copy of o: the same context, shared.  -1 when out of memory. */
+static int
+cert_dup(struct cert *c, const struct cert *o)
+{
+	size_t	 k;
+
+	memset(c, 0, sizeof(*c));
+	SSL_CTX_up_ref(o->c_ctx);
+	c->c_ctx = o->c_ctx;
+	c->c_arg = o->c_arg;
+	c->c_notafter = o->c_notafter;
+	if ((c->c_spec = strdup(o->c_spec)) == NULL ||
+	    (c->c_key = strdup(o->c_key)) == NULL ||
+	    (c->c_names = calloc(o->c_nnames ? o->c_nnames : 1,
+	    sizeof(*c->c_names))) == NULL)
 		goto fail;
-	ts->ts_specs = nv;
-	if (asprintf(&s, "%s,%s", cert, key) == -1)
-		goto fail;
-	ts->ts_specs[ts->ts_nspecs++] = s;
+	for (k = 0; k < o->c_nnames; k++) {
+		if ((c->c_names[k] = strdup(o->c_names[k])) == NULL)
+			goto fail;
+		c->c_nnames++;
+	}
+	if (o->c_ocsp != NULL) {
+		if ((c->c_ocsp = OPENSSL_memdup(o->c_ocsp,
+		    (size_t)o->c_ocsplen)) == NULL)
+			goto fail;
+		c->c_ocsplen = o->c_ocsplen;
+	}
 	return (0);
  fail:
-	snprintf(err, errlen, "%s", strerror(errno));
+	cert_clear(c);
 	return (-1);
+}
+
+static int
+pair_add(struct pair **v, size_t *n, const char *cert, const char *key,
+    size_t arg)
+{
+	struct pair	*nv;
+
+	if ((nv = reallocarray(*v, *n + 1, sizeof(**v))) == NULL)
+		return (-1);
+	*v = nv;
+	nv[*n].p_arg = arg;
+	if ((nv[*n].p_cert = strdup(cert)) == NULL)
+		return (-1);
+	if ((nv[*n].p_key = strdup(key)) == NULL) {
+		free(nv[*n].p_cert);
+		return (-1);
+	}
+	(*n)++;
+	return (0);
+}
+
+static void
+pairs_free(struct pair *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].p_cert);
+		free(v[i].p_key);
+	}
+	free(v);
 }
 
 static int
@@ -509,29 +717,34 @@ cmpstr(const void *a, const void *b)
 
 /* A directory: NAME.pem alone, NAME.crt with NAME.key; in name order. */
 static int
-adddir(struct tlssrv *ts, const char *dir, char *err, size_t errlen)
+dir_pairs(const char *dir, size_t arg, struct pair **pv, size_t *pn,
+    char *err, size_t errlen)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		**v = NULL, c[4096], k[4096], *dot;
-	size_t		 n = 0, i, len;
+	char		**v = NULL, **nv, c[4096], k[4096], *dot;
+	size_t		 n = 0, i, len, before = *pn;
 	int		 ret = -1;
 
 	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		open_why(dir, errno, err, errlen);
 		return (-1);
 	}
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
-		if (len < 5 || (strcmp(de->d_name + len - 4, ".pem") != 0 &&
+		if (len < 5 || de->d_name[0] == '.' ||
+		    (strcmp(de->d_name + len - 4, ".pem") != 0 &&
 		    strcmp(de->d_name + len - 4, ".crt") != 0))
 			continue;
-		if ((v = reallocarray(v, n + 1, sizeof(*v))) == NULL ||
-		    (v[n] = strdup(de->d_name)) == NULL)
-			goto done;
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
+			goto nomem;
+		v = nv;
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto nomem;
 		n++;
 	}
-	qsort(v, n, sizeof(*v), cmpstr);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmpstr);
 	for (i = 0; i < n; i++) {
 		snprintf(c, sizeof(c), "%s/%s", dir, v[i]);
 		dot = strrchr(v[i], '.');
@@ -540,14 +753,17 @@ adddir(struct tlssrv *ts, const char *dir, char *err, size_t errlen)
 			snprintf(k, sizeof(k), "%s/%s.key", dir, v[i]);
 		} else
 			snprintf(k, sizeof(k), "%s", c);
-		if (addspec(ts, c, k, err, errlen) == -1)
-			goto done;
+		if (pair_add(pv, pn, c, k, arg) == -1)
+			goto nomem;
 	}
-	if (n == 0) {
+	if (*pn == before) {
 		snprintf(err, errlen, "%s: no NAME.pem or NAME.crt in it", dir);
 		goto done;
 	}
 	ret = 0;
+	goto done;
+ nomem:
+	snprintf(err, errlen, "%s: %s", dir, strerror(errno));
  done:
 	for (i = 0; i < n; i++)
 		free(v[i]);
@@ -556,79 +772,169 @@ adddir(struct tlssrv *ts, const char *dir, char *err, size_t errlen)
 	return (ret);
 }
 
-/* A new set from the specs; old (or NULL) gives back what fails. */
+/*
+ * The pairs that the arguments name now: a directory is read again at
+ * each load.  One that cannot be read fails the load when there is no
+ * old set; with one, its old pairs stay (*keep[arg] set) and it is said.
+ */
+static int
+pairs_of(struct tlssrv *ts, int reload, int *keep, struct pair **pv,
+    size_t *pn, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*cert, *key, why[700];
+	size_t		 i;
+	int		 r;
+
+	*pv = NULL;
+	*pn = 0;
+	for (i = 0; i < ts->ts_nargs; i++) {
+		if ((cert = strdup(ts->ts_args[i])) == NULL)
+			goto nomem;
+		if ((key = strchr(cert, ',')) != NULL)
+			*key++ = '\0';
+		if (key == NULL && stat(cert, &st) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			r = dir_pairs(cert, i, pv, pn, why, sizeof(why));
+			if (r == -1 && !reload) {
+				snprintf(err, errlen, "%s", why);
+				free(cert);
+				goto fail;
+			}
+			if (r == -1) {
+				log_warnx("%s: its old certificates stay in "
+				    "service", why);
+				keep[i] = 1;
+			}
+		} else if (pair_add(pv, pn, cert, key ? key : cert, i) == -1) {
+			free(cert);
+			goto nomem;
+		}
+		free(cert);
+	}
+	return (0);
+ nomem:
+	snprintf(err, errlen, "%s", strerror(errno));
+ fail:
+	pairs_free(*pv, *pn);
+	*pv = NULL;
+	*pn = 0;
+	return (-1);
+}
+
+/*
+ * Load the pair p into the set cs; when it fails, the old pair of the
+ * same files stays in service (and *failed counts it).  -1 with err
+ * when there is no old set, or memory runs out.
+ */
+static int
+set_add(struct tlssrv *ts, struct certset *cs, struct certset *old,
+    const struct pair *p, int *failed, char *err, size_t errlen)
+{
+	struct cert	*c = &cs->cs_v[cs->cs_n];
+	char		 why[700];
+	size_t		 k;
+
+	c->c_arg = p->p_arg;
+	if ((c->c_spec = strdup(p->p_cert)) == NULL ||
+	    (c->c_key = strdup(p->p_key)) == NULL) {
+		cert_clear(c);
+		snprintf(err, errlen, "%s", strerror(errno));
+		return (-1);
+	}
+	if (cert_load(ts, c, why, sizeof(why)) == 0) {
+		cs->cs_n++;
+		return (0);
+	}
+	cert_clear(c);
+	if (old == NULL) {
+		snprintf(err, errlen, "%s", why);
+		return (-1);
+	}
+	(*failed)++;
+	for (k = 0; k < old->cs_n; k++)
+		if (strcmp(old->cs_v[k].c_spec, p->p_cert) == 0 &&
+		    strcmp(old->cs_v[k].c_key, p->p_key) == 0)
+			break;
+	if (k == old->cs_n) {
+		log_warnx("%s: not loaded", why);
+		return (0);
+	}
+	log_warnx("%s: the old certificate stays in service", why);
+	if (cert_dup(c, &old->cs_v[k]) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return (-1);
+	}
+	cs->cs_n++;
+	return (0);
+}
+
+/*
+ * A new set from the arguments; old (or NULL) gives back what fails:
+ * each pair is matched with the old one of the same files.
+ */
 static struct certset *
 set_load(struct tlssrv *ts, struct certset *old, int *failed, char *err,
     size_t errlen)
 {
-	struct certset	*cs;
-	struct cert	*c;
-	char		 why[700], *comma;
-	size_t		 i;
+	struct certset	*cs = NULL;
+	struct cert	*nv;
+	struct pair	*pv = NULL;
+	size_t		 pn = 0, i, k, a, room;
+	int		*keep = NULL;
 
 	*failed = 0;
+	if ((keep = calloc(ts->ts_nargs + 1, sizeof(*keep))) == NULL)
+		goto nomem;
+	if (pairs_of(ts, old != NULL, keep, &pv, &pn, err, errlen) == -1)
+		goto fail;
+	room = pn + (old != NULL ? old->cs_n : 0);
 	if ((cs = calloc(1, sizeof(*cs))) == NULL ||
-	    (cs->cs_v = calloc(ts->ts_nspecs, sizeof(*cs->cs_v))) == NULL) {
+	    (cs->cs_v = calloc(room ? room : 1, sizeof(*cs->cs_v))) == NULL) {
 		free(cs);
-		snprintf(err, errlen, "%s", strerror(errno));
-		return (NULL);
+		cs = NULL;
+		goto nomem;
 	}
 	cs->cs_refs = 1;
 	cs->cs_strict = ts->ts_conf.tc_strict;
 	cs->cs_ts = ts;
-	for (i = 0; i < ts->ts_nspecs; i++) {
-		c = &cs->cs_v[cs->cs_n];
-		if ((c->c_spec = strdup(ts->ts_specs[i])) == NULL)
-			goto nomem;
-		comma = strrchr(c->c_spec, ',');
-		*comma = '\0';
-		if ((c->c_key = strdup(comma + 1)) == NULL)
-			goto nomem;
-		if (cert_load(ts, c, why, sizeof(why)) == 0) {
-			cs->cs_n++;
+	for (a = 0; a < ts->ts_nargs; a++) {
+		/* A directory that could not be read: its old pairs stay. */
+		if (keep[a]) {
+			for (k = 0; k < old->cs_n; k++)
+				if (old->cs_v[k].c_arg == a) {
+					if (cert_dup(&cs->cs_v[cs->cs_n],
+					    &old->cs_v[k]) == -1)
+						goto nomem;
+					cs->cs_n++;
+				}
 			continue;
 		}
-		if (old == NULL) {
-			snprintf(err, errlen, "%s", why);
-			cs->cs_n++;
-			set_unref(ts, cs);
-			return (NULL);
-		}
-		/* The old pair stays in service; say why. */
-		(*failed)++;
-		log_warnx("%s: the old certificate stays: %s", c->c_spec, why);
-		free(c->c_spec);
-		free(c->c_key);
-		memset(c, 0, sizeof(*c));
-		if (i < old->cs_n) {
-			struct cert *o = &old->cs_v[i];
-			size_t	 k;
-
-			SSL_CTX_up_ref(o->c_ctx);
-			c->c_ctx = o->c_ctx;
-			c->c_spec = strdup(o->c_spec);
-			c->c_key = strdup(o->c_key);
-			c->c_notafter = o->c_notafter;
-			if ((c->c_names = calloc(o->c_nnames ? o->c_nnames : 1,
-			    sizeof(*c->c_names))) == NULL || c->c_spec == NULL ||
-			    c->c_key == NULL)
-				goto nomem;
-			for (k = 0; k < o->c_nnames; k++)
-				c->c_names[k] = strdup(o->c_names[k]);
-			c->c_nnames = o->c_nnames;
-			if (o->c_ocsp != NULL) {
-				c->c_ocsp = OPENSSL_memdup(o->c_ocsp,
-				    (size_t)o->c_ocsplen);
-				c->c_ocsplen = c->c_ocsp ? o->c_ocsplen : 0;
-			}
-			cs->cs_n++;
+		for (i = 0; i < pn; i++) {
+			if (pv[i].p_arg != a)
+				continue;
+			if (set_add(ts, cs, old, &pv[i], failed, err,
+			    errlen) == -1)
+				goto fail;
 		}
 	}
+	if (cs->cs_n == 0) {
+		snprintf(err, errlen, "no certificate loaded");
+		goto fail;
+	}
+	if (cs->cs_n < room && (nv = reallocarray(cs->cs_v, cs->cs_n,
+	    sizeof(*cs->cs_v))) != NULL)
+		cs->cs_v = nv;
+	pairs_free(pv, pn);
+	free(keep);
 	return (cs);
  nomem:
 	snprintf(err, errlen, "%s", strerror(errno));
-	cs->cs_n++;
-	set_unref(ts, cs);
+ fail:
+	if (cs != NULL)
+		set_unref(ts, cs);
+	pairs_free(pv, pn);
+	free(keep);
 	return (NULL);
 }
 
@@ -637,8 +943,6 @@ tlssrv_new(const struct tlssrv_conf *c, char *const *specs, size_t n,
     char *err, size_t errlen)
 {
 	struct tlssrv	*ts;
-	struct stat	 st;
-	char		*cert, *key;
 	size_t		 i;
 	int		 failed;
 
@@ -650,25 +954,16 @@ tlssrv_new(const struct tlssrv_conf *c, char *const *specs, size_t n,
 	ts->ts_conf = *c;
 	pthread_mutex_init(&ts->ts_mu, NULL);
 	pthread_rwlock_init(&ts->ts_tklock, NULL);
+	if ((ts->ts_args = calloc(n ? n : 1, sizeof(*ts->ts_args))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto fail;
+	}
 	for (i = 0; i < n; i++) {
-		if ((cert = strdup(specs[i])) == NULL) {
+		if ((ts->ts_args[i] = strdup(specs[i])) == NULL) {
 			snprintf(err, errlen, "%s", strerror(errno));
 			goto fail;
 		}
-		key = strchr(cert, ',');
-		if (key != NULL)
-			*key++ = '\0';
-		if (key == NULL && stat(cert, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (adddir(ts, cert, err, errlen) == -1) {
-				free(cert);
-				goto fail;
-			}
-		} else if (addspec(ts, cert, key ? key : cert, err,
-		    errlen) == -1) {
-			free(cert);
-			goto fail;
-		}
-		free(cert);
+		ts->ts_nargs++;
 	}
 	if (tkey_make(&ts->ts_tk[0]) == -1) {
 		snprintf(err, errlen, "ticket key: %s", ssl_why());
@@ -697,7 +992,7 @@ tlssrv_reload(struct tlssrv *ts)
 	pthread_mutex_unlock(&ts->ts_mu);
 	cs = set_load(ts, old, &failed, err, sizeof(err));
 	if (cs == NULL) {
-		log_warnx("TLS: %s: the certificates stay as they were", err);
+		log_warnx("%s: the certificates stay as they were", err);
 		set_unref(ts, old);
 		return (-1);
 	}
@@ -754,6 +1049,7 @@ tlssrv_tick(struct tlssrv *ts)
 	pthread_rwlock_unlock(&ts->ts_tklock);
 	ts->ts_rotated = now;
 	explicit_bzero(&k, sizeof(k));
+	log_debug("ticket keys rotated");
 }
 
 void
@@ -790,9 +1086,9 @@ tlssrv_free(struct tlssrv *ts)
 	if (ticket_ts == ts)
 		ticket_ts = NULL;
 	explicit_bzero(ts->ts_tk, sizeof(ts->ts_tk));
-	for (i = 0; i < ts->ts_nspecs; i++)
-		free(ts->ts_specs[i]);
-	free(ts->ts_specs);
+	for (i = 0; i < ts->ts_nargs; i++)
+		free(ts->ts_args[i]);
+	free(ts->ts_args);
 	pthread_rwlock_destroy(&ts->ts_tklock);
 	pthread_mutex_destroy(&ts->ts_mu);
 	free(ts);

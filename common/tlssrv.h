@@ -42,6 +42,13 @@ struct tlssrv_conf {
 struct tlssrv;
 
 /*
+ * Whether OpenSSL takes c's cipher list and TLS 1.3 suites, before any
+ * file is read: 0, or -1 with the list and why in err.
+ */
+int	 tlssrv_conf_check(const struct tlssrv_conf *c, char *err,
+	    size_t errlen);
+
+/*
  * Load the certificates of specs[0..n): "CERT[,KEY]" (a PEM file with
  * the chain, and the key in KEY or in CERT itself), or a directory whose
  * NAME.pem (chain and key) and NAME.crt with NAME.key pairs are loaded

@@ -173,20 +173,21 @@ s_server() {
 	lb-ctl -t "$T" add "${BE[$1]}" name="$1"
 }
 
-@test "lb-check: tls does a full handshake with openssl s_server" {
+@test "lb-check: tls does a full handshake with openssl s_server; its own certificate passes with noverify" {
 	s_server secure
 	backend plain
-	run -1 --separate-stderr lb-check -1 -t "$T" tls sni=backend.test
+	run -1 --separate-stderr lb-check -1 -t "$T" tls sni=backend.test noverify
 	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/r"
 	[ "$(awk -F'\t' '$3 == "secure" { print $6, $7 }' "$BATS_TEST_TMPDIR/r")" = "up tls: ok" ]
 	[ "$(awk -F'\t' '$3 == "plain" { print $6 }' "$BATS_TEST_TMPDIR/r")" = down ]
 	[ "$(stat_col "$T" secure check)" = L6OK ]
-	# a self-signed certificate does not pass verify=yes
+	# a self-signed certificate does not pass verification, the default
 	lb-ctl -t "$T" del plain
-	run -1 lb-check -1 -t "$T" tls sni=backend.test verify=yes
+	run -1 lb-check -1 -t "$T" tls sni=backend.test
 	[[ "$output" == *$'\tup\tdown\ttls: '*certificate* ]]
-	# http over tls
-	run -0 lb-check -1 -t "$T" http / tls=yes
+	# verify=no, as before noverify, still takes it; http over tls
+	run -0 lb-check -1 -t "$T" tls sni=backend.test verify=no
+	run -0 lb-check -1 -t "$T" http / tls=yes verify=no
 	[[ "$output" == *$'\tup\thttp: 200\t'* ]]
 }
 

@@ -56,17 +56,16 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: lb-check [-1HhjqVv] [-c maxexec] [-D downinter] "
-	    "[-F fastinter] [-f fall]\n"
-	    "                [-i interval] [-m mode] [-o field,...] "
-	    "[-p fails] [-r rise]\n"
-	    "                [-T timeout]\n"
-	    "                [-t table] [check]\n"
+	    "usage: lb-check [-1HhjqVv] [-A cafile] [-c maxexec] "
+	    "[-D downinter] [-F fastinter]\n"
+	    "                [-f fall] [-i interval] [-m mode] "
+	    "[-o field,...] [-p fails]\n"
+	    "                [-r rise] [-T timeout] [-t table] [check]\n"
 	    "       check: tcp\n"
 	    "              http [path] [status=200-399] [body=text] "
 	    "[host=name] [method=GET]\n"
-	    "                   [tls=yes] [sni=name] [verify=no]\n"
-	    "              tls [sni=name] [verify=no]\n"
+	    "                   [tls] [sni=name] [noverify]\n"
+	    "              tls [sni=name] [noverify]\n"
 	    "              exec command [arg ...]\n");
 	if (status == 0)
 		printf("\n"
@@ -680,16 +679,26 @@ parse_check(int argc, char **argv)
 		    esc_arg(argv[0]));
 	for (; i < argc; i++) {
 		kv = argv[i];
+		/* Words as lb-http's rules have them: tls, noverify. */
+		if (strcmp(kv, "noverify") == 0) {
+			conf.cc_noverify = 1;
+			continue;
+		}
+		if (strcmp(kv, "tls") == 0 && conf.cc_kind == CK_HTTP) {
+			conf.cc_tls = 1;
+			continue;
+		}
 		if ((v = strchr(kv, '=')) == NULL)
-			errx(2, "bad %s option '%s': key=value", argv[0],
-			    esc_arg(kv));
+			errx(2, "bad %s option '%s': %s", argv[0], esc_arg(kv),
+			    conf.cc_kind == CK_HTTP ? "key=value, tls or "
+			    "noverify" : "sni=name or noverify");
 		v++;
 		if (strncmp(kv, "sni=", 4) == 0)
 			conf.cc_sni = token("sni", v, 0);
 		else if (strncmp(kv, "verify=", 7) == 0)
-			conf.cc_verify = yesno("verify", v);
+			conf.cc_noverify = !yesno("verify", v);
 		else if (conf.cc_kind != CK_HTTP)
-			errx(2, "bad tls option '%s': sni or verify",
+			errx(2, "bad tls option '%s': sni=name or noverify",
 			    esc_arg(kv));
 		else if (strncmp(kv, "status=", 7) == 0) {
 			if (check_status_parse(v, &conf.cc_status) == -1)
@@ -705,7 +714,7 @@ parse_check(int argc, char **argv)
 			conf.cc_tls = yesno("tls", v);
 		else
 			errx(2, "bad http option '%s': status, body, host, "
-			    "method, tls, sni or verify", esc_arg(kv));
+			    "method, tls, sni or noverify", esc_arg(kv));
 	}
 	/* What cannot fit would be retried forever: refuse it now. */
 	if (probe_conf_check(errbuf, sizeof(errbuf)) == -1)
@@ -763,11 +772,14 @@ main(int argc, char *argv[])
 	conf.cc_maxexec = 32;
 	if (argc > 1 && strcmp(argv[1], "--help") == 0)
 		usage(0);
-	while ((ch = getopt(argc, argv, "+1c:D:F:f:Hhi:jm:o:p:qr:T:t:Vv")) !=
+	while ((ch = getopt(argc, argv, "+1A:c:D:F:f:Hhi:jm:o:p:qr:T:t:Vv")) !=
 	    -1) {
 		switch (ch) {
 		case '1':
 			opt_once = 1;
+			break;
+		case 'A':
+			conf.cc_cafile = optarg;
 			break;
 		case 'c':
 			conf.cc_maxexec = (int)strtonum(optarg, 1, 1024, &e);
@@ -879,9 +891,16 @@ main(int argc, char *argv[])
 		errx(2, "no table: give -t TABLE or set LB_TABLE");
 	if (table_name_check(conf.cc_table, errbuf, sizeof(errbuf)) == -1)
 		errx(2, "%s", esc_arg(errbuf));
-	if (conf.cc_tls && (conf.cc_ctx = tlsctx_client(conf.cc_verify,
-	    errbuf, sizeof(errbuf))) == NULL)
-		errx(1, "tls: %s", errbuf);
+	if (conf.cc_cafile != NULL && !conf.cc_tls)
+		errx(2, "-A gives the CA of TLS checks: give a tls check, or "
+		    "http with tls");
+	if (conf.cc_cafile != NULL && conf.cc_noverify)
+		errx(2, "-A and noverify: a CA to verify against, and no "
+		    "verification");
+	if (conf.cc_tls && (conf.cc_ctx = tlsctx_client(conf.cc_cafile,
+	    conf.cc_noverify, errbuf, sizeof(errbuf))) == NULL)
+		errx(1, "%s%s", conf.cc_cafile != NULL ? "-A " : "",
+		    esc_arg(errbuf));
 	if (conf.cc_kind == CK_EXEC && exec_init(errbuf, sizeof(errbuf)) == -1)
 		errx(1, "exec: %s", errbuf);
 

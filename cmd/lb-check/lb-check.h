@@ -31,7 +31,8 @@ struct ck_conf {
 	struct check_status cc_status;
 	int		 cc_tls;		/* tls, or http over tls */
 	const char	*cc_sni;		/* NULL: the backend's host name */
-	int		 cc_verify;
+	int		 cc_noverify;		/* any certificate */
+	const char	*cc_cafile;		/* -A; NULL: the trust store */
 	SSL_CTX		*cc_ctx;
 	char		*cc_prog;		/* exec: the program's path */
 	char		**cc_argv;		/* exec: its arguments */

@@ -438,17 +438,10 @@ probe_io(struct evloop *loop, int fd, int what, void *arg)
 				return;
 			}
 			if (conf.cc_tls) {
-				const char *sni = conf.cc_sni ? conf.cc_sni :
-				    b->b_host;
-				struct in6_addr a6;
-
-				/* No SNI for an address: RFC 6066, 3. */
-				if (conf.cc_sni == NULL && (inet_pton(AF_INET,
-				    sni, &a6) == 1 || inet_pton(AF_INET6, sni,
-				    &a6) == 1 || *sni == '\0'))
-					sni = NULL;
+				/* As lb-http: SNI and the check of the name. */
 				if ((b->b_ssl = tlsctx_conn(conf.cc_ctx, fd,
-				    sni, err, sizeof(err))) == NULL) {
+				    conf.cc_sni ? conf.cc_sni : b->b_host, err,
+				    sizeof(err))) == NULL) {
 					log_warnx("%s", err);
 					probe_close(b);
 					lbc_retry(b);

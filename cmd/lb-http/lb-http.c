@@ -220,13 +220,19 @@ mode_arg(const char *s)
 	return (m);
 }
 
-/* -C min=1.3,ciphers=...,suites=...,tickets=no,sni=strict,client-ca=F */
+/*
+ * -C min=1.3,ciphers=...,suites=...,tickets=no,rotate=12h,sni=strict,
+ * client-ca=F,client=optional
+ */
+static int	 tls_given;		/* -C was */
+
 static void
 tls_arg(char *arg)
 {
 	struct tlssrv_conf *c = &cf.tlsconf;
 	char	*kv, *save = NULL, *v;
 
+	tls_given = 1;
 	for (kv = strtok_r(arg, ",", &save); kv != NULL;
 	    kv = strtok_r(NULL, ",", &save)) {
 		if ((v = strchr(kv, '=')) == NULL)
@@ -244,6 +250,9 @@ tls_arg(char *arg)
 			c->tc_notickets = 1;
 		else if (strcmp(kv, "tickets") == 0 && strcmp(v, "yes") == 0)
 			c->tc_notickets = 0;
+		else if (strcmp(kv, "rotate") == 0 && *v)
+			/* the clock that rotates them ticks once a second */
+			c->tc_rotate_ms = dur_arg(v, "-C rotate", 1000);
 		else if (strcmp(kv, "sni") == 0 && strcmp(v, "strict") == 0)
 			c->tc_strict = 1;
 		else if (strcmp(kv, "client-ca") == 0 && *v)
@@ -258,7 +267,8 @@ tls_arg(char *arg)
 	return;
  bad:
 	errx(2, "bad -C '%s': min=1.2|1.3, ciphers=LIST, suites=LIST, "
-	    "tickets=yes|no, sni=strict, client-ca=FILE, client=optional",
+	    "tickets=yes|no, rotate=DURATION, sni=strict, client-ca=FILE, "
+	    "client=optional",
 	    esc_arg(kv));
 }
 
@@ -679,6 +689,12 @@ main(int argc, char *argv[])
 		    "cert[,key]");
 	if (k == cf.nlisten && cf.ncerts > 0)
 		errx(2, "-c gives certificates to TLS listeners: give -L too");
+	if (k == cf.nlisten && tls_given)
+		errx(2, "-C sets up TLS listeners: give -L too");
+	if (cf.tlsconf.tc_client_optional && cf.tlsconf.tc_client_ca == NULL)
+		errx(2, "-C client=optional: of which CA? give client-ca=FILE");
+	if (tlssrv_conf_check(&cf.tlsconf, ebuf, sizeof(ebuf)) == -1)
+		errx(2, "-C: %s", ebuf);
 	if (cf.table_spec != NULL && table_name_check(cf.table_spec, ebuf,
 	    sizeof(ebuf)) == -1)
 		errx(2, "%s", ebuf);
@@ -718,13 +734,17 @@ main(int argc, char *argv[])
 	    cf.ncerts, ebuf, sizeof(ebuf))) == NULL)
 		errx(1, "%s", ebuf);
 	if ((cf.bctx = tlsctx_backend(cf.cafile, 0, ebuf,
-	    sizeof(ebuf))) == NULL ||
-	    (cf.bctx_noverify = tlsctx_backend(NULL, 1, ebuf,
+	    sizeof(ebuf))) == NULL)
+		errx(1, "%s%s", cf.cafile != NULL ? "-A " : "TLS to backends: ",
+		    ebuf);
+	if ((cf.bctx_noverify = tlsctx_backend(NULL, 1, ebuf,
 	    sizeof(ebuf))) == NULL)
 		errx(1, "TLS to backends: %s", ebuf);
 	if (cf.cache_size > 0 && cache_init(cf.cache_size, cf.cache_obj,
 	    cf.t_collapse, ebuf, sizeof(ebuf)) == -1)
 		errx(1, "cache: %s", ebuf);
+	SSL_CTX_sess_set_new_cb(cf.bctx, btls_new_session);
+	SSL_CTX_sess_set_new_cb(cf.bctx_noverify, btls_new_session);
 	if (cf.user != NULL)
 		drop_to(cf.user);
 	if ((cf.log = alog_new(STDOUT_FILENO, cf.nworkers, 0)) == NULL)

@@ -141,6 +141,14 @@ struct wtab {
 	long		 wt_uses;		/* exchanges and pooled conns on it */
 	int		 wt_retired;
 	struct sticky_map *wt_sticky;		/* the cookies of its backends */
+	struct wsess	*wt_sess;		/* by slot; NULL until one */
+};
+
+/* A backend's last TLS session, to resume the next handshake with. */
+struct wsess {
+	uint64_t	 ws_uid;
+	SSL_SESSION	*ws_sess;
+	int		 ws_noverify;		/* made without verifying */
 };
 
 /* A connection to a backend, busy with one exchange or idle in a pool. */
@@ -161,6 +169,7 @@ struct bconn {
 	int		 b_kept;		/* idle as its client's own (-P) */
 	int		 b_tls;			/* HTTPS */
 	int		 b_hs;			/* its TLS handshake is on */
+	int		 b_noverify;		/* its certificate was not checked */
 };
 
 enum bc_state { BC_FREE, BC_BUSY, BC_IDLE };
@@ -341,6 +350,7 @@ int	 add_edits(int resp, char *buf, size_t len, size_t *n);
 void	 client_ip(const struct hconn *h, char *buf, size_t len,
 	    int forwarded);
 int	 hw_init(struct worker *wk);
+int	 btls_new_session(SSL *ssl, SSL_SESSION *sess);
 void	 hw_accept(struct worker *wk, int li, int fd, const struct addr *peer);
 void	 hw_cut(struct worker *wk);
 void	 hw_fini(struct worker *wk);

@@ -43,6 +43,7 @@ static void	tx_backend_ready(struct hconn *);
 static void	tls_begin(struct hconn *);
 static void	tls_step(struct hconn *);
 static void	btls_step(struct hconn *, struct bconn *);
+static int	btls_same(struct bconn *, const struct htx *);
 enum { HEAD_TOO_BIG, HEAD_NO_LINE, HEAD_TOO_SLOW };
 
 /* ---- tables, as this worker balances over them ---- */
@@ -87,11 +88,15 @@ static void
 wtab_free(struct wtab *wt)
 {
 	struct pool_item *it;
+	uint32_t	 i;
 
 	while ((it = wt->wt_pool.po_old) != NULL) {
 		pool_del(&wt->wt_pool, it);
 		stale_one(it, NULL);
 	}
+	for (i = 0; wt->wt_sess != NULL && i < table_capacity(wt->wt_t); i++)
+		SSL_SESSION_free(wt->wt_sess[i].ws_sess);
+	free(wt->wt_sess);
 	dial_queue_fini(&wt->wt_q);
 	pool_fini(&wt->wt_pool);
 	sticky_wtab_free(wt);
@@ -336,7 +341,8 @@ reuse_hook(struct dial *d)
 		b->b_kept = 0;
 		b->b_h = NULL;
 		if (b->b_uid != d->d_pick.bp_uid || b->b_wt != tx->tx_wt ||
-		    b->b_tls != tx->tx_btls) {
+		    b->b_tls != tx->tx_btls || (b->b_tls &&
+		    !btls_same(b, tx))) {
 			b->b_state = BC_BUSY;
 			bconn_close(b, 0);
 			return (0);
@@ -346,7 +352,8 @@ reuse_hook(struct dial *d)
 		    d->d_pick.bp_uid, stale_one, NULL)) == NULL)
 			return (0);
 		b = (struct bconn *)((char *)it - offsetof(struct bconn, b_pi));
-		if (b->b_tls != tx->tx_btls) {
+		if (b->b_tls != tx->tx_btls || (b->b_tls &&
+		    !btls_same(b, tx))) {
 			/* The route changed how it is reached: not this one. */
 			stale_one(it, NULL);
 			return (0);
@@ -930,69 +937,172 @@ backend_broke(struct hconn *h, int end, int reused)
 	    "answering", end, 0);
 }
 
+/* The name or address the backend is reached as over TLS. */
+static const char *
+btls_host(const struct htx *tx)
+{
+	return (tx->tx_bsni[0] ? tx->tx_bsni : tx->tx_dial.d_pick.bp_host);
+}
+
+/* The server name sent for host: none for an address (RFC 6066). */
+static const char *
+btls_sni(const char *host)
+{
+	unsigned char	 ip[16];
+
+	if (*host == '\0' || inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
+		return (NULL);
+	return (host);
+}
+
+static int
+same_name(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcasecmp(a, b) == 0);
+}
+
+/*
+ * Whether the TLS connection b serves tx's route: made for the same
+ * name, and verified if the route verifies.
+ */
+static int
+btls_same(struct bconn *b, const struct htx *tx)
+{
+	if (b->b_noverify != tx->tx_bnoverify)
+		return (0);
+	return (same_name(SSL_get_servername(b->b_io.io_ssl,
+	    TLSEXT_NAMETYPE_host_name), btls_sni(btls_host(tx))));
+}
+
+/*
+ * A backend's new TLS session (from OpenSSL, in an SSL call on the
+ * worker's thread): kept by its slot, to resume the next connection's
+ * handshake, as HAProxy does.  Returns 1: the session is ours.
+ */
+int
+btls_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct bconn	*b = SSL_get_app_data(ssl);
+	struct wtab	*wt;
+	struct wsess	*ws;
+	uint32_t	 cap;
+
+	if (b == NULL || (wt = b->b_wt) == NULL ||
+	    b->b_slot >= (cap = table_capacity(wt->wt_t)))
+		return (0);
+	if (wt->wt_sess == NULL &&
+	    (wt->wt_sess = calloc(cap, sizeof(*wt->wt_sess))) == NULL)
+		return (0);
+	ws = &wt->wt_sess[b->b_slot];
+	SSL_SESSION_free(ws->ws_sess);
+	ws->ws_uid = b->b_uid;
+	ws->ws_sess = sess;
+	ws->ws_noverify = b->b_noverify;
+	return (1);
+}
+
+/* The session to resume b's handshake with, if one of tx's kind is. */
+static SSL_SESSION *
+btls_old_session(struct bconn *b, const struct htx *tx)
+{
+	struct wsess	*ws;
+	SSL_SESSION	*s;
+
+	if (b->b_wt->wt_sess == NULL)
+		return (NULL);
+	ws = &b->b_wt->wt_sess[b->b_slot];
+	if ((s = ws->ws_sess) == NULL || ws->ws_uid != b->b_uid ||
+	    ws->ws_noverify != tx->tx_bnoverify ||
+	    !same_name(SSL_SESSION_get0_hostname(s), btls_sni(btls_host(tx))) ||
+	    !SSL_SESSION_is_resumable(s))
+		return (NULL);
+	return (s);
+}
+
+/* Forget the session of b's slot: it did not take. */
+static void
+btls_forget(struct bconn *b)
+{
+	struct wsess	*ws;
+
+	if (b->b_wt->wt_sess == NULL)
+		return;
+	ws = &b->b_wt->wt_sess[b->b_slot];
+	if (ws->ws_uid != b->b_uid)
+		return;
+	SSL_SESSION_free(ws->ws_sess);
+	ws->ws_sess = NULL;
+}
+
 /*
  * HTTPS to the backend: a client TLS connection on b, with the route's
  * name for SNI and the check, else the backend's host name (an address
- * is checked as one).  0, or -1 when it could not start (answered).
+ * is checked as one), resuming its last session when there is one.  The
+ * handshake is part of the connect, and has its time (-T connect).
  */
 static void
 btls_start(struct hconn *h, struct bconn *b)
 {
 	struct htx	*tx = h->h_tx;
-	const char	*host = tx->tx_bsni[0] ? tx->tx_bsni :
-			    tx->tx_dial.d_pick.bp_host;
-	unsigned char	 ip[16];
+	SSL_SESSION	*sess;
 	SSL		*ssl;
-	int		 numeric;
+	char		 why[300];
 
-	ERR_clear_error();
-	if ((ssl = SSL_new(tx->tx_bnoverify ? cf.bctx_noverify : cf.bctx)) ==
-	    NULL || SSL_set_fd(ssl, b->b_io.io_fd) != 1) {
-		SSL_free(ssl);
+	if ((ssl = tlsctx_conn(tx->tx_bnoverify ? cf.bctx_noverify : cf.bctx,
+	    b->b_io.io_fd, btls_host(tx), why, sizeof(why))) == NULL) {
+		log_warnx("%s: TLS: %s", tx->tx_dial.d_pick.bp_name, why);
 		tx->tx_b = NULL;
 		bconn_close(b, 1);
 		tx_respond(h, 502, "TLS to the backend could not start",
 		    END_ERROR, 0);
 		return;
 	}
-	numeric = inet_pton(AF_INET, host, ip) == 1 ||
-	    inet_pton(AF_INET6, host, ip) == 1;
-	if (*host != '\0' && !numeric)
-		SSL_set_tlsext_host_name(ssl, host);
-	if (*host != '\0' && !tx->tx_bnoverify) {
-		if (numeric)
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-		else
-			SSL_set1_host(ssl, host);
-	}
-	SSL_set_connect_state(ssl);
+	SSL_set_app_data(ssl, b);
+	if ((sess = btls_old_session(b, tx)) != NULL)
+		SSL_set_session(ssl, sess);
 	b->b_io.io_ssl = ssl;
 	b->b_tls = 1;
 	b->b_hs = 1;
+	b->b_noverify = tx->tx_bnoverify;
+	set_timer(h, cf.dial.dc_conn_ms);
 	btls_step(h, b);
+}
+
+/* The backend's handshake failed (why): a failed connect, the next one. */
+static void
+btls_fail(struct hconn *h, struct bconn *b, const char *why)
+{
+	struct htx	*tx = h->h_tx;
+
+	log_info("%s: TLS: %s", tx->tx_dial.d_pick.bp_name, why);
+	b->b_hs = 0;
+	btls_forget(b);
+	evtimer_cancel(h->h_w->w_ev, &h->h_timer);
+	tx->tx_b = NULL;
+	bconn_close(b, 1);
+	dial_again(&tx->tx_dial, 1);
 }
 
 /* The backend's handshake goes on; when done, the request goes. */
 static void
 btls_step(struct hconn *h, struct bconn *b)
 {
-	struct htx	*tx = h->h_tx;
 	char		 why[200];
 	int		 want, r;
 
 	if ((r = tlsctx_handshake(b->b_io.io_ssl, &want, why,
 	    sizeof(why))) == -2)
 		return;
-	b->b_hs = 0;
-	if (r == 0) {
-		tx_backend_ready(h);
+	if (r == -1) {
+		btls_fail(h, b, why);
 		return;
 	}
-	/* A failed handshake is a failed connect: the next backend. */
-	log_info("%s: TLS: %s", tx->tx_dial.d_pick.bp_name, why);
-	tx->tx_b = NULL;
-	bconn_close(b, 1);
-	dial_again(&tx->tx_dial, 1);
+	b->b_hs = 0;
+	evtimer_cancel(h->h_w->w_ev, &h->h_timer);
+	tx_backend_ready(h);
 }
 
 static void
@@ -2256,8 +2366,10 @@ tls_step(struct hconn *h)
 {
 	static const char plain[] = "HTTP/1.1 400 Bad Request\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
-	    "Content-Length: 48\r\n\r\nlb-http: this port speaks TLS: "
+	    "Content-Length: 44\r\n\r\nlb-http: this port speaks TLS: "
 	    "use https://\n";
+	_Static_assert(sizeof("lb-http: this port speaks TLS: use https://\n")
+	    - 1 == 44, "the 400's Content-Length");
 	unsigned char	 c;
 	char		 why[200];
 	ssize_t		 n;
@@ -2415,6 +2527,11 @@ on_htimer(struct evloop *ev, void *arg)
 	case HC_TX:
 		break;
 	default:
+		return;
+	}
+	/* The backend's TLS handshake is part of its connect: its time. */
+	if (tx->tx_b != NULL && tx->tx_b->b_hs) {
+		btls_fail(h, tx->tx_b, "the handshake timed out");
 		return;
 	}
 	/* The backend owes an answer, or the rest of it. */

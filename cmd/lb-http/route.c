@@ -132,6 +132,10 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 				snprintf(err, errlen, "%s", strerror(errno));
 				goto fail;
 			}
+		} else if (strncmp(o, "sni=", 4) == 0) {
+			snprintf(err, errlen, "bad rule '%s': sni= takes a "
+			    "host name (letters, digits, '.', '-')", m);
+			goto fail;
 		} else if ((k = ruleopt_parse(r, o, e, sizeof(e))) != 0) {
 			if (k == -1) {
 				snprintf(err, errlen, "bad rule '%s': %s", m, e);
@@ -144,6 +148,11 @@ rule_parse(const char *spec, struct rule *r, char *err, size_t errlen)
 			    "nosticky, hash-KEY)", m, o);
 			goto fail;
 		}
+	}
+	if (!r->ru_tls && (r->ru_noverify || r->ru_sni != NULL)) {
+		snprintf(err, errlen, "bad rule '%s': noverify and sni= are "
+		    "for HTTPS to the backends: add tls", m);
+		goto fail;
 	}
 	if (ruleopt_check(r, *tab != '\0', e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "bad rule '%s': %s", m, e);

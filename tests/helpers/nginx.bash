@@ -31,6 +31,7 @@ start_nginx_http() {
 			location = /conn { return 200 "\$connection \$connection_requests\n"; }
 			location /www/ { root $NG; }
 		}
+		${NG_SERVERS:-}
 	}
 	EOF
 	rm -f "$NG/http.sock" "$NG/pp.sock"
@@ -38,4 +39,23 @@ start_nginx_http() {
 	    -g "daemon off; pid $NG/nginx.pid;"
 	NGPID=$BG_PID
 	wait_for 10 test -S "$NG/pp.sock"
+}
+
+# start_nginx_https CERT KEY: start_nginx_http, and NG/https.sock over TLS
+# with that certificate, sessions kept (tickets and a cache):
+#   /conn   "CONNECTION-SERIAL REQUESTS-ON-IT"
+#   /tls    "SNI PROTOCOL REUSED" (REUSED: r for a resumed session, else .)
+#   /www/   files from NG/www
+start_nginx_https() {
+	NG_SERVERS="server {
+		listen unix:$BATS_TEST_TMPDIR/nginx/https.sock ssl;
+		ssl_certificate $1;
+		ssl_certificate_key $2;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache shared:lbtest:1m;
+		location = /conn { return 200 \"\$connection \$connection_requests\\n\"; }
+		location = /tls { return 200 \"\$ssl_server_name \$ssl_protocol \$ssl_session_reused\\n\"; }
+		location /www/ { root $BATS_TEST_TMPDIR/nginx; }
+	}" start_nginx_http
+	wait_for 10 test -S "$NG/https.sock"
 }

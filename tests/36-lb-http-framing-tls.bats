@@ -1,0 +1,1 @@
+36-lb-http-framing.bats
