@@ -449,9 +449,15 @@ hconn_free(struct hconn *h)
 		buf_put(&w->w_bufs, h->h_in);
 		h->h_in = NULL;
 	}
-	/* An exchange that never finished: what the cache held for it goes. */
-	if (cf.cache_size > 0 && h->h_tx != NULL && h->h_tx->tx_on)
-		cache_end(h);
+	/*
+	 * An exchange that never finished: what the cache and the rules'
+	 * answer held for it goes.
+	 */
+	if (h->h_tx != NULL && h->h_tx->tx_on) {
+		l7_finish(h);
+		if (cf.cache_size > 0)
+			cache_end(h);
+	}
 	tx_release(h);
 	h->h_state = HC_FREE;
 	slab_put(&w->w_hconns, h);
