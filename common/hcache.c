@@ -438,6 +438,42 @@ opaque(const char **e, size_t *n)
 	}
 }
 
+/*
+ * The next element of an If-None-Match or If-Match list: as
+ * hcache_list_next(), but an entity-tag has no escapes (RFC 9110 8.8.3:
+ * a backslash is an etagc like any other), so '"' always ends a tag.
+ */
+static int
+etag_list_next(const char **p, const char *end, const char **el,
+    size_t *ellen)
+{
+	const char	*s = *p, *e;
+	int		 q = 0;
+
+	while (s < end && (is_ows(*s) || *s == ','))
+		s++;
+	if (s == end) {
+		*p = s;
+		return (0);
+	}
+	for (e = s; e < end; e++) {
+		if (*e == '"')
+			q = !q;
+		else if (*e == ',' && !q)
+			break;
+	}
+	if (q) {
+		*p = end;
+		return (-1);
+	}
+	*p = e;
+	while (e > s && is_ows(e[-1]))
+		e--;
+	*el = s;
+	*ellen = (size_t)(e - s);
+	return (1);
+}
+
 int
 hcache_etag_match(const char *list, size_t listlen, const char *etag,
     size_t etaglen)
@@ -449,7 +485,7 @@ hcache_etag_match(const char *list, size_t listlen, const char *etag,
 	if (!hcache_etag_valid(etag, etaglen))
 		return (-1);
 	opaque(&etag, &etaglen);
-	while ((r = hcache_list_next(&p, end, &el, &ellen)) == 1) {
+	while ((r = etag_list_next(&p, end, &el, &ellen)) == 1) {
 		any = 1;
 		if (ellen == 1 && el[0] == '*') {
 			match = 1;

@@ -206,6 +206,9 @@ test_etags(void)
 	CHECK(inm("", "\"abc\"") == -1);
 	CHECK(inm("\"abc\"", "abc") == -1);
 	CHECK(inm("\"abc", "\"abc\"") == -1);
+	/* a backslash is an etagc, no escape: the tag ends at the quote */
+	CHECK(inm("\"a\\\"", "\"a\\\"") == 1);
+	CHECK(inm("\"a\\\", \"b\"", "\"b\"") == 1);
 	CHECK(hcache_delta("0", 1, &v) == 0 && v == 0);
 	CHECK(hcache_delta("42", 2, &v) == 0 && v == 42);
 	CHECK(hcache_delta("", 0, &v) == -1);
