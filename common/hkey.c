@@ -6,15 +6,8 @@
 #include <string.h>
 
 #include "cookie.h"
+#include "http1.h"
 #include "hkey.h"
-
-static int
-tchar(char c)
-{
-	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL));
-}
 
 int
 hkey_parse(const char *s, struct hkey *k, char *err, size_t errlen)
@@ -41,7 +34,7 @@ hkey_parse(const char *s, struct hkey *k, char *err, size_t errlen)
 	if (k->hk_namelen == 0 || k->hk_namelen > HKEY_NAME_MAX)
 		goto bad;
 	for (i = 0; i < k->hk_namelen; i++)
-		if (!tchar(n[i]))
+		if (!http1_tchar((unsigned char)n[i]))
 			goto bad;
 	memcpy(k->hk_name, n, k->hk_namelen + 1);
 	return (0);

@@ -56,6 +56,12 @@ static const unsigned char tchars[256] = {
 };
 #define tchar(c)	(tchars[(unsigned char)(c)])
 
+int
+http1_tchar(int c)
+{
+	return (tchar(c));
+}
+
 /* The id of a field name: a switch on its length, then one compare. */
 static int
 field_id(const char *n, size_t len)

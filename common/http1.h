@@ -155,6 +155,9 @@ int	http1_field(const struct http1_header *hdr, size_t n, const char *name,
 	    size_t start);
 int	http1_find(const struct http1_req *req, const char *name, size_t start);
 
+/* Whether c may be in a token (a field name, say): RFC 9110 5.6.2. */
+int	http1_tchar(int c);
+
 /* Whether field h's name is name, case ignored. */
 int	http1_is(const struct http1_header *h, const char *name);
 

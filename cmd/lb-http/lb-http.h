@@ -327,6 +327,9 @@ struct hw {
 
 /* route.c */
 int	 rule_parse(const char *spec, struct rule *r, char *err, size_t errlen);
+/* printf into buf (len bytes) at *n, moving *n; -1 when it does not fit. */
+int	 lh_addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
 struct rules *rules_read(const char *path, char *const *extra, size_t nextra,
 	    char *err, size_t errlen);
 void	 rules_free(struct rules *rs);

@@ -692,12 +692,9 @@ client_ip1(struct hconn *h, size_t *len)
 	return (h->h_ip);
 }
 
-/* printf into tx_add at *n; -1 when it does not fit. */
-static int
-addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int
-addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
+/* printf into buf at *n; -1 when it does not fit. */
+int
+lh_addf(char *buf, size_t len, size_t *n, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 r;
@@ -744,7 +741,7 @@ build_request(struct hconn *h)
 	if (rq->rq_minor != 1 || path != rq->rq_target ||
 	    pathlen != rq->rq_targetlen || tx->tx_l7.lt_prefixlen > 0) {
 		/* method SP origin-form SP HTTP/1.1; prefix= first */
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s %.*s%s%.*s "
+		if (lh_addf(tx->tx_add, sizeof(tx->tx_add), &n, "%.*s %.*s%s%.*s "
 		    "HTTP/1.1\r\n", (int)rq->rq_methodlen, rq->rq_method,
 		    (int)tx->tx_l7.lt_prefixlen, tx->tx_l7b.lb_prefix,
 		    tx->tx_l7.lt_prefixlen > 0 ? "" : pathlen == 0 ||
@@ -829,34 +826,34 @@ build_request(struct hconn *h)
 		int	 k;
 
 		client_ip(h, fip, sizeof(fip), 1);
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "Forwarded: ") ==
+		if (lh_addf(tx->tx_add, sizeof(tx->tx_add), &n, "Forwarded: ") ==
 		    -1)
 			return (-1);
 		if (trust)
 			for (k = 0; (k = http1_find(rq, "forwarded",
 			    (size_t)k)) != -1; k++)
-				if (addf(tx->tx_add, sizeof(tx->tx_add), &n,
+				if (lh_addf(tx->tx_add, sizeof(tx->tx_add), &n,
 				    "%.*s, ", (int)rq->rq_hdr[k].hh_valuelen,
 				    rq->rq_hdr[k].hh_value) == -1)
 					return (-1);
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "for=%s;proto=%s",
+		if (lh_addf(tx->tx_add, sizeof(tx->tx_add), &n, "for=%s;proto=%s",
 		    fip, proto) == -1 || (rq->rq_host != NULL &&
-		    addf(tx->tx_add, sizeof(tx->tx_add), &n, ";host=\"%.*s\"",
+		    lh_addf(tx->tx_add, sizeof(tx->tx_add), &n, ";host=\"%.*s\"",
 		    (int)rq->rq_hostlen, rq->rq_host) == -1) ||
-		    addf(tx->tx_add, sizeof(tx->tx_add), &n, "\r\n") == -1)
+		    lh_addf(tx->tx_add, sizeof(tx->tx_add), &n, "\r\n") == -1)
 			return (-1);
 	}
 	/* HTTP/1.0 may come without a Host; the backend gets one. */
 	if (tx->tx_l7.lt_hostlen > 0) {
-		if (addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
+		if (lh_addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
 		    (int)tx->tx_l7.lt_hostlen, tx->tx_l7b.lb_host) == -1)
 			return (-1);
-	} else if (rq->rq_host == NULL && addf(tx->tx_add, sizeof(tx->tx_add),
+	} else if (rq->rq_host == NULL && lh_addf(tx->tx_add, sizeof(tx->tx_add),
 	    &n, "Host: \r\n") == -1)
 		return (-1);
 	else if (rq->rq_host != NULL && (rq->rq_flags & HTTP1_ABSOLUTE) &&
 	    http1_find(rq, "host", 0) == -1 &&
-	    addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
+	    lh_addf(tx->tx_add, sizeof(tx->tx_add), &n, "Host: %.*s\r\n",
 	    (int)rq->rq_hostlen, rq->rq_host) == -1)
 		return (-1);
 	if (add_edits(0, tx->tx_add, sizeof(tx->tx_add), &n) == -1 ||

@@ -562,25 +562,6 @@ redirect_self(struct hconn *h, const struct ruleopt *o, const char *host)
 	return (o->ro_rhost[0] == '\0' || strcasecmp(o->ro_rhost, host) == 0);
 }
 
-static int
-headf(char *buf, size_t len, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int
-headf(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 r;
-
-	if (*n >= len)
-		return (-1);
-	va_start(ap, fmt);
-	r = vsnprintf(buf + *n, len - *n, fmt, ap);
-	va_end(ap);
-	if (r < 0 || (size_t)r >= len - *n)
-		return (-1);
-	*n += (size_t)r;
-	return (0);
-}
 
 /*
  * A rule that answers itself: a redirect or a fixed response, built in
@@ -628,14 +609,14 @@ l7_answer(struct hconn *h, const struct rule *ru)
 	snprintf(tx->tx_route, sizeof(tx->tx_route), "%s", ru->ru_text);
 	body = o->ro_redirect == L7_RD_NONE ? o->ro_body : NULL;
 	iovb_init(b, tx->tx_dn.fl_iov, LH_IOV_MAX);
-	if (headf(head, hl, &n, "HTTP/1.1 %d %s\r\n", o->ro_status,
+	if (lh_addf(head, hl, &n, "HTTP/1.1 %d %s\r\n", o->ro_status,
 	    http1_reason(o->ro_status)) == -1)
 		goto fail;
 	if (o->ro_redirect == L7_RD_FIXED &&
-	    headf(head, hl, &n, "Location: %s\r\n", o->ro_loc) == -1)
+	    lh_addf(head, hl, &n, "Location: %s\r\n", o->ro_loc) == -1)
 		goto fail;
 	if (o->ro_redirect == L7_RD_KEEP) {
-		if (headf(head, hl, &n, "Location: %s://%s%s", o->ro_scheme,
+		if (lh_addf(head, hl, &n, "Location: %s://%s%s", o->ro_scheme,
 		    o->ro_rhost[0] ? o->ro_rhost : host, o->ro_rport) == -1)
 			goto fail;
 		/* the path and query as they came: not copied */
@@ -649,24 +630,24 @@ l7_answer(struct hconn *h, const struct rule *ru)
 		    path[0] == '?'))
 			iovb_add(b, path, pl);
 		mark = n;
-		if (headf(head, hl, &n, "\r\n") == -1)
+		if (lh_addf(head, hl, &n, "\r\n") == -1)
 			goto fail;
 	}
-	if (body != NULL && headf(head, hl, &n, "Content-Type: %s\r\n",
+	if (body != NULL && lh_addf(head, hl, &n, "Content-Type: %s\r\n",
 	    o->ro_type) == -1)
 		goto fail;
-	if (o->ro_status != 204 && headf(head, hl, &n, "Content-Length: %zu"
+	if (o->ro_status != 204 && lh_addf(head, hl, &n, "Content-Length: %zu"
 	    "\r\n", body != NULL ? body->bd_len : 0) == -1)
 		goto fail;
-	if ((close && headf(head, hl, &n, "Connection: close\r\n") == -1) ||
-	    (!close && !tx->tx_client11 && headf(head, hl, &n,
+	if ((close && lh_addf(head, hl, &n, "Connection: close\r\n") == -1) ||
+	    (!close && !tx->tx_client11 && lh_addf(head, hl, &n,
 	    "Connection: keep-alive\r\n") == -1))
 		goto fail;
 	/* The edits of responses: HSTS, say, goes on a redirect too. */
 	edit = n;
 	if (add_edits(1, head, hl - 2, &n) == -1)
 		n = edit;
-	if (headf(head, hl, &n, "\r\n") == -1)
+	if (lh_addf(head, hl, &n, "\r\n") == -1)
 		goto fail;
 	iovb_add(b, head + mark, n - mark);
 	if (body != NULL && !tx->tx_head && body->bd_len > 0) {

@@ -367,14 +367,6 @@ rules_match(const struct rules *rs, const char *host, size_t hostlen,
 	return (best);
 }
 
-static int
-tchar(char c)
-{
-	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL));
-}
-
 /* "req|resp set|add NAME: VALUE", "req|resp del NAME" */
 int
 edit_parse(const char *spec, struct edit *e, char *err, size_t errlen)
@@ -400,7 +392,7 @@ edit_parse(const char *spec, struct edit *e, char *err, size_t errlen)
 		e->ed_op = EDIT_DEL;
 	else
 		goto bad;
-	for (n = p += 4; tchar(*p); p++)
+	for (n = p += 4; http1_tchar((unsigned char)*p); p++)
 		;
 	nl = (size_t)(p - n);
 	if (nl == 0 || nl > 64)
