@@ -80,7 +80,7 @@ layer7() {
 	    -e "s/-t shop\\b/-t $T.shop/g"
 }
 
-@test "README: the Layer 7 examples run, route, pin, redirect and answer" {
+@test "README: the Layer 7 examples run, route, pin, redirect, answer and speak HTTPS" {
 	start_backend auth http; B1=${BE[auth]}
 	start_backend settings http; B2=${BE[settings]}
 	[ -n "$(layer7)" ]
@@ -100,7 +100,9 @@ layer7() {
 	grep -q $'\tSRV\t' jar
 	[[ "${lines[10]}" =~ ^"301 http://127.0.0.1:"[0-9]+/new$ ]]
 	[ "${lines[11]}" = ok ]
-	[ "${#lines[@]}" -eq 12 ]
+	# HTTPS, verified against the certificate it made
+	[ "${lines[12]}" = auth ]
+	[ "${#lines[@]}" -eq 13 ]
 	[ "$(stat -c %a cookie.key)" = 600 ]
 	[ ! -e "/dev/shm/lb.$T.shop" ]
 }
