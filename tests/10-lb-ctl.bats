@@ -65,6 +65,9 @@ dump() { lb-ctl -t "$T" dump; }
 }
 
 @test "lb-ctl: bad table names are refused, exit 2, nothing made" {
+	# a folder of the test's own: ../x is one nobody else made
+	mkdir "$BATS_TEST_TMPDIR/w"
+	cd "$BATS_TEST_TMPDIR/w"
 	for n in ../x '' "$(printf 'a%.0s' {1..65})" 'a b' . .. 'x/..' '/tmp/a b'; do
 		run -2 --separate-stderr lb-ctl -t "$n" add 127.0.0.1:1
 		[[ "$stderr" == "lb-ctl: bad table name '$n'"* ]] ||
