@@ -5,7 +5,8 @@ load helpers/lib
 bats_require_minimum_version 1.5.0
 
 @test "balance: rr, lc, p2c, source, maglev, backup, maxconn, slow start" {
-	run -0 timeout 60 balance_test "$BATS_TEST_TMPDIR/bal"
+	run timeout 60 balance_test "$BATS_TEST_TMPDIR/bal"
 	echo "$output"
+	[ "$status" -eq 0 ]
 	[[ "${lines[-1]}" =~ ^balance_test:\ [0-9]+\ checks,\ 0\ failed$ ]]
 }
