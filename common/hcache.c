@@ -51,9 +51,14 @@ hcache_delta(const char *s, size_t len, int64_t *v)
 	return (0);
 }
 
-int
-hcache_list_next(const char **p, const char *end, const char **el,
-    size_t *ellen)
+/*
+ * The list walker of both: with escapes, a backslash in quotes takes the
+ * next byte (a quoted-string's quoted-pair); without, '"' always closes
+ * (an entity-tag has no escapes, RFC 9110 8.8.3).
+ */
+static int
+list_walk(const char **p, const char *end, const char **el, size_t *ellen,
+    int escapes)
 {
 	const char	*s = *p, *e;
 	int		 q = 0;
@@ -65,14 +70,11 @@ hcache_list_next(const char **p, const char *end, const char **el,
 		return (0);
 	}
 	for (e = s; e < end; e++) {
-		if (q) {
-			if (*e == '\\' && e + 1 < end)
-				e++;
-			else if (*e == '"')
-				q = 0;
-		} else if (*e == '"')
-			q = 1;
-		else if (*e == ',')
+		if (q && escapes && *e == '\\' && e + 1 < end)
+			e++;
+		else if (*e == '"')
+			q = !q;
+		else if (*e == ',' && !q)
 			break;
 	}
 	if (q) {
@@ -85,6 +87,13 @@ hcache_list_next(const char **p, const char *end, const char **el,
 	*el = s;
 	*ellen = (size_t)(e - s);
 	return (1);
+}
+
+int
+hcache_list_next(const char **p, const char *end, const char **el,
+    size_t *ellen)
+{
+	return (list_walk(p, end, el, ellen, 1));
 }
 
 /*
@@ -438,42 +447,6 @@ opaque(const char **e, size_t *n)
 	}
 }
 
-/*
- * The next element of an If-None-Match or If-Match list: as
- * hcache_list_next(), but an entity-tag has no escapes (RFC 9110 8.8.3:
- * a backslash is an etagc like any other), so '"' always ends a tag.
- */
-static int
-etag_list_next(const char **p, const char *end, const char **el,
-    size_t *ellen)
-{
-	const char	*s = *p, *e;
-	int		 q = 0;
-
-	while (s < end && (is_ows(*s) || *s == ','))
-		s++;
-	if (s == end) {
-		*p = s;
-		return (0);
-	}
-	for (e = s; e < end; e++) {
-		if (*e == '"')
-			q = !q;
-		else if (*e == ',' && !q)
-			break;
-	}
-	if (q) {
-		*p = end;
-		return (-1);
-	}
-	*p = e;
-	while (e > s && is_ows(e[-1]))
-		e--;
-	*el = s;
-	*ellen = (size_t)(e - s);
-	return (1);
-}
-
 int
 hcache_etag_match(const char *list, size_t listlen, const char *etag,
     size_t etaglen)
@@ -485,7 +458,7 @@ hcache_etag_match(const char *list, size_t listlen, const char *etag,
 	if (!hcache_etag_valid(etag, etaglen))
 		return (-1);
 	opaque(&etag, &etaglen);
-	while ((r = etag_list_next(&p, end, &el, &ellen)) == 1) {
+	while ((r = list_walk(&p, end, &el, &ellen, 0)) == 1) {
 		any = 1;
 		if (ellen == 1 && el[0] == '*') {
 			match = 1;

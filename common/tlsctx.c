@@ -169,9 +169,13 @@ tlsctx_handshake(SSL *ssl, int *want, char *err, size_t errlen)
 	return (-1);
 }
 
-/* Map an SSL I/O result to read(2) terms. */
+/*
+ * Map an SSL I/O result to read(2) terms.  An EOF without close_notify
+ * is a reset, or with eof_ends an end (io's clients and backends, as
+ * curl reads it).
+ */
 static ssize_t
-tlsctx_io(SSL *ssl, int rv, int *want)
+tlsctx_io(SSL *ssl, int rv, int *want, int eof_ends)
 {
 	int	 se;
 
@@ -190,9 +194,11 @@ tlsctx_io(SSL *ssl, int rv, int *want)
 		errno = EAGAIN;
 		return (-1);
 	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		if (errno == 0 && eof_ends)
+			return (0);
 		if (errno == 0)
 			errno = ECONNRESET;
-		ERR_clear_error();
 		return (-1);
 	default:
 		ERR_clear_error();
@@ -207,7 +213,7 @@ tlsctx_read(SSL *ssl, void *buf, size_t len, int *want)
 	ERR_clear_error();
 	errno = 0;
 	return (tlsctx_io(ssl, SSL_read(ssl, buf, len > 0x7fffffff ?
-	    0x7fffffff : (int)len), want));
+	    0x7fffffff : (int)len), want, 0));
 }
 
 ssize_t
@@ -216,7 +222,7 @@ tlsctx_write(SSL *ssl, const void *buf, size_t len, int *want)
 	ERR_clear_error();
 	errno = 0;
 	return (tlsctx_io(ssl, SSL_write(ssl, buf, len > 0x7fffffff ?
-	    0x7fffffff : (int)len), want));
+	    0x7fffffff : (int)len), want, 0));
 }
 
 SSL_CTX *
@@ -235,39 +241,13 @@ tlsctx_backend(const char *cafile, int noverify, char *err, size_t errlen)
 }
 
 /* io.c's operations on an SSL: read(2) and write(2) terms. */
+_Static_assert(IO_WANT_READ == TLSCTX_WANT_READ &&
+    IO_WANT_WRITE == TLSCTX_WANT_WRITE, "one set of want bits");
+
 static ssize_t
 io_op(struct io *io, int rv)
 {
-	SSL	*ssl = io->io_ssl;
-	int	 se;
-
-	if (rv > 0)
-		return (rv);
-	se = SSL_get_error(ssl, rv);
-	switch (se) {
-	case SSL_ERROR_ZERO_RETURN:
-		return (0);
-	case SSL_ERROR_WANT_READ:
-		io->io_want = IO_WANT_READ;
-		errno = EAGAIN;
-		return (-1);
-	case SSL_ERROR_WANT_WRITE:
-		io->io_want = IO_WANT_WRITE;
-		errno = EAGAIN;
-		return (-1);
-	case SSL_ERROR_SYSCALL:
-		/* An EOF without close_notify reads as an end, as curl's. */
-		if (errno == 0) {
-			ERR_clear_error();
-			return (0);
-		}
-		ERR_clear_error();
-		return (-1);
-	default:
-		ERR_clear_error();
-		errno = EPROTO;
-		return (-1);
-	}
+	return (tlsctx_io(io->io_ssl, rv, &io->io_want, 1));
 }
 
 static ssize_t

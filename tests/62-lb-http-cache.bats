@@ -291,8 +291,14 @@ cstat_is() { [ "$(cstat "$1")" = "$2" ]; }
 		# used all along: never the least recently used
 		get "/keep?cc=max-age=600&size=50000" > /dev/null
 	done
-	wait_for 5 test "$(cstat cache_evictions)" -gt 10
+	# a function, so that each try reads the counter afresh
+	evicted() { [ "$(cstat cache_evictions)" -gt 10 ]; }
+	wait_for 5 evicted
 	wait_for 5 cstat_is cache_misses 41
+	# objects and bytes reach the table at the next second's tick,
+	# after the misses: wait for it, then the bound must hold
+	held() { b=$(cstat cache_bytes); [ "$b" -gt $((512 * 1024)) ]; }
+	wait_for 5 held
 	b=$(cstat cache_bytes)
 	[ "$b" -le $((1024 * 1024)) ] && [ "$b" -gt $((512 * 1024)) ]
 	[ "$(reached "GET /keep")" = 1 ]
